@@ -1,0 +1,19 @@
+#pragma once
+
+#include "api/registry/filter_factory.h"
+
+namespace proxy::filters::tcp_proxy {
+
+// `tcp_proxy`: config { cluster: NAME, idle_timeout: DURATION (default 1h, "0" disables),
+// buffer_limit: BYTES (default 1 MiB) }.
+class TcpProxyFactory final : public registry::NamedNetworkFilterFactory {
+ public:
+  std::string name() const override { return "tcp_proxy"; }
+  registry::FilterCapabilities capabilities() const override {
+    return {.terminal = true, .reads_body = false};
+  }
+  registry::NetworkFilterFactoryCb createFilterFactory(const YAML::Node& config,
+                                                       registry::FactoryContext& context) override;
+};
+
+}  // namespace proxy::filters::tcp_proxy

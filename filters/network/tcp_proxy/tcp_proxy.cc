@@ -1,0 +1,231 @@
+#include "filters/network/tcp_proxy/tcp_proxy.h"
+
+#include <cerrno>
+
+#include "api/event/dispatcher.h"
+#include "filters/network/tcp_proxy/upstream_callbacks.h"
+
+namespace proxy::filters::tcp_proxy {
+namespace {
+
+// Per-worker rotation over endpoints: each worker spreads its own connections, with no
+// state shared between workers.
+thread_local size_t next_endpoint_rotation = 0;
+
+// How long a closed downstream's last bytes may take to reach the upstream.
+constexpr std::chrono::milliseconds kUpstreamFlushLimit{30000};
+
+network::FailureCause causeOfConnectFailure(int error) {
+  switch (error) {
+    case ECONNREFUSED:
+      return network::FailureCause::kUpstreamConnectRefused;
+    case ETIMEDOUT:
+      return network::FailureCause::kUpstreamConnectTimeout;
+    default:
+      return network::FailureCause::kUpstreamConnectError;
+  }
+}
+
+}  // namespace
+
+TcpProxyFilter::TcpProxyFilter(TcpProxyConfigConstSharedPtr config) : config_(std::move(config)) {}
+
+TcpProxyFilter::~TcpProxyFilter() {
+  if (upstream_ != nullptr) {
+    releaseUpstream(false);
+  }
+}
+
+void TcpProxyFilter::initializeReadFilterCallbacks(network::ReadFilterCallbacks& callbacks) {
+  read_callbacks_ = &callbacks;
+  network::Connection& downstream = callbacks.connection();
+  downstream.addConnectionCallbacks(*this);
+  downstream.enableHalfClose(true);
+  downstream.setBufferLimits(config_->buffer_limit);
+}
+
+network::FilterStatus TcpProxyFilter::onNewConnection() {
+  network::Connection& downstream = read_callbacks_->connection();
+  downstream.info().upstream_cluster = config_->cluster->name();
+  // Bytes wait in the socket until the upstream is there to take them.
+  downstream.readDisable(true);
+  downstream_read_disabled_ = true;
+  next_endpoint_ = next_endpoint_rotation++;
+  connectNext();
+  return network::FilterStatus::kStopIteration;
+}
+
+void TcpProxyFilter::connectNext() {
+  const auto& endpoints = config_->cluster->endpoints();
+  network::Connection& downstream = read_callbacks_->connection();
+  // Skip endpoints whose names did not resolve.
+  while (attempts_ < endpoints.size() &&
+         !endpoints[next_endpoint_ % endpoints.size()].address.valid()) {
+    ++attempts_;
+    ++next_endpoint_;
+  }
+  if (attempts_ >= endpoints.size()) {
+    if (downstream.info().failure == network::FailureCause::kNone) {
+      downstream.info().failure = network::FailureCause::kNoHealthyEndpoint;
+    }
+    failDownstream(downstream.info().failure);
+    return;
+  }
+  const upstream::Endpoint& endpoint = endpoints[next_endpoint_ % endpoints.size()];
+  ++attempts_;
+  ++next_endpoint_;
+
+  upstream_callbacks_ = std::make_shared<UpstreamCallbacks>(*this);
+  upstream_ = downstream.dispatcher().createClientConnection(endpoint.address);
+  upstream_->addConnectionCallbacks(*upstream_callbacks_);
+  upstream_->addReadFilter(upstream_callbacks_);
+  upstream_->enableHalfClose(true);
+  upstream_->setBufferLimits(config_->buffer_limit);
+  downstream.info().upstream_address = endpoint.address;
+  if (connect_timer_ == nullptr) {
+    connect_timer_ = downstream.dispatcher().createTimer([this] { onConnectTimeout(); });
+  }
+  connect_timer_->enableTimer(config_->cluster->connectTimeout());
+  upstream_->connect();
+}
+
+void TcpProxyFilter::onConnectTimeout() {
+  read_callbacks_->connection().info().failure = network::FailureCause::kUpstreamConnectTimeout;
+  releaseUpstream(false);
+  connectNext();
+}
+
+network::FilterStatus TcpProxyFilter::onData(buffer::Instance& data, bool end_stream) {
+  if (upstream_ != nullptr && connected_) {
+    upstream_->write(data, end_stream);
+    resetIdleTimer();
+  }
+  return network::FilterStatus::kStopIteration;
+}
+
+void TcpProxyFilter::onUpstreamData(buffer::Instance& data, bool end_stream) {
+  read_callbacks_->connection().write(data, end_stream);
+  resetIdleTimer();
+}
+
+void TcpProxyFilter::onUpstreamEvent(network::ConnectionEvent event) {
+  network::Connection& downstream = read_callbacks_->connection();
+  switch (event) {
+    case network::ConnectionEvent::kConnected:
+      connected_ = true;
+      connect_timer_->disableTimer();
+      downstream.info().failure = network::FailureCause::kNone;
+      downstream.info().upstream_address = upstream_->remoteAddress();
+      if (config_->idle_timeout.count() > 0) {
+        idle_timer_ = downstream.dispatcher().createTimer([this] { onIdleTimeout(); });
+        resetIdleTimer();
+      }
+      downstream_read_disabled_ = false;
+      downstream.readDisable(false);
+      return;
+    case network::ConnectionEvent::kConnectFailed:
+      downstream.info().failure = causeOfConnectFailure(upstream_->failureErrno());
+      releaseUpstream(false);
+      connectNext();
+      return;
+    case network::ConnectionEvent::kRemoteClose:
+    case network::ConnectionEvent::kLocalClose:
+      // Both directions are finished, or the upstream failed: the downstream gets what is
+      // still queued for it, then closes.
+      if (event == network::ConnectionEvent::kRemoteClose &&
+          upstream_->closeReason() == "connection_reset") {
+        downstream.info().failure = network::FailureCause::kUpstreamReset;
+      }
+      releaseUpstream(false);
+      downstream.close(network::ConnectionCloseType::kFlushWrite, "upstream_closed");
+      return;
+  }
+}
+
+void TcpProxyFilter::onEvent(network::ConnectionEvent event) {
+  if (event != network::ConnectionEvent::kRemoteClose &&
+      event != network::ConnectionEvent::kLocalClose) {
+    return;
+  }
+  if (connect_timer_ != nullptr) {
+    connect_timer_->disableTimer();
+  }
+  if (idle_timer_ != nullptr) {
+    idle_timer_->disableTimer();
+  }
+  if (upstream_ != nullptr) {
+    // What the downstream sent before it went away still reaches the upstream.
+    releaseUpstream(connected_);
+  }
+}
+
+void TcpProxyFilter::onAboveWriteBufferHighWatermark() {
+  // The downstream is not reading fast enough: stop reading the upstream.
+  if (upstream_ != nullptr && !upstream_read_disabled_) {
+    upstream_read_disabled_ = true;
+    upstream_->readDisable(true);
+  }
+}
+
+void TcpProxyFilter::onBelowWriteBufferLowWatermark() {
+  if (upstream_ != nullptr && upstream_read_disabled_) {
+    upstream_read_disabled_ = false;
+    upstream_->readDisable(false);
+  }
+}
+
+void TcpProxyFilter::onUpstreamAboveHighWatermark() {
+  if (!downstream_read_disabled_) {
+    downstream_read_disabled_ = true;
+    read_callbacks_->connection().readDisable(true);
+  }
+}
+
+void TcpProxyFilter::onUpstreamBelowLowWatermark() {
+  if (downstream_read_disabled_ && connected_) {
+    downstream_read_disabled_ = false;
+    read_callbacks_->connection().readDisable(false);
+  }
+}
+
+void TcpProxyFilter::onIdleTimeout() {
+  network::Connection& downstream = read_callbacks_->connection();
+  downstream.info().failure = network::FailureCause::kIdleTimeout;
+  releaseUpstream(false);
+  downstream.close(network::ConnectionCloseType::kNoFlush, "idle_timeout");
+}
+
+void TcpProxyFilter::resetIdleTimer() {
+  if (idle_timer_ != nullptr) {
+    idle_timer_->enableTimer(config_->idle_timeout);
+  }
+}
+
+void TcpProxyFilter::failDownstream(network::FailureCause cause) {
+  network::Connection& downstream = read_callbacks_->connection();
+  downstream.info().failure = cause;
+  downstream.close(network::ConnectionCloseType::kNoFlush, network::failureCauseName(cause));
+}
+
+void TcpProxyFilter::releaseUpstream(bool flush) {
+  if (upstream_ == nullptr) {
+    return;
+  }
+  connected_ = false;
+  upstream_callbacks_->detach();
+  if (flush && upstream_->state() == network::ConnectionState::kOpen) {
+    upstream_->close(network::ConnectionCloseType::kFlushWrite, "downstream_closed");
+    if (upstream_->state() != network::ConnectionState::kClosed) {
+      upstream_callbacks_->adoptWhileFlushing(std::move(upstream_), kUpstreamFlushLimit);
+      upstream_callbacks_.reset();
+      return;
+    }
+  } else {
+    upstream_->close(network::ConnectionCloseType::kNoFlush, "downstream_closed");
+  }
+  event::Dispatcher& dispatcher = upstream_->dispatcher();
+  dispatcher.deferredDelete(std::move(upstream_));
+  upstream_callbacks_.reset();
+}
+
+}  // namespace proxy::filters::tcp_proxy

@@ -1,0 +1,76 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+
+#include "api/event/timer.h"
+#include "api/network/connection.h"
+#include "api/network/filter.h"
+#include "api/upstream/cluster.h"
+
+namespace proxy::filters::tcp_proxy {
+
+// Immutable settings shared by every connection of one listener.
+struct TcpProxyConfig {
+  upstream::ClusterConstSharedPtr cluster;
+  // Closes both sides after this long without a byte either way; zero disables it.
+  std::chrono::milliseconds idle_timeout{std::chrono::hours(1)};
+  // Bytes queued toward either side before the other side stops being read.
+  uint32_t buffer_limit = 1024 * 1024;
+};
+
+using TcpProxyConfigConstSharedPtr = std::shared_ptr<const TcpProxyConfig>;
+
+class UpstreamCallbacks;
+
+// The terminal network filter that pipes a downstream connection to an endpoint of its
+// cluster: connect with a timeout, trying the next endpoint on failure; bytes both ways
+// with backpressure (a side whose write buffer is above its watermark stops the other
+// side's reading); half-close passed through in both directions; an idle timeout.
+class TcpProxyFilter final : public network::ReadFilter, public network::ConnectionCallbacks {
+ public:
+  explicit TcpProxyFilter(TcpProxyConfigConstSharedPtr config);
+  ~TcpProxyFilter() override;
+
+  // network::ReadFilter
+  void initializeReadFilterCallbacks(network::ReadFilterCallbacks& callbacks) override;
+  network::FilterStatus onNewConnection() override;
+  network::FilterStatus onData(buffer::Instance& data, bool end_stream) override;
+
+  // network::ConnectionCallbacks (the downstream connection)
+  void onEvent(network::ConnectionEvent event) override;
+  void onAboveWriteBufferHighWatermark() override;
+  void onBelowWriteBufferLowWatermark() override;
+
+ private:
+  friend class UpstreamCallbacks;
+
+  void connectNext();
+  void onConnectTimeout();
+  void onIdleTimeout();
+  void resetIdleTimer();
+  // Called by UpstreamCallbacks.
+  void onUpstreamData(buffer::Instance& data, bool end_stream);
+  void onUpstreamEvent(network::ConnectionEvent event);
+  void onUpstreamAboveHighWatermark();
+  void onUpstreamBelowLowWatermark();
+  void failDownstream(network::FailureCause cause);
+  // Lets go of the upstream connection: closed now, or handed to its callbacks to finish
+  // flushing when bytes are still queued toward it.
+  void releaseUpstream(bool flush);
+
+  const TcpProxyConfigConstSharedPtr config_;
+  network::ReadFilterCallbacks* read_callbacks_ = nullptr;
+  network::ClientConnectionPtr upstream_;
+  std::shared_ptr<UpstreamCallbacks> upstream_callbacks_;
+  event::TimerPtr connect_timer_;
+  event::TimerPtr idle_timer_;
+  size_t next_endpoint_ = 0;
+  size_t attempts_ = 0;
+  bool connected_ = false;
+  bool downstream_read_disabled_ = false;
+  bool upstream_read_disabled_ = false;
+};
+
+}  // namespace proxy::filters::tcp_proxy

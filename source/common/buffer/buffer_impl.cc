@@ -1,0 +1,208 @@
+#include "common/buffer/buffer_impl.h"
+
+#include <algorithm>
+#include <cassert>
+#include <cstring>
+
+namespace proxy::buffer {
+
+InstancePtr create() { return std::make_unique<OwnedBuffer>(); }
+
+OwnedBuffer::Slice OwnedBuffer::newSlice(size_t min_capacity) {
+  Slice slice;
+  slice.capacity = std::max(min_capacity, kSliceSize);
+  slice.storage.reset(new uint8_t[slice.capacity]);
+  return slice;
+}
+
+void OwnedBuffer::add(const void* data, size_t size) {
+  const auto* bytes = static_cast<const uint8_t*>(data);
+  if (size == 0) {
+    return;
+  }
+  if (slices_.empty() || slices_.back().tailroom() == 0) {
+    slices_.push_back(newSlice(size));
+  }
+  Slice& tail = slices_.back();
+  size_t first = std::min(size, tail.tailroom());
+  std::memcpy(tail.storage.get() + tail.end, bytes, first);
+  tail.end += first;
+  if (first < size) {
+    Slice next = newSlice(size - first);
+    std::memcpy(next.storage.get(), bytes + first, size - first);
+    next.end = size - first;
+    slices_.push_back(std::move(next));
+  }
+  length_ += size;
+}
+
+void OwnedBuffer::move(Instance& other) { move(other, other.length()); }
+
+void OwnedBuffer::move(Instance& other, size_t length) {
+  auto* owned = dynamic_cast<OwnedBuffer*>(&other);
+  if (owned == nullptr) {
+    // A foreign implementation (a test double): copy through its slices.
+    length = std::min(length, other.length());
+    std::string bytes(length, '\0');
+    other.copyOut(0, length, bytes.data());
+    add(bytes.data(), length);
+    other.drain(length);
+    return;
+  }
+  length = std::min(length, owned->length_);
+  while (length > 0 && !owned->slices_.empty()) {
+    Slice& front = owned->slices_.front();
+    if (front.size() <= length) {
+      // Small slices are copied into our tail instead of handed over, so a stream of tiny
+      // writes does not become a long chain of mostly empty 16 KiB slices.
+      size_t size = front.size();
+      if (!slices_.empty() && slices_.back().tailroom() >= size && size < 4096) {
+        Slice& tail = slices_.back();
+        std::memcpy(tail.storage.get() + tail.end, front.data(), size);
+        tail.end += size;
+      } else {
+        slices_.push_back(std::move(front));
+      }
+      owned->popFront();
+      owned->length_ -= size;
+      length_ += size;
+      length -= size;
+    } else {
+      add(front.data(), length);
+      front.start += length;
+      owned->length_ -= length;
+      length = 0;
+    }
+  }
+}
+
+void OwnedBuffer::drain(size_t size) {
+  size = std::min(size, length_);
+  length_ -= size;
+  while (size > 0) {
+    Slice& front = slices_.front();
+    if (front.size() <= size) {
+      size -= front.size();
+      popFront();
+    } else {
+      front.start += size;
+      size = 0;
+    }
+  }
+  // Leading empty slices (from reserve() without commit) are dropped too.
+  while (!slices_.empty() && slices_.front().size() == 0) {
+    popFront();
+  }
+}
+
+void OwnedBuffer::copyOut(size_t start, size_t size, void* out) const {
+  assert(start + size <= length_);
+  auto* dest = static_cast<uint8_t*>(out);
+  for (const Slice& slice : slices_) {
+    if (size == 0) {
+      break;
+    }
+    if (start >= slice.size()) {
+      start -= slice.size();
+      continue;
+    }
+    size_t n = std::min(size, slice.size() - start);
+    std::memcpy(dest, slice.data() + start, n);
+    dest += n;
+    size -= n;
+    start = 0;
+  }
+}
+
+size_t OwnedBuffer::getRawSlices(RawSlice* out, size_t max_slices) const {
+  size_t count = 0;
+  for (const Slice& slice : slices_) {
+    if (slice.size() == 0) {
+      continue;
+    }
+    if (count < max_slices) {
+      out[count] = RawSlice{slice.data(), slice.size()};
+    }
+    ++count;
+  }
+  return count;
+}
+
+void* OwnedBuffer::linearize(size_t size) {
+  size = std::min(size, length_);
+  if (slices_.empty()) {
+    return nullptr;
+  }
+  if (slices_.front().size() >= size) {
+    return slices_.front().data();
+  }
+  Slice joined = newSlice(size);
+  copyOut(0, size, joined.storage.get());
+  joined.end = size;
+  size_t remaining = size;
+  while (remaining > 0) {
+    Slice& front = slices_.front();
+    if (front.size() <= remaining) {
+      remaining -= front.size();
+      popFront();
+    } else {
+      front.start += remaining;
+      remaining = 0;
+    }
+  }
+  slices_.insert(slices_.begin(), std::move(joined));
+  return slices_.front().data();
+}
+
+std::string OwnedBuffer::toString() const {
+  std::string out(length_, '\0');
+  copyOut(0, length_, out.data());
+  return out;
+}
+
+iovec OwnedBuffer::reserve(size_t min_size) {
+  if (slices_.empty() || slices_.back().tailroom() < min_size) {
+    slices_.push_back(newSlice(min_size));
+  }
+  Slice& tail = slices_.back();
+  return iovec{tail.storage.get() + tail.end, tail.tailroom()};
+}
+
+void OwnedBuffer::commit(size_t size) {
+  assert(!slices_.empty() && slices_.back().tailroom() >= size);
+  slices_.back().end += size;
+  length_ += size;
+  dropEmptyTail();
+}
+
+void OwnedBuffer::dropEmptyTail() {
+  if (!slices_.empty() && slices_.back().size() == 0) {
+    slices_.pop_back();
+  }
+  if (slices_.empty()) {
+    std::vector<Slice>().swap(slices_);  // give the vector's storage back too
+  }
+}
+
+void OwnedBuffer::popFront() {
+  slices_.erase(slices_.begin());
+  if (slices_.empty()) {
+    std::vector<Slice>().swap(slices_);
+  }
+}
+
+int OwnedBuffer::fillIovec(iovec* iov, int max_iov) const {
+  int count = 0;
+  for (const Slice& slice : slices_) {
+    if (count == max_iov) {
+      break;
+    }
+    if (slice.size() == 0) {
+      continue;
+    }
+    iov[count++] = iovec{slice.data(), slice.size()};
+  }
+  return count;
+}
+
+}  // namespace proxy::buffer

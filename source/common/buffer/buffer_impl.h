@@ -1,0 +1,68 @@
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "api/buffer/buffer.h"
+
+namespace proxy::buffer {
+
+// A buffer made of heap slices. Moving between OwnedBuffers hands over whole
+// slices; reads from a socket go straight into reserved space at the back, so bytes are
+// copied only when a filter asks for contiguous memory. Empty slices are freed at once,
+// so an empty buffer holds no memory.
+class OwnedBuffer final : public Instance {
+ public:
+  // The size of a fresh slice; a read reserves one of these.
+  static constexpr size_t kSliceSize = 16 * 1024;
+
+  OwnedBuffer() = default;
+  OwnedBuffer(const OwnedBuffer&) = delete;
+  OwnedBuffer& operator=(const OwnedBuffer&) = delete;
+
+  // buffer::Instance
+  void add(const void* data, size_t size) override;
+  using Instance::add;
+  void move(Instance& other) override;
+  void move(Instance& other, size_t length) override;
+  void drain(size_t size) override;
+  void copyOut(size_t start, size_t size, void* out) const override;
+  size_t length() const override { return length_; }
+  size_t getRawSlices(RawSlice* out, size_t max_slices) const override;
+  void* linearize(size_t size) override;
+  std::string toString() const override;
+
+  // Writable space of at least `min_size` bytes at the back, for a read(2); commit() what
+  // was written. The space is freed again if nothing is committed.
+  iovec reserve(size_t min_size);
+  void commit(size_t size);
+
+  // Fills `iov` with the front slices for writev(2); returns how many were filled.
+  int fillIovec(iovec* iov, int max_iov) const;
+
+ private:
+  struct Slice {
+    std::unique_ptr<uint8_t[]> storage;
+    size_t capacity = 0;
+    size_t start = 0;  // first unread byte
+    size_t end = 0;    // one past the last written byte
+
+    size_t size() const { return end - start; }
+    size_t tailroom() const { return capacity - end; }
+    uint8_t* data() const { return storage.get() + start; }
+  };
+
+  static Slice newSlice(size_t min_capacity);
+  void dropEmptyTail();
+  void popFront();
+
+  // A vector, not a deque: an empty std::deque still allocates, and a buffer rarely holds
+  // more than a few slices, so erasing at the front is cheap.
+  std::vector<Slice> slices_;
+  size_t length_ = 0;
+};
+
+}  // namespace proxy::buffer

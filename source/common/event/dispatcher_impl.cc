@@ -1,0 +1,290 @@
+#include "common/event/dispatcher_impl.h"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include "common/network/connection_impl.h"
+
+namespace proxy::event {
+
+class FileEventImpl final : public FileEvent {
+ public:
+  FileEventImpl(DispatcherImpl& dispatcher, int fd, FileReadyCb cb, FileTriggerType trigger,
+                uint32_t events)
+      : dispatcher_(dispatcher),
+        fd_(fd),
+        cb_(std::move(cb)),
+        trigger_(trigger),
+        slot_(std::make_unique<DispatcherImpl::EventSlot>()) {
+    slot_->owner = this;
+    epoll_event event = toEpoll(events);
+    if (epoll_ctl(dispatcher_.epoll_fd_, EPOLL_CTL_ADD, fd_, &event) != 0) {
+      throw std::runtime_error(std::string("epoll_ctl(ADD): ") + std::strerror(errno));
+    }
+  }
+
+  ~FileEventImpl() override {
+    epoll_ctl(dispatcher_.epoll_fd_, EPOLL_CTL_DEL, fd_, nullptr);
+    slot_->owner = nullptr;
+    dispatcher_.dead_slots_.push_back(std::move(slot_));
+  }
+
+  void setEnabled(uint32_t events) override {
+    epoll_event event = toEpoll(events);
+    epoll_ctl(dispatcher_.epoll_fd_, EPOLL_CTL_MOD, fd_, &event);
+  }
+
+  void activate(uint32_t events) override {
+    if (slot_->activated == 0) {
+      dispatcher_.activated_.push_back(slot_.get());
+    }
+    slot_->activated |= events;
+  }
+
+  void fireActivated() {
+    uint32_t events = slot_->activated;
+    slot_->activated = 0;
+    if (events != 0) {
+      cb_(events);
+    }
+  }
+
+  void fire(uint32_t epoll_events) {
+    uint32_t ready = 0;
+    if (epoll_events & (EPOLLIN | EPOLLRDHUP)) {
+      ready |= FileReadyType::kRead;
+    }
+    if (epoll_events & EPOLLOUT) {
+      ready |= FileReadyType::kWrite;
+    }
+    if (epoll_events & (EPOLLERR | EPOLLHUP)) {
+      ready |= FileReadyType::kClosed;
+    }
+    cb_(ready);
+  }
+
+ private:
+  epoll_event toEpoll(uint32_t events) const {
+    epoll_event event{};
+    event.data.ptr = slot_.get();
+    if (events & FileReadyType::kRead) {
+      event.events |= EPOLLIN | EPOLLRDHUP;
+    }
+    if (events & FileReadyType::kWrite) {
+      event.events |= EPOLLOUT;
+    }
+    if (trigger_ == FileTriggerType::kEdge) {
+      event.events |= EPOLLET;
+    }
+    return event;
+  }
+
+  DispatcherImpl& dispatcher_;
+  const int fd_;
+  FileReadyCb cb_;
+  const FileTriggerType trigger_;
+  std::unique_ptr<DispatcherImpl::EventSlot> slot_;
+};
+
+class TimerImpl final : public Timer {
+ public:
+  TimerImpl(DispatcherImpl& dispatcher, TimerCb cb) : dispatcher_(dispatcher), cb_(std::move(cb)) {}
+  ~TimerImpl() override { disableTimer(); }
+
+  void enableTimer(std::chrono::milliseconds duration) override {
+    disableTimer();
+    // Measured from the real clock, not the loop's cached time, so a timer armed late in a
+    // long iteration is not cut short.
+    position_ = dispatcher_.timers_.emplace(std::chrono::steady_clock::now() + duration, this);
+    armed_ = true;
+  }
+
+  void disableTimer() override {
+    if (armed_) {
+      dispatcher_.timers_.erase(position_);
+      armed_ = false;
+    }
+  }
+
+  bool enabled() const override { return armed_; }
+
+  void fire() {
+    armed_ = false;
+    cb_();
+  }
+
+ private:
+  friend class DispatcherImpl;
+  DispatcherImpl& dispatcher_;
+  TimerCb cb_;
+  DispatcherImpl::TimerMap::iterator position_;
+  bool armed_ = false;
+};
+
+DispatcherImpl::DispatcherImpl(std::string name)
+    : name_(std::move(name)), thread_id_(std::this_thread::get_id()) {
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  wake_fd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (epoll_fd_ < 0 || wake_fd_ < 0) {
+    throw std::runtime_error(std::string("cannot create event loop: ") + std::strerror(errno));
+  }
+  epoll_event event{};
+  event.events = EPOLLIN;
+  event.data.ptr = nullptr;  // the wake descriptor
+  epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &event);
+  updateTime();
+}
+
+DispatcherImpl::~DispatcherImpl() {
+  clearDeferredDeleteList();
+  dead_slots_.clear();
+  ::close(wake_fd_);
+  ::close(epoll_fd_);
+}
+
+FileEventPtr DispatcherImpl::createFileEvent(int fd, FileReadyCb cb, FileTriggerType trigger,
+                                             uint32_t events) {
+  return std::make_unique<FileEventImpl>(*this, fd, std::move(cb), trigger, events);
+}
+
+TimerPtr DispatcherImpl::createTimer(TimerCb cb) {
+  return std::make_unique<TimerImpl>(*this, std::move(cb));
+}
+
+network::ClientConnectionPtr DispatcherImpl::createClientConnection(
+    const network::Address& address) {
+  return std::make_unique<network::ClientConnectionImpl>(*this, address);
+}
+
+void DispatcherImpl::deferredDelete(DeferredDeletablePtr&& object) {
+  deferred_delete_.push_back(std::move(object));
+}
+
+void DispatcherImpl::post(PostCb cb) {
+  {
+    std::lock_guard<std::mutex> lock(post_mutex_);
+    posted_.push_back(std::move(cb));
+  }
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof(one));
+}
+
+bool DispatcherImpl::isThreadSafe() const { return std::this_thread::get_id() == thread_id_; }
+
+void DispatcherImpl::exit() {
+  exit_requested_ = true;
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = ::write(wake_fd_, &one, sizeof(one));
+}
+
+void DispatcherImpl::run() {
+  thread_id_ = std::this_thread::get_id();
+  while (!exit_requested_) {
+    iterate(nextTimeoutMs());
+  }
+  // Callbacks posted before exit() still run: they may release resources owned elsewhere.
+  runPostCallbacks();
+  clearDeferredDeleteList();
+}
+
+void DispatcherImpl::runOnce(std::chrono::milliseconds max_wait) {
+  thread_id_ = std::this_thread::get_id();
+  int timeout = nextTimeoutMs();
+  if (timeout < 0 || timeout > max_wait.count()) {
+    timeout = static_cast<int>(max_wait.count());
+  }
+  iterate(timeout);
+}
+
+int DispatcherImpl::nextTimeoutMs() const {
+  if (!deferred_delete_.empty() || !activated_.empty()) {
+    return 0;
+  }
+  if (timers_.empty()) {
+    return -1;
+  }
+  auto wait = timers_.begin()->first - std::chrono::steady_clock::now();
+  if (wait <= wait.zero()) {
+    return 0;
+  }
+  // Round up, so a timer never fires early and the loop does not spin on a 0 ms wait.
+  return static_cast<int>(std::chrono::ceil<std::chrono::milliseconds>(wait).count());
+}
+
+void DispatcherImpl::iterate(int timeout_ms) {
+  constexpr int kMaxEvents = 256;
+  epoll_event events[kMaxEvents];
+  int count = epoll_wait(epoll_fd_, events, kMaxEvents, timeout_ms);
+  updateTime();
+  for (int i = 0; i < count; ++i) {
+    auto* slot = static_cast<EventSlot*>(events[i].data.ptr);
+    if (slot == nullptr) {
+      uint64_t value;
+      [[maybe_unused]] ssize_t n = ::read(wake_fd_, &value, sizeof(value));
+      runPostCallbacks();
+      continue;
+    }
+    if (slot->owner != nullptr) {
+      slot->owner->fire(events[i].events);
+    }
+  }
+  runActivated();
+  runTimers();
+  runActivated();
+  clearDeferredDeleteList();
+  // Slots still queued for activation (by a destructor above) are freed next time.
+  if (activated_.empty()) {
+    dead_slots_.clear();
+  }
+}
+
+void DispatcherImpl::runActivated() {
+  // Callbacks may activate more events (a write that flushes into another connection);
+  // those run in this same pass.
+  for (size_t i = 0; i < activated_.size(); ++i) {
+    EventSlot* slot = activated_[i];
+    if (slot->owner != nullptr) {
+      slot->owner->fireActivated();
+    }
+  }
+  activated_.clear();
+}
+
+void DispatcherImpl::runTimers() {
+  // Only timers due at this instant: one re-armed for 0 ms by its own callback gets a later
+  // deadline and waits for the next iteration instead of starving the loop. Timers are
+  // taken one at a time because a callback may destroy or re-arm any other timer.
+  const auto now = std::chrono::steady_clock::now();
+  while (!timers_.empty() && timers_.begin()->first <= now) {
+    TimerImpl* timer = timers_.begin()->second;
+    timers_.erase(timers_.begin());
+    timer->fire();
+  }
+}
+
+void DispatcherImpl::runPostCallbacks() {
+  std::vector<PostCb> callbacks;
+  {
+    std::lock_guard<std::mutex> lock(post_mutex_);
+    callbacks.swap(posted_);
+  }
+  for (auto& cb : callbacks) {
+    cb();
+  }
+}
+
+void DispatcherImpl::clearDeferredDeleteList() {
+  // Destroying one object may defer-delete others.
+  while (!deferred_delete_.empty()) {
+    std::vector<DeferredDeletablePtr> batch;
+    batch.swap(deferred_delete_);
+    batch.clear();
+  }
+}
+
+}  // namespace proxy::event

@@ -1,0 +1,372 @@
+#include "common/network/connection_impl.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+namespace proxy::network {
+namespace {
+
+// Ids are unique per process without a shared atomic per connection: each thread takes a
+// tag once and numbers its own connections.
+uint64_t nextConnectionId() {
+  static std::atomic<uint64_t> next_thread_tag{0};
+  thread_local uint64_t thread_tag = next_thread_tag.fetch_add(1, std::memory_order_relaxed);
+  thread_local uint64_t counter = 0;
+  return (++counter << 8) | (thread_tag & 0xff);
+}
+
+// The most bytes read in one readiness event before yielding to other connections.
+constexpr size_t kMaxReadPerEvent = 256 * 1024;
+constexpr int kMaxIovecs = 64;
+
+}  // namespace
+
+ConnectionImpl::ConnectionImpl(event::Dispatcher& dispatcher, int fd, const Address& remote,
+                               const Address& local, bool connected)
+    : dispatcher_(dispatcher),
+      fd_(fd),
+      remote_address_(remote),
+      local_address_(local),
+      connecting_(!connected),
+      id_(nextConnectionId()),
+      filter_manager_(*this, *this) {
+  info_.start_time = dispatcher_.approximateMonotonicTime();
+  if (fd_ >= 0) {
+    registerSocket();
+  }
+}
+
+void ConnectionImpl::registerSocket() {
+  int one = 1;
+  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  // Edge-triggered read and write interest for the whole life of the connection: no
+  // epoll_ctl per request.
+  file_event_ = dispatcher_.createFileEvent(
+      fd_, [this](uint32_t events) { onFileEvent(events); }, event::FileTriggerType::kEdge,
+      event::FileReadyType::kRead | event::FileReadyType::kWrite);
+}
+
+ConnectionImpl::~ConnectionImpl() {
+  if (fd_ >= 0) {
+    file_event_.reset();
+    ::close(fd_);
+  }
+}
+
+void ConnectionImpl::addReadFilter(ReadFilterSharedPtr filter) {
+  filter_manager_.addReadFilter(std::move(filter));
+}
+void ConnectionImpl::addWriteFilter(WriteFilterSharedPtr filter) {
+  filter_manager_.addWriteFilter(std::move(filter));
+}
+void ConnectionImpl::addFilter(FilterSharedPtr filter) {
+  filter_manager_.addFilter(std::move(filter));
+}
+
+void ConnectionImpl::addConnectionCallbacks(ConnectionCallbacks& callbacks) {
+  callbacks_.push_back(&callbacks);
+}
+
+void ConnectionImpl::initializeReadFilters() { filter_manager_.initializeReadFilters(); }
+
+void ConnectionImpl::raiseEvent(ConnectionEvent event) {
+  // Index loop: a callback may add callbacks.
+  for (size_t i = 0; i < callbacks_.size(); ++i) {
+    callbacks_[i]->onEvent(event);
+  }
+}
+
+void ConnectionImpl::write(buffer::Instance& data, bool end_stream) {
+  if (state_ != ConnectionState::kOpen || write_end_pending_) {
+    data.drain(data.length());
+    return;
+  }
+  if (!filter_manager_.onWrite(data, end_stream)) {
+    return;
+  }
+  info_.bytes_sent += data.length();
+  write_buffer_.move(data);
+  if (end_stream) {
+    write_end_pending_ = true;
+  }
+  if (buffer_limit_ > 0 && !above_high_watermark_ && write_buffer_.length() > buffer_limit_) {
+    above_high_watermark_ = true;
+    for (size_t i = 0; i < callbacks_.size(); ++i) {
+      callbacks_[i]->onAboveWriteBufferHighWatermark();
+    }
+  }
+  // Sent at the end of this loop iteration, so several writes made while handling one
+  // event go out in one writev.
+  if (!connecting_ && file_event_) {
+    file_event_->activate(event::FileReadyType::kWrite);
+  }
+}
+
+void ConnectionImpl::readDisable(bool disable) {
+  if (state_ != ConnectionState::kOpen) {
+    return;
+  }
+  if (disable) {
+    if (read_disable_count_++ == 0 && file_event_ && !connecting_) {
+      file_event_->setEnabled(event::FileReadyType::kWrite);
+    }
+    return;
+  }
+  if (read_disable_count_ == 0) {
+    return;
+  }
+  if (--read_disable_count_ == 0 && file_event_ && !connecting_) {
+    // Re-registering re-checks readiness, so bytes that arrived while reading was off are
+    // reported again; bytes already in the read buffer go to the filters now.
+    file_event_->setEnabled(event::FileReadyType::kRead | event::FileReadyType::kWrite);
+    if (read_buffer_.length() > 0) {
+      redeliver_read_buffer_ = true;
+      file_event_->activate(event::FileReadyType::kRead);
+    }
+  }
+}
+
+void ConnectionImpl::close(ConnectionCloseType type, std::string_view reason) {
+  if (state_ == ConnectionState::kClosed) {
+    return;
+  }
+  if (close_reason_.empty()) {
+    close_reason_ = reason;
+  }
+  if (type == ConnectionCloseType::kNoFlush || write_buffer_.length() == 0 || connecting_) {
+    closeSocket(ConnectionEvent::kLocalClose, reason);
+    return;
+  }
+  // Send what is queued first; reading stops, so nothing more reaches the filters.
+  state_ = ConnectionState::kClosing;
+  closing_after_flush_ = true;
+  if (file_event_) {
+    file_event_->setEnabled(event::FileReadyType::kWrite);
+    file_event_->activate(event::FileReadyType::kWrite);
+  }
+}
+
+void ConnectionImpl::closeSocket(ConnectionEvent event, std::string_view reason) {
+  if (state_ == ConnectionState::kClosed) {
+    return;
+  }
+  if (close_reason_.empty()) {
+    close_reason_ = reason;
+  }
+  state_ = ConnectionState::kClosed;
+  file_event_.reset();
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+  // Release the memory now: the object itself may live until the deferred delete.
+  read_buffer_.drain(read_buffer_.length());
+  write_buffer_.drain(write_buffer_.length());
+  raiseEvent(event);
+}
+
+void ConnectionImpl::onFileEvent(uint32_t events) {
+  if (connecting_) {
+    onConnectResult();
+    return;
+  }
+  if ((events & event::FileReadyType::kClosed) && !(events & event::FileReadyType::kRead)) {
+    // An error or hang-up with nothing left to read: find out which through a read.
+    events |= event::FileReadyType::kRead;
+  }
+  if (events & event::FileReadyType::kWrite) {
+    onWriteReady();
+  }
+  if (state_ == ConnectionState::kOpen && (events & event::FileReadyType::kRead)) {
+    onReadReady();
+  }
+}
+
+void ConnectionImpl::onReadReady() {
+  if (read_disable_count_ > 0) {
+    return;
+  }
+  bool deliver = redeliver_read_buffer_;
+  redeliver_read_buffer_ = false;
+  if (!read_end_stream_) {
+    size_t total = 0;
+    while (total < kMaxReadPerEvent) {
+      iovec space = read_buffer_.reserve(4096);
+      ssize_t n = ::read(fd_, space.iov_base, space.iov_len);
+      if (n > 0) {
+        read_buffer_.commit(static_cast<size_t>(n));
+        total += static_cast<size_t>(n);
+        continue;
+      }
+      read_buffer_.commit(0);
+      if (n == 0) {
+        read_end_stream_ = true;
+        break;
+      }
+      if (errno == EINTR) {
+        continue;
+      }
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        break;
+      }
+      info_.bytes_received += total;
+      closeSocket(ConnectionEvent::kRemoteClose,
+                  errno == ECONNRESET ? "connection_reset" : "read_error");
+      return;
+    }
+    info_.bytes_received += total;
+    if (total >= kMaxReadPerEvent) {
+      // Edge-triggered: more may be waiting and no new edge will say so. Come back to it
+      // after the other ready connections have had their turn.
+      file_event_->activate(event::FileReadyType::kRead);
+    }
+    deliver = deliver || total > 0 || read_end_stream_;
+  }
+  if (read_end_stream_ && !half_close_enabled_) {
+    // The peer's FIN closes the connection; bytes that came with it are still delivered.
+    if (read_buffer_.length() > 0) {
+      read_end_stream_ = false;
+      filter_manager_.onRead();
+      read_end_stream_ = true;
+    }
+    closeSocket(ConnectionEvent::kRemoteClose, "remote_close");
+    return;
+  }
+  if (deliver) {
+    filter_manager_.onRead();
+  }
+  if (state_ == ConnectionState::kOpen && read_end_stream_ && write_end_sent_ &&
+      write_buffer_.length() == 0) {
+    closeSocket(ConnectionEvent::kRemoteClose, "remote_close");
+  }
+}
+
+void ConnectionImpl::onWriteReady() {
+  if (write_buffer_.length() == 0 && !write_end_pending_ && !closing_after_flush_) {
+    return;
+  }
+  flushWriteBuffer();
+}
+
+bool ConnectionImpl::flushWriteBuffer() {
+  while (write_buffer_.length() > 0) {
+    iovec iov[kMaxIovecs];
+    int count = write_buffer_.fillIovec(iov, kMaxIovecs);
+    ssize_t n = ::writev(fd_, iov, count);
+    if (n > 0) {
+      write_buffer_.drain(static_cast<size_t>(n));
+      continue;
+    }
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      updateWatermarksAfterWrite();
+      return true;  // the next write-ready edge resumes
+    }
+    closeSocket(ConnectionEvent::kRemoteClose,
+                errno == EPIPE || errno == ECONNRESET ? "connection_reset" : "write_error");
+    return false;
+  }
+  updateWatermarksAfterWrite();
+  if (state_ == ConnectionState::kClosed) {
+    return false;
+  }
+  if (closing_after_flush_) {
+    closeSocket(ConnectionEvent::kLocalClose, close_reason_);
+    return false;
+  }
+  if (write_end_pending_ && !write_end_sent_) {
+    ::shutdown(fd_, SHUT_WR);
+    write_end_sent_ = true;
+    if (read_end_stream_) {
+      closeSocket(ConnectionEvent::kLocalClose, "local_close");
+      return false;
+    }
+  }
+  return true;
+}
+
+void ConnectionImpl::updateWatermarksAfterWrite() {
+  if (above_high_watermark_ && write_buffer_.length() <= buffer_limit_ / 2) {
+    above_high_watermark_ = false;
+    for (size_t i = 0; i < callbacks_.size() && state_ != ConnectionState::kClosed; ++i) {
+      callbacks_[i]->onBelowWriteBufferLowWatermark();
+    }
+  }
+}
+
+ClientConnectionImpl::ClientConnectionImpl(event::Dispatcher& dispatcher, const Address& address)
+    : ConnectionImpl(dispatcher, -1, address, Address(), false) {}
+
+void ClientConnectionImpl::connect() {
+  int error = 0;
+  if (!remote_address_.valid()) {
+    error = EADDRNOTAVAIL;
+  } else {
+    fd_ = ::socket(remote_address_.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) {
+      error = errno;
+    } else if (::connect(fd_, remote_address_.sockAddr(), remote_address_.sockAddrLen()) != 0 &&
+               errno != EINPROGRESS) {
+      error = errno;
+    }
+  }
+  if (fd_ >= 0) {
+    // Registered only now: an unconnected socket polls as writable and hung up, which would
+    // look like a finished connect. Completion, or failure, shows up as write readiness.
+    registerSocket();
+  }
+  if (error != 0) {
+    // Reported from the loop, never from inside connect(): the caller is not ready for
+    // callbacks yet.
+    pending_error_ = error;
+    failure_timer_ = dispatcher_.createTimer([this] { onConnectResult(); });
+    failure_timer_->enableTimer(std::chrono::milliseconds(0));
+  }
+}
+
+void ClientConnectionImpl::onConnectResult() {
+  int error = pending_error_;
+  if (error == 0) {
+    socklen_t len = sizeof(error);
+    if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &error, &len) != 0) {
+      error = errno;
+    }
+  }
+  if (error != 0) {
+    failConnect(error);
+    return;
+  }
+  sockaddr_storage local{};
+  socklen_t local_len = sizeof(local);
+  if (getsockname(fd_, reinterpret_cast<sockaddr*>(&local), &local_len) == 0) {
+    local_address_ = Address(reinterpret_cast<sockaddr*>(&local), local_len);
+  }
+  connecting_ = false;
+  raiseEvent(ConnectionEvent::kConnected);
+  // Anything written while connecting goes out now.
+  if (state() == ConnectionState::kOpen && file_event_) {
+    file_event_->activate(event::FileReadyType::kWrite | event::FileReadyType::kRead);
+  }
+}
+
+void ClientConnectionImpl::failConnect(int error) {
+  if (state() == ConnectionState::kClosed) {
+    return;
+  }
+  failure_errno_ = error;
+  failure_reason_ = std::strerror(error);
+  connecting_ = false;
+  closeSocket(ConnectionEvent::kConnectFailed, "connect_failed");
+}
+
+}  // namespace proxy::network

@@ -1,0 +1,115 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "api/event/dispatcher.h"
+#include "api/network/connection.h"
+#include "common/buffer/buffer_impl.h"
+#include "common/network/filter_manager_impl.h"
+
+namespace proxy::network {
+
+// A non-blocking TCP connection on one dispatcher: edge-triggered reads into the read
+// buffer handed to the read filters, writes coalesced until the end of the loop iteration
+// and sent with writev, watermarks on the write buffer, half-close in both directions.
+class ConnectionImpl : public virtual Connection, protected FilterManagerImpl::ReadBufferSource {
+ public:
+  // Takes ownership of `fd`, a connected (or connecting, for ClientConnectionImpl) socket.
+  ConnectionImpl(event::Dispatcher& dispatcher, int fd, const Address& remote, const Address& local,
+                 bool connected);
+  ~ConnectionImpl() override;
+
+  // network::FilterManager
+  void addReadFilter(ReadFilterSharedPtr filter) override;
+  void addWriteFilter(WriteFilterSharedPtr filter) override;
+  void addFilter(FilterSharedPtr filter) override;
+
+  // network::Connection
+  uint64_t id() const override { return id_; }
+  event::Dispatcher& dispatcher() override { return dispatcher_; }
+  void addConnectionCallbacks(ConnectionCallbacks& callbacks) override;
+  void initializeReadFilters() override;
+  void write(buffer::Instance& data, bool end_stream) override;
+  void readDisable(bool disable) override;
+  bool readEnabled() const override { return read_disable_count_ == 0; }
+  void enableHalfClose(bool enabled) override { half_close_enabled_ = enabled; }
+  void close(ConnectionCloseType type, std::string_view reason) override;
+  ConnectionState state() const override { return state_; }
+  const std::string& closeReason() const override { return close_reason_; }
+  void setBufferLimits(uint32_t limit) override { buffer_limit_ = limit; }
+  uint32_t bufferLimit() const override { return buffer_limit_; }
+  bool aboveHighWatermark() const override { return above_high_watermark_; }
+  const Address& remoteAddress() const override { return remote_address_; }
+  const Address& localAddress() const override { return local_address_; }
+  ConnectionInfo& info() override { return info_; }
+
+ protected:
+  // FilterManagerImpl::ReadBufferSource
+  buffer::Instance& readBuffer() override { return read_buffer_; }
+  bool readEndStream() const override { return read_end_stream_; }
+
+  void onFileEvent(uint32_t events);
+  virtual void onConnectResult() {}
+  void closeSocket(ConnectionEvent event, std::string_view reason);
+  // Watches fd_ and sets the options every connection's socket gets.
+  void registerSocket();
+  void raiseEvent(ConnectionEvent event);
+
+  event::Dispatcher& dispatcher_;
+  int fd_;
+  Address remote_address_;
+  Address local_address_;
+  event::FileEventPtr file_event_;
+  bool connecting_ = false;
+
+ private:
+  void onReadReady();
+  void onWriteReady();
+  // Sends what the write buffer holds; false if the connection was closed.
+  bool flushWriteBuffer();
+  void updateWatermarksAfterWrite();
+  void updateFileEvent();
+
+  const uint64_t id_;
+  FilterManagerImpl filter_manager_;
+  std::vector<ConnectionCallbacks*> callbacks_;
+  buffer::OwnedBuffer read_buffer_;
+  buffer::OwnedBuffer write_buffer_;
+  ConnectionInfo info_;
+  ConnectionState state_ = ConnectionState::kOpen;
+  std::string close_reason_;
+  uint32_t buffer_limit_ = 0;
+  uint32_t read_disable_count_ = 0;
+  bool half_close_enabled_ = false;
+  bool read_end_stream_ = false;    // the peer's FIN was read
+  bool write_end_pending_ = false;  // shut down the write side once the buffer is empty
+  bool write_end_sent_ = false;
+  bool above_high_watermark_ = false;
+  bool closing_after_flush_ = false;
+  bool redeliver_read_buffer_ = false;  // bytes held while reading was disabled
+};
+
+// An outbound connection: connect() starts a non-blocking connect whose result is raised
+// as kConnected or kConnectFailed.
+class ClientConnectionImpl final : public ConnectionImpl, public ClientConnection {
+ public:
+  ClientConnectionImpl(event::Dispatcher& dispatcher, const Address& address);
+
+  // network::ClientConnection
+  void connect() override;
+  const std::string& failureReason() const override { return failure_reason_; }
+  int failureErrno() const override { return failure_errno_; }
+
+ private:
+  void onConnectResult() override;
+  void failConnect(int error);
+
+  std::string failure_reason_;
+  int failure_errno_ = 0;
+  int pending_error_ = 0;  // a connect() error reported on the next iteration
+  event::TimerPtr failure_timer_;
+};
+
+}  // namespace proxy::network

@@ -1,0 +1,75 @@
+#pragma once
+
+#include <list>
+#include <memory>
+
+#include "api/buffer/buffer.h"
+#include "api/network/connection.h"
+#include "api/network/filter.h"
+
+namespace proxy::network {
+
+// Runs a connection's read filters in order and its write filters in reverse, stopping
+// where a filter says kStopIteration and resuming from the next one on continueReading().
+class FilterManagerImpl {
+ public:
+  // What the filters read from: the connection's read buffer and whether the peer's FIN
+  // was seen.
+  class ReadBufferSource {
+   public:
+    virtual ~ReadBufferSource() = default;
+    virtual buffer::Instance& readBuffer() = 0;
+    virtual bool readEndStream() const = 0;
+  };
+
+  FilterManagerImpl(Connection& connection, ReadBufferSource& source)
+      : connection_(connection), source_(source) {}
+
+  void addReadFilter(ReadFilterSharedPtr filter);
+  void addWriteFilter(WriteFilterSharedPtr filter);
+  void addFilter(FilterSharedPtr filter);
+
+  // Calls onNewConnection() on the filters.
+  bool initializeReadFilters();
+  // New bytes (or the end of the stream) are in the read buffer.
+  void onRead();
+  // Runs the write filters; false if one stopped the write.
+  bool onWrite(buffer::Instance& data, bool end_stream);
+  bool hasReadFilters() const { return !read_filters_.empty(); }
+
+ private:
+  struct ActiveReadFilter : public ReadFilterCallbacks {
+    ActiveReadFilter(FilterManagerImpl& parent, ReadFilterSharedPtr filter)
+        : parent_(parent), filter_(std::move(filter)) {}
+
+    // network::ReadFilterCallbacks
+    Connection& connection() override { return parent_.connection_; }
+    void continueReading() override { parent_.onContinueReading(this); }
+
+    FilterManagerImpl& parent_;
+    ReadFilterSharedPtr filter_;
+    std::list<std::unique_ptr<ActiveReadFilter>>::iterator entry_;
+    bool initialized_ = false;
+  };
+
+  struct ActiveWriteFilter : public WriteFilterCallbacks {
+    ActiveWriteFilter(FilterManagerImpl& parent, WriteFilterSharedPtr filter)
+        : parent_(parent), filter_(std::move(filter)) {}
+
+    // network::WriteFilterCallbacks
+    Connection& connection() override { return parent_.connection_; }
+
+    FilterManagerImpl& parent_;
+    WriteFilterSharedPtr filter_;
+  };
+
+  void onContinueReading(ActiveReadFilter* after);
+
+  Connection& connection_;
+  ReadBufferSource& source_;
+  std::list<std::unique_ptr<ActiveReadFilter>> read_filters_;
+  // In the order writes pass through them: the last added first.
+  std::list<std::unique_ptr<ActiveWriteFilter>> write_filters_;
+};
+
+}  // namespace proxy::network

@@ -1,0 +1,43 @@
+#include "server/active_listener.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "common/network/connection_impl.h"
+#include "server/worker.h"
+
+namespace proxy::server {
+
+ActiveListener::ActiveListener(Worker& worker, int listen_fd,
+                               ListenerSnapshotConstSharedPtr listener, uint32_t max_connections)
+    : worker_(worker),
+      listener_(std::move(listener)),
+      max_connections_(max_connections),
+      count_(std::make_shared<ListenerConnectionCount>()),
+      listener_impl_(worker.dispatcher(), listen_fd,
+                     [this](int fd, const network::Address& remote) { onAccept(fd, remote); }) {
+  sockaddr_storage local{};
+  socklen_t len = sizeof(local);
+  if (getsockname(listen_fd, reinterpret_cast<sockaddr*>(&local), &len) == 0) {
+    local_address_ = network::Address(reinterpret_cast<sockaddr*>(&local), len);
+  }
+}
+
+void ActiveListener::onAccept(int fd, const network::Address& remote) {
+  if (count_->open >= max_connections_) {
+    // Over the limit: closed at once, and counted.
+    ::close(fd);
+    listener_->connections_rejected->inc();
+    return;
+  }
+  auto connection = std::make_unique<network::ConnectionImpl>(worker_.dispatcher(), fd, remote,
+                                                              local_address_, true);
+  for (const auto& install : listener_->chain) {
+    install(*connection);
+  }
+  network::Connection& ref = *connection;
+  worker_.addConnection(std::move(connection), listener_, count_);
+  ref.initializeReadFilters();
+}
+
+}  // namespace proxy::server

@@ -1,0 +1,59 @@
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "api/registry/config_error.h"
+#include "api/registry/registry.h"
+#include "server/config/config_model.h"
+
+namespace proxy::server {
+
+// Reads an environment variable; nullopt when unset. Tests pass fakes.
+using EnvLookup = std::function<std::optional<std::string>(const std::string&)>;
+
+// The process environment (getenv).
+EnvLookup processEnvironment();
+
+using NetworkFilterRegistry = registry::Registry<registry::NamedNetworkFilterFactory>;
+
+// A config that cannot be used. what() is one line, `FILE:LINE:COL: FIELD: MESSAGE`, ready
+// for stderr, `--validate` and the answer to a refused reload.
+class ConfigFileError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// The admin address when neither the config nor INTERNAL_API_PORT gives one. The seed form
+// keeps the Go program's every-interface default, which seed/docker-compose.yml relies on.
+inline constexpr char kDefaultAdminAddress[] = "127.0.0.1:42007";
+inline constexpr char kSeedDefaultAdminAddress[] = ":42007";
+
+// Formats a ConfigError as `FILE:LINE:COL: FIELD: MESSAGE` on one line (line breaks in the
+// message are escaped). `field_prefix` is joined in front of the error's field, for errors
+// a filter factory throws relative to its `config:` node ("listeners[0].filters[1].config");
+// `fallback_mark` is used when the error has no position, as for nodes generated from the
+// seed form (pass FilterConfig::mark).
+std::string formatConfigError(const std::string& file, const registry::ConfigError& error,
+                              const std::string& field_prefix = "",
+                              const YAML::Mark& fallback_mark = YAML::Mark::null_mark());
+
+// Parses and validates a config in either form (CONTRACT.md §1) against the filters in
+// `filters`, applying INTERNAL_API_PORT from `env`. Throws ConfigFileError. `file_name` is
+// only used in messages and Config::file.
+Config parseConfig(const std::string& yaml_text, const std::string& file_name,
+                   const EnvLookup& env, const NetworkFilterRegistry& filters);
+// The same against the process-wide registry::networkFilters().
+Config parseConfig(const std::string& yaml_text, const std::string& file_name,
+                   const EnvLookup& env);
+
+// Reads `path` and parses it; an unreadable file is `PATH: cannot read: REASON`.
+Config loadConfigFile(const std::string& path, const EnvLookup& env,
+                      const NetworkFilterRegistry& filters);
+Config loadConfigFile(const std::string& path, const EnvLookup& env);
+
+}  // namespace proxy::server

@@ -1,0 +1,70 @@
+#pragma once
+
+#include <yaml-cpp/yaml.h>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace proxy::server {
+
+// The canonical config, after parsing either form (CONTRACT.md §1) and validating everything
+// that does not need a filter factory. Filter configs stay YAML: their factories validate
+// them when the snapshot is built. Every element remembers where it came from (`field`, the
+// path in the canonical form, and `mark`, the position in the file) for error messages.
+
+// "HOST:PORT", ":PORT" (every interface, IPv4 and IPv6) or "[V6]:PORT".
+struct HostPort {
+  std::string host;  // empty for every interface; IPv6 without brackets
+  uint16_t port = 0;
+  bool wildcard() const { return host.empty(); }
+  // The address as written in canonical form (":8020", "127.0.0.1:80", "[::1]:80").
+  std::string toString() const;
+};
+
+struct FilterConfig {
+  std::string name;
+  YAML::Node config;  // the filter's `config:` node; may be undefined or null
+  std::string field;  // "listeners[0].filters[1]"
+  YAML::Mark mark;
+};
+
+struct ListenerConfig {
+  std::string name;
+  HostPort address;
+  std::vector<FilterConfig> filters;
+  uint32_t max_connections = 100000;  // per listener; over it new connections are closed
+  std::string field;
+  YAML::Mark mark;
+};
+
+struct EndpointConfig {
+  std::string host;  // name or IP, IPv6 without brackets
+  uint16_t port = 0;
+  bool tls = false;  // from an https:// endpoint
+};
+
+struct ClusterConfig {
+  std::string name;
+  std::vector<EndpointConfig> endpoints;
+  std::string lb_policy = "round_robin";  // round_robin | least_request
+  std::chrono::milliseconds connect_timeout{5000};
+  std::string field;
+  YAML::Mark mark;
+};
+
+struct Config {
+  std::string file;                // the path it was read from, for errors and logs
+  bool seed_form = false;          // it was written in the Go program's form
+  HostPort admin_address;          // after INTERNAL_API_PORT
+  std::string log_level = "info";  // debug | info | warn | error ("log" is read as info)
+  uint32_t workers = 0;            // 0: one per core
+  std::chrono::milliseconds shutdown_timeout{5000};
+  std::vector<ClusterConfig> clusters;
+  std::vector<ListenerConfig> listeners;
+  // Things that loaded but deserve a log line (an HTTP part not yet supported, ...).
+  std::vector<std::string> warnings;
+};
+
+}  // namespace proxy::server

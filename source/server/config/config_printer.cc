@@ -1,0 +1,113 @@
+#include "server/config/config_printer.h"
+
+#include <yaml-cpp/yaml.h>
+
+namespace proxy::server {
+
+std::string formatDuration(std::chrono::milliseconds duration) {
+  int64_t ms = duration.count();
+  if (ms == 0) {
+    return "0s";
+  }
+  // Whole units only: a fraction such as "1.5s" goes through floating point when parsed.
+  std::string out = ms < 0 ? "-" : "";
+  uint64_t rest = static_cast<uint64_t>(ms < 0 ? -ms : ms);
+  constexpr std::pair<uint64_t, const char*> kUnits[] = {
+      {3600000, "h"}, {60000, "m"}, {1000, "s"}, {1, "ms"}};
+  for (const auto& [size, unit] : kUnits) {
+    if (rest >= size) {
+      out += std::to_string(rest / size) + unit;
+      rest %= size;
+    }
+  }
+  return out;
+}
+
+std::string formatEndpoint(const EndpointConfig& endpoint) {
+  std::string address = HostPort{endpoint.host, endpoint.port}.toString();
+  return endpoint.tls ? "https://" + address : address;
+}
+
+namespace {
+
+void printClusters(YAML::Emitter& out, const std::vector<ClusterConfig>& clusters) {
+  out << YAML::Key << "clusters" << YAML::Value;
+  if (clusters.empty()) {
+    out << YAML::Flow << YAML::BeginSeq << YAML::EndSeq;
+    return;
+  }
+  out << YAML::BeginSeq;
+  for (const ClusterConfig& cluster : clusters) {
+    out << YAML::BeginMap;
+    out << YAML::Key << "name" << YAML::Value << YAML::DoubleQuoted << cluster.name;
+    out << YAML::Key << "endpoints" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (const EndpointConfig& endpoint : cluster.endpoints) {
+      out << YAML::DoubleQuoted << formatEndpoint(endpoint);
+    }
+    out << YAML::EndSeq;
+    out << YAML::Key << "lb_policy" << YAML::Value << cluster.lb_policy;
+    out << YAML::Key << "connect_timeout" << YAML::Value
+        << formatDuration(cluster.connect_timeout);
+    out << YAML::EndMap;
+  }
+  out << YAML::EndSeq;
+}
+
+void printListeners(YAML::Emitter& out, const std::vector<ListenerConfig>& listeners) {
+  out << YAML::Key << "listeners" << YAML::Value;
+  if (listeners.empty()) {
+    out << YAML::Flow << YAML::BeginSeq << YAML::EndSeq;
+    return;
+  }
+  out << YAML::BeginSeq;
+  for (const ListenerConfig& listener : listeners) {
+    out << YAML::BeginMap;
+    out << YAML::Key << "name" << YAML::Value << YAML::DoubleQuoted << listener.name;
+    out << YAML::Key << "address" << YAML::Value << YAML::DoubleQuoted
+        << listener.address.toString();
+    out << YAML::Key << "max_connections" << YAML::Value << listener.max_connections;
+    out << YAML::Key << "filters" << YAML::Value << YAML::BeginSeq;
+    for (const FilterConfig& filter : listener.filters) {
+      out << YAML::BeginMap;
+      out << YAML::Key << "name" << YAML::Value << filter.name;
+      if (filter.config.IsDefined() && !filter.config.IsNull()) {
+        out << YAML::Key << "config" << YAML::Value << filter.config;
+      }
+      out << YAML::EndMap;
+    }
+    out << YAML::EndSeq;
+    out << YAML::EndMap;
+  }
+  out << YAML::EndSeq;
+}
+
+}  // namespace
+
+std::string printCanonicalConfig(const Config& config) {
+  YAML::Emitter out;
+  out.SetIndent(2);
+  if (config.seed_form) {
+    out << YAML::Comment("canonical form of the seed-form config " + config.file);
+  }
+  for (const std::string& warning : config.warnings) {
+    out << YAML::Comment("warning: " + warning);
+  }
+  out << YAML::BeginMap;
+  out << YAML::Key << "admin" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key
+      << "address" << YAML::Value << YAML::DoubleQuoted << config.admin_address.toString()
+      << YAML::EndMap;
+  out << YAML::Key << "log_level" << YAML::Value << config.log_level;
+  out << YAML::Key << "workers" << YAML::Value;
+  if (config.workers == 0) {
+    out << "auto";
+  } else {
+    out << config.workers;
+  }
+  out << YAML::Key << "shutdown_timeout" << YAML::Value << formatDuration(config.shutdown_timeout);
+  printClusters(out, config.clusters);
+  printListeners(out, config.listeners);
+  out << YAML::EndMap;
+  return std::string(out.c_str()) + "\n";
+}
+
+}  // namespace proxy::server

@@ -1,0 +1,22 @@
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "server/config/config_model.h"
+
+namespace proxy::server {
+
+// The canonical YAML of a loaded config, for --print-config and /config_dump. Every setting is
+// written out, defaults included, and parsing the text again gives an equal Config. Warnings
+// become comments at the top.
+std::string printCanonicalConfig(const Config& config);
+
+// A duration in Go's syntax that parses back exactly: "0s", "250ms", "1m30s", "1s500ms".
+std::string formatDuration(std::chrono::milliseconds duration);
+
+// An endpoint as the canonical form writes it: "host:port", "[v6]:port" or, with TLS,
+// "https://host:port".
+std::string formatEndpoint(const EndpointConfig& endpoint);
+
+}  // namespace proxy::server

@@ -1,0 +1,30 @@
+#pragma once
+
+#include <Poco/Util/ServerApplication.h>
+
+#include <optional>
+#include <string>
+
+namespace proxy::server {
+
+// The `proxy` command: options, logging, config loading, then the Server.
+class ProxyApplication final : public Poco::Util::ServerApplication {
+ protected:
+  void defineOptions(Poco::Util::OptionSet& options) override;
+  void handleOption(const std::string& name, const std::string& value) override;
+  int main(const std::vector<std::string>& args) override;
+
+ private:
+  void printHelp();
+  void setUpLogging(const std::string& level);
+
+  std::string config_path_;
+  std::optional<std::string> log_level_;
+  std::optional<uint32_t> workers_;
+  bool validate_only_ = false;
+  bool print_config_ = false;
+  bool exit_early_ = false;
+  int exit_code_ = 0;
+};
+
+}  // namespace proxy::server

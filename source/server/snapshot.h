@@ -1,0 +1,40 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/registry/filter_factory.h"
+#include "api/stats/stats.h"
+#include "common/upstream/cluster_manager_impl.h"
+#include "server/config/config_model.h"
+
+namespace proxy::server {
+
+// One listener of a snapshot: its config and the factories that install its filter chain.
+struct ListenerSnapshot {
+  ListenerConfig config;
+  std::vector<registry::NetworkFilterFactoryCb> chain;
+  // Connections closed at accept because the listener was at max_connections.
+  stats::Counter* connections_rejected = nullptr;
+};
+
+using ListenerSnapshotConstSharedPtr = std::shared_ptr<const ListenerSnapshot>;
+
+// An immutable, fully built config: clusters with resolved endpoints and every listener's
+// filter chain factories. Workers hold it through shared pointers, so a connection keeps
+// the snapshot it started with.
+struct Snapshot {
+  Config config;
+  std::shared_ptr<const upstream::ClusterManagerImpl> clusters;
+  std::vector<ListenerSnapshotConstSharedPtr> listeners;
+};
+
+using SnapshotConstSharedPtr = std::shared_ptr<const Snapshot>;
+
+// Builds a snapshot on the main thread: resolves endpoint names and runs every filter
+// factory. Throws ConfigFileError (one line, FILE:LINE:COL: FIELD: ...) when a factory
+// rejects its config.
+SnapshotConstSharedPtr buildSnapshot(const Config& config, stats::Scope& scope);
+
+}  // namespace proxy::server

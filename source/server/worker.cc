@@ -1,0 +1,83 @@
+#include "server/worker.h"
+
+#include <pthread.h>
+
+#include "common/stats/store_impl.h"
+
+namespace proxy::server {
+
+Worker::Worker(uint32_t index) : index_(index), dispatcher_("worker_" + std::to_string(index)) {}
+
+Worker::~Worker() { stop(); }
+
+void Worker::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void Worker::run() {
+  pthread_setname_np(pthread_self(), dispatcher_.name().c_str());
+  stats::setCurrentThreadSlot(index_);
+  dispatcher_.run();
+  // The loop has ended: release everything on this thread, where it was created.
+  listeners_.clear();
+  closeConnections("worker_stopped");
+  dispatcher_.runOnce(std::chrono::milliseconds(0));
+}
+
+void Worker::stop() {
+  if (thread_.joinable()) {
+    dispatcher_.exit();
+    thread_.join();
+  }
+}
+
+void Worker::addListener(int listen_fd, ListenerSnapshotConstSharedPtr listener,
+                         uint32_t max_connections) {
+  dispatcher_.post([this, listen_fd, listener = std::move(listener), max_connections] {
+    listeners_.push_back(
+        std::make_unique<ActiveListener>(*this, listen_fd, listener, max_connections));
+  });
+}
+
+void Worker::stopListeners(std::function<void()> done) {
+  dispatcher_.post([this, done = std::move(done)] {
+    listeners_.clear();
+    done();
+  });
+}
+
+void Worker::closeAllConnections() {
+  dispatcher_.post([this] { closeConnections("shutdown_timeout"); });
+}
+
+void Worker::addConnection(network::ConnectionPtr connection,
+                           ListenerSnapshotConstSharedPtr listener,
+                           std::shared_ptr<ListenerConnectionCount> count) {
+  auto active = std::make_unique<ActiveConnection>(*this, std::move(connection),
+                                                   std::move(listener), std::move(count));
+  active->connection().addConnectionCallbacks(*active);
+  connections_.push_front(std::move(active));
+  connections_.front()->position_ = connections_.begin();
+  open_connections_.store(connections_.size(), std::memory_order_relaxed);
+}
+
+void Worker::removeConnection(ActiveConnection& active) {
+  // The connection is mid-callback: destroy it, and the filters it owns, after this event.
+  std::unique_ptr<ActiveConnection> owned = std::move(*active.position_);
+  connections_.erase(active.position_);
+  open_connections_.store(connections_.size(), std::memory_order_relaxed);
+  dispatcher_.deferredDelete(std::move(owned));
+}
+
+void Worker::closeConnections(std::string_view reason) {
+  // Closing raises events that remove entries: walk a copy of the pointers.
+  std::vector<network::Connection*> open;
+  for (auto& active : connections_) {
+    open.push_back(&active->connection());
+  }
+  for (auto* connection : open) {
+    connection->close(network::ConnectionCloseType::kNoFlush, reason);
+  }
+}
+
+}  // namespace proxy::server

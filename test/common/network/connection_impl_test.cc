@@ -1,0 +1,248 @@
+#include "common/network/connection_impl.h"
+
+#include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <functional>
+
+#include "common/event/dispatcher_impl.h"
+#include "common/network/socket_util.h"
+#include "test/mocks/network/mocks.h"
+
+using std::chrono::milliseconds;
+using testing::_;
+using testing::NiceMock;
+
+namespace proxy::network {
+namespace {
+
+// A read filter that keeps what it is given.
+class RecordingFilter : public ReadFilter {
+ public:
+  void initializeReadFilterCallbacks(ReadFilterCallbacks& callbacks) override {
+    callbacks_ = &callbacks;
+  }
+  FilterStatus onNewConnection() override { return FilterStatus::kContinue; }
+  FilterStatus onData(buffer::Instance& data, bool end_stream) override {
+    received_ += data.toString();
+    data.drain(data.length());
+    end_stream_ = end_stream;
+    return FilterStatus::kContinue;
+  }
+  ReadFilterCallbacks* callbacks_ = nullptr;
+  std::string received_;
+  bool end_stream_ = false;
+};
+
+class ConnectionImplTest : public testing::Test {
+ protected:
+  void SetUp() override {
+    ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds_));
+    connection_ =
+        std::make_unique<ConnectionImpl>(dispatcher_, fds_[0], Address(), Address(), true);
+    filter_ = std::make_shared<RecordingFilter>();
+    connection_->addReadFilter(filter_);
+    connection_->addConnectionCallbacks(callbacks_);
+    connection_->initializeReadFilters();
+  }
+  void TearDown() override {
+    if (fds_[1] >= 0) {
+      ::close(fds_[1]);
+    }
+  }
+
+  // Runs the loop until `done` or a 5 s deadline.
+  bool runUntil(const std::function<bool()>& done) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        return false;
+      }
+      dispatcher_.runOnce(milliseconds(10));
+    }
+    return true;
+  }
+
+  std::string readPeer() {
+    std::string out;
+    char chunk[65536];
+    ssize_t n;
+    while ((n = ::read(fds_[1], chunk, sizeof(chunk))) > 0) {
+      out.append(chunk, static_cast<size_t>(n));
+    }
+    return out;
+  }
+
+  event::DispatcherImpl dispatcher_{"test"};
+  int fds_[2] = {-1, -1};
+  std::unique_ptr<ConnectionImpl> connection_;
+  std::shared_ptr<RecordingFilter> filter_;
+  NiceMock<MockConnectionCallbacks> callbacks_;
+};
+
+TEST_F(ConnectionImplTest, ReadFiltersSeeIncomingBytes) {
+  ASSERT_EQ(5, ::write(fds_[1], "hello", 5));
+  EXPECT_TRUE(runUntil([&] { return filter_->received_ == "hello"; }));
+  EXPECT_EQ(5u, connection_->info().bytes_received);
+}
+
+TEST_F(ConnectionImplTest, WritesAreCoalescedAndSent) {
+  buffer::OwnedBuffer a;
+  buffer::OwnedBuffer b;
+  a.add("one ");
+  b.add("two");
+  connection_->write(a, false);
+  connection_->write(b, false);
+  EXPECT_EQ("", readPeer());  // nothing sent inside the call stack
+  dispatcher_.runOnce(milliseconds(0));
+  EXPECT_EQ("one two", readPeer());
+  EXPECT_EQ(7u, connection_->info().bytes_sent);
+}
+
+TEST_F(ConnectionImplTest, PeerFinClosesWithoutHalfClose) {
+  EXPECT_CALL(callbacks_, onEvent(ConnectionEvent::kRemoteClose));
+  ASSERT_EQ(4, ::write(fds_[1], "last", 4));
+  ::shutdown(fds_[1], SHUT_WR);
+  EXPECT_TRUE(runUntil([&] { return connection_->state() == ConnectionState::kClosed; }));
+  EXPECT_EQ("last", filter_->received_);
+}
+
+TEST_F(ConnectionImplTest, HalfCloseKeepsTheWriteSideOpen) {
+  connection_->enableHalfClose(true);
+  ::shutdown(fds_[1], SHUT_WR);
+  EXPECT_TRUE(runUntil([&] { return filter_->end_stream_; }));
+  EXPECT_EQ(ConnectionState::kOpen, connection_->state());
+  buffer::OwnedBuffer reply;
+  reply.add("after fin");
+  EXPECT_CALL(callbacks_, onEvent(ConnectionEvent::kLocalClose));
+  connection_->write(reply, true);
+  EXPECT_TRUE(runUntil([&] { return connection_->state() == ConnectionState::kClosed; }));
+  EXPECT_EQ("after fin", readPeer());
+  char byte;
+  EXPECT_EQ(0, ::read(fds_[1], &byte, 1));  // our FIN arrived
+}
+
+TEST_F(ConnectionImplTest, WatermarksFollowAPeerThatDoesNotRead) {
+  connection_->setBufferLimits(64 * 1024);
+  testing::InSequence sequence;
+  EXPECT_CALL(callbacks_, onAboveWriteBufferHighWatermark());
+  EXPECT_CALL(callbacks_, onBelowWriteBufferLowWatermark());
+  std::string chunk(256 * 1024, 'z');
+  buffer::OwnedBuffer data;
+  data.add(chunk);
+  connection_->write(data, false);
+  EXPECT_TRUE(connection_->aboveHighWatermark());
+  dispatcher_.runOnce(milliseconds(0));
+  EXPECT_TRUE(connection_->aboveHighWatermark());  // the peer is not reading
+  size_t received = 0;
+  EXPECT_TRUE(runUntil([&] {
+    received += readPeer().size();
+    return !connection_->aboveHighWatermark();
+  }));
+  EXPECT_TRUE(runUntil([&] {
+    received += readPeer().size();
+    return received == chunk.size();
+  }));
+}
+
+TEST_F(ConnectionImplTest, ReadDisableHoldsBytesUntilEnabled) {
+  connection_->readDisable(true);
+  ASSERT_EQ(3, ::write(fds_[1], "abc", 3));
+  for (int i = 0; i < 5; ++i) {
+    dispatcher_.runOnce(milliseconds(5));
+  }
+  EXPECT_EQ("", filter_->received_);
+  connection_->readDisable(false);
+  EXPECT_TRUE(runUntil([&] { return filter_->received_ == "abc"; }));
+}
+
+TEST_F(ConnectionImplTest, CloseWithFlushSendsQueuedBytesFirst) {
+  buffer::OwnedBuffer data;
+  data.add("bye");
+  connection_->write(data, false);
+  connection_->close(ConnectionCloseType::kFlushWrite, "test");
+  EXPECT_TRUE(runUntil([&] { return connection_->state() == ConnectionState::kClosed; }));
+  EXPECT_EQ("bye", readPeer());
+  EXPECT_EQ("test", connection_->closeReason());
+}
+
+TEST_F(ConnectionImplTest, ReadFilterStopIterationHoldsLaterFilters) {
+  // A second connection with a stopping filter in front of a recording one.
+  int fds[2];
+  ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds));
+  ConnectionImpl connection(dispatcher_, fds[0], Address(), Address(), true);
+  auto stopper = std::make_shared<NiceMock<MockReadFilter>>();
+  ON_CALL(*stopper, onNewConnection()).WillByDefault(testing::Return(FilterStatus::kStopIteration));
+  auto recorder = std::make_shared<RecordingFilter>();
+  connection.addReadFilter(stopper);
+  connection.addReadFilter(recorder);
+  connection.initializeReadFilters();
+  ASSERT_EQ(2, ::write(fds[1], "hi", 2));
+  bool stopped = false;
+  EXPECT_CALL(*stopper, onData(_, false)).WillOnce([&](buffer::Instance&, bool) {
+    stopped = true;
+    return FilterStatus::kStopIteration;
+  });
+  EXPECT_TRUE(runUntil([&] { return stopped; }));
+  EXPECT_EQ("", recorder->received_);
+  // Resuming runs the next filter's onNewConnection() and shows it the held bytes.
+  stopper->callbacks_->continueReading();
+  EXPECT_EQ("hi", recorder->received_);
+  ::close(fds[1]);
+}
+
+TEST(ClientConnectionImplTest, RefusedConnectIsReportedFromTheLoop) {
+  event::DispatcherImpl dispatcher("test");
+  // A port that was just free: bind, read the port, close.
+  ListenSocket probe = createListenSocket("127.0.0.1", 0);
+  Address address = probe.address;
+  ::close(probe.fd);
+
+  auto connection = dispatcher.createClientConnection(address);
+  NiceMock<MockConnectionCallbacks> callbacks;
+  connection->addConnectionCallbacks(callbacks);
+  bool failed = false;
+  EXPECT_CALL(callbacks, onEvent(ConnectionEvent::kConnectFailed)).WillOnce([&] { failed = true; });
+  connection->connect();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!failed && std::chrono::steady_clock::now() < deadline) {
+    dispatcher.runOnce(milliseconds(10));
+  }
+  EXPECT_TRUE(failed);
+  EXPECT_EQ(ECONNREFUSED, connection->failureErrno());
+}
+
+TEST(ClientConnectionImplTest, ConnectsAndExchangesBytes) {
+  event::DispatcherImpl dispatcher("test");
+  ListenSocket listener = createListenSocket("127.0.0.1", 0);
+  auto connection = dispatcher.createClientConnection(listener.address);
+  NiceMock<MockConnectionCallbacks> callbacks;
+  connection->addConnectionCallbacks(callbacks);
+  bool connected = false;
+  EXPECT_CALL(callbacks, onEvent(ConnectionEvent::kConnected)).WillOnce([&] { connected = true; });
+  buffer::OwnedBuffer early;
+  early.add("sent while connecting");
+  connection->connect();
+  connection->write(early, false);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!connected && std::chrono::steady_clock::now() < deadline) {
+    dispatcher.runOnce(milliseconds(10));
+  }
+  ASSERT_TRUE(connected);
+  dispatcher.runOnce(milliseconds(10));
+  int accepted = ::accept(listener.fd, nullptr, nullptr);
+  ASSERT_GE(accepted, 0);
+  char text[64] = {0};
+  ssize_t n = ::recv(accepted, text, sizeof(text), 0);
+  EXPECT_EQ("sent while connecting", std::string(text, n > 0 ? static_cast<size_t>(n) : 0));
+  EXPECT_TRUE(connection->localAddress().valid());
+  ::close(accepted);
+  ::close(listener.fd);
+}
+
+}  // namespace
+}  // namespace proxy::network

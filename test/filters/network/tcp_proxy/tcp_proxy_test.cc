@@ -1,0 +1,229 @@
+#include "filters/network/tcp_proxy/tcp_proxy.h"
+
+#include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cerrno>
+
+#include "common/buffer/buffer_impl.h"
+#include "common/upstream/cluster_impl.h"
+#include "test/mocks/event/mocks.h"
+#include "test/mocks/network/mocks.h"
+
+using testing::_;
+using testing::NiceMock;
+using testing::Return;
+
+namespace proxy::filters::tcp_proxy {
+namespace {
+
+network::Address loopback(uint16_t port) {
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  sin.sin_port = htons(port);
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return network::Address(reinterpret_cast<sockaddr*>(&sin), sizeof(sin));
+}
+
+class TcpProxyTest : public testing::Test {
+ protected:
+  // Builds the filter for a cluster of `ports` (0: an endpoint whose name did not resolve)
+  // and starts the connection. Upstream connections are mocks that connect only when the
+  // test says so.
+  void start(std::vector<uint16_t> ports, std::chrono::milliseconds idle = std::chrono::hours(1)) {
+    std::vector<upstream::Endpoint> endpoints;
+    for (uint16_t port : ports) {
+      upstream::Endpoint endpoint;
+      endpoint.host = "127.0.0.1";
+      endpoint.port = port;
+      if (port != 0) {
+        endpoint.address = loopback(port);
+      }
+      endpoints.push_back(endpoint);
+    }
+    auto config = std::make_shared<TcpProxyConfig>();
+    config->cluster = std::make_shared<upstream::ClusterImpl>("backend", endpoints,
+                                                              std::chrono::milliseconds(250));
+    config->idle_timeout = idle;
+    ON_CALL(dispatcher(), createClientConnection_(_))
+        .WillByDefault([this](const network::Address& address) {
+          auto* upstream = new NiceMock<network::MockClientConnection>();
+          upstream->remote_address_ = address;
+          ON_CALL(*upstream, connect()).WillByDefault(Return());
+          // Both sides live on the worker's one dispatcher, as in the proxy.
+          ON_CALL(*upstream, dispatcher()).WillByDefault(testing::ReturnRef(dispatcher()));
+          upstreams_.push_back(upstream);
+          return upstream;
+        });
+    filter_ = std::make_unique<TcpProxyFilter>(config);
+    filter_->initializeReadFilterCallbacks(callbacks_);
+    EXPECT_EQ(network::FilterStatus::kStopIteration, filter_->onNewConnection());
+  }
+
+  network::MockConnection& downstream() { return callbacks_.connection_; }
+  event::MockDispatcher& dispatcher() { return callbacks_.connection_.dispatcher_; }
+  network::MockClientConnection& upstream() { return *upstreams_.back(); }
+  // The upstream connection's read filter, which carries its bytes to the downstream.
+  network::ReadFilter& upstreamReader() { return *upstream().read_filters_.at(0); }
+  event::MockTimer& timer(size_t index) { return *dispatcher().timers().at(index); }
+
+  void connectUpstream() { upstream().raiseEvent(network::ConnectionEvent::kConnected); }
+  void failUpstream(int error) {
+    upstream().failure_errno_ = error;
+    upstream().state_ = network::ConnectionState::kClosed;
+    upstream().raiseEvent(network::ConnectionEvent::kConnectFailed);
+  }
+
+  NiceMock<network::MockReadFilterCallbacks> callbacks_;
+  std::vector<network::MockClientConnection*> upstreams_;  // owned by the filter or deferred
+  std::unique_ptr<TcpProxyFilter> filter_;
+};
+
+TEST_F(TcpProxyTest, DownstreamWaitsUnreadUntilUpstreamConnects) {
+  start({8080});
+  EXPECT_EQ(1, downstream().read_disable_count_);
+  EXPECT_TRUE(downstream().half_close_);
+  EXPECT_EQ(loopback(8080), upstream().remote_address_);
+  EXPECT_TRUE(upstream().half_close_);
+  EXPECT_EQ("backend", downstream().info_.upstream_cluster);
+
+  connectUpstream();
+  EXPECT_EQ(0, downstream().read_disable_count_);
+  EXPECT_EQ(network::FailureCause::kNone, downstream().info_.failure);
+}
+
+TEST_F(TcpProxyTest, BytesFlowBothWays) {
+  start({8080});
+  connectUpstream();
+
+  buffer::OwnedBuffer request;
+  request.add("ping");
+  EXPECT_EQ(network::FilterStatus::kStopIteration, filter_->onData(request, false));
+  EXPECT_EQ("ping", upstream().written_);
+  EXPECT_EQ(0u, request.length());
+
+  buffer::OwnedBuffer response;
+  response.add("pong");
+  upstreamReader().onData(response, false);
+  EXPECT_EQ("pong", downstream().written_);
+  EXPECT_FALSE(downstream().write_end_stream_);
+}
+
+TEST_F(TcpProxyTest, HalfCloseFromClientReachesUpstreamAndBack) {
+  start({8080});
+  connectUpstream();
+  buffer::OwnedBuffer empty;
+  filter_->onData(empty, true);
+  EXPECT_TRUE(upstream().write_end_stream_);
+  EXPECT_EQ(network::ConnectionState::kOpen, downstream().state_);
+
+  // The upstream still answers after the client's FIN, then ends its side.
+  buffer::OwnedBuffer reply;
+  reply.add("late reply");
+  upstreamReader().onData(reply, true);
+  EXPECT_EQ("late reply", downstream().written_);
+  EXPECT_TRUE(downstream().write_end_stream_);
+}
+
+TEST_F(TcpProxyTest, RefusedEndpointFallsThroughToNext) {
+  start({8080, 8081});
+  // Which endpoint comes first rotates per connection; the second try takes the other.
+  network::Address first = upstream().remote_address_;
+  failUpstream(ECONNREFUSED);
+  ASSERT_EQ(2u, upstreams_.size());
+  EXPECT_FALSE(first == upstream().remote_address_);
+  connectUpstream();
+  EXPECT_EQ(network::FailureCause::kNone, downstream().info_.failure);
+  EXPECT_EQ(network::ConnectionState::kOpen, downstream().state_);
+}
+
+TEST_F(TcpProxyTest, AllEndpointsRefusedClosesClientWithCause) {
+  start({8080, 8081});
+  failUpstream(ECONNREFUSED);
+  EXPECT_CALL(downstream(), close(network::ConnectionCloseType::kNoFlush, _));
+  failUpstream(ECONNREFUSED);
+  EXPECT_EQ(network::FailureCause::kUpstreamConnectRefused, downstream().info_.failure);
+  EXPECT_EQ(2u, upstreams_.size());
+}
+
+TEST_F(TcpProxyTest, ConnectTimeoutTriesNextThenFails) {
+  start({8080});
+  event::MockTimer& connect_timer = timer(0);
+  EXPECT_TRUE(connect_timer.enabled_);
+  EXPECT_EQ(std::chrono::milliseconds(250), connect_timer.duration_);
+  connect_timer.invokeCallback();
+  EXPECT_EQ(network::FailureCause::kUpstreamConnectTimeout, downstream().info_.failure);
+  EXPECT_EQ(network::ConnectionState::kClosed, downstream().state_);
+  EXPECT_EQ(network::ConnectionState::kClosed, upstream().state_);
+}
+
+TEST_F(TcpProxyTest, UnresolvedEndpointIsNoHealthyEndpoint) {
+  start({0});
+  EXPECT_TRUE(upstreams_.empty());
+  EXPECT_EQ(network::FailureCause::kNoHealthyEndpoint, downstream().info_.failure);
+  EXPECT_EQ(network::ConnectionState::kClosed, downstream().state_);
+}
+
+TEST_F(TcpProxyTest, SlowUpstreamPausesClientReading) {
+  start({8080});
+  connectUpstream();
+  upstream().raiseAboveHighWatermark();
+  EXPECT_EQ(1, downstream().read_disable_count_);
+  upstream().raiseAboveHighWatermark();  // nested signals do not nest the disable
+  EXPECT_EQ(1, downstream().read_disable_count_);
+  upstream().raiseBelowLowWatermark();
+  EXPECT_EQ(0, downstream().read_disable_count_);
+}
+
+TEST_F(TcpProxyTest, SlowClientPausesUpstreamReading) {
+  start({8080});
+  connectUpstream();
+  downstream().raiseAboveHighWatermark();
+  EXPECT_EQ(1, upstream().read_disable_count_);
+  downstream().raiseBelowLowWatermark();
+  EXPECT_EQ(0, upstream().read_disable_count_);
+}
+
+TEST_F(TcpProxyTest, IdleTimeoutClosesBothSides) {
+  start({8080}, std::chrono::milliseconds(500));
+  connectUpstream();
+  event::MockTimer& idle = timer(1);
+  EXPECT_TRUE(idle.enabled_);
+  EXPECT_EQ(std::chrono::milliseconds(500), idle.duration_);
+  network::MockClientConnection& upstream_connection = upstream();
+  idle.invokeCallback();
+  EXPECT_EQ(network::FailureCause::kIdleTimeout, downstream().info_.failure);
+  EXPECT_EQ(network::ConnectionState::kClosed, downstream().state_);
+  EXPECT_EQ(network::ConnectionState::kClosed, upstream_connection.state_);
+}
+
+TEST_F(TcpProxyTest, TrafficRearmsIdleTimer) {
+  start({8080}, std::chrono::milliseconds(500));
+  connectUpstream();
+  event::MockTimer& idle = timer(1);
+  EXPECT_CALL(idle, enableTimer(std::chrono::milliseconds(500)));
+  buffer::OwnedBuffer data;
+  data.add("x");
+  filter_->onData(data, false);
+}
+
+TEST_F(TcpProxyTest, ClientCloseFlushesUpstream) {
+  start({8080});
+  connectUpstream();
+  EXPECT_CALL(upstream(), close(network::ConnectionCloseType::kFlushWrite, _));
+  downstream().raiseEvent(network::ConnectionEvent::kRemoteClose);
+}
+
+TEST_F(TcpProxyTest, UpstreamResetIsRecordedAndClientClosedAfterFlush) {
+  start({8080});
+  connectUpstream();
+  upstream().close_reason_ = "connection_reset";
+  upstream().state_ = network::ConnectionState::kClosed;
+  EXPECT_CALL(downstream(), close(network::ConnectionCloseType::kFlushWrite, _));
+  upstream().raiseEvent(network::ConnectionEvent::kRemoteClose);
+  EXPECT_EQ(network::FailureCause::kUpstreamReset, downstream().info_.failure);
+}
+
+}  // namespace
+}  // namespace proxy::filters::tcp_proxy

@@ -1,0 +1,76 @@
+"""The repository's config/config.yml: a TCP listener forwarding to the proxy's own admin API,
+so `curl http://localhost:8020/metrics` answers through tcp_proxy."""
+
+import os
+import shutil
+import tempfile
+import unittest
+
+from proxy_harness import (SOURCE_DIR, Metrics, ProxyTestCase, curl, free_port, port_is_free,
+                           proxy_env)
+
+DEFAULT_CONFIG = os.path.join(SOURCE_DIR, "config", "config.yml")
+
+
+def with_ports(text, tcp_port, admin_port):
+    """The default config with 8020 and 42007 replaced, everything else kept."""
+    self_check = text.count("42007") >= 2 and text.count(":8020") == 1
+    assert self_check, "config/config.yml changed shape: expected 42007 twice and :8020 once"
+    return text.replace(":8020", f":{tcp_port}").replace("42007", str(admin_port))
+
+
+class DefaultConfigTest(ProxyTestCase):
+    def read_default(self):
+        with open(DEFAULT_CONFIG) as f:
+            return f.read()
+
+    def check_metrics_through_tcp(self, tcp_port, admin_port):
+        status, body, rc = curl(f"http://127.0.0.1:{tcp_port}/metrics")
+        self.assertEqual((rc, status), (0, 200), f"curl through tcp_proxy: {body!r}")
+        metrics = Metrics(body)
+        self.assertEqual(metrics.types.get("tcp_connections_total_count"), "counter")
+        # The curl connection itself is counted by the listener's stats filter.
+        self.assertGreaterEqual(metrics.value("tcp_connections_total_count"), 1, body)
+        self.assertGreaterEqual(metrics.value("tcp_connections_active_count"), 1, body)
+        self.assertGreaterEqual(metrics.value("proxy_listener_connections_total",
+                                              listener="tcp"), 1, body)
+        # And the admin API answers directly too.
+        status, body, rc = curl(f"http://127.0.0.1:{admin_port}/ready")
+        self.assertEqual((rc, status), (0, 200))
+
+    def test_default_config_with_free_ports(self):
+        tcp_port, admin_port = free_port(wildcard=True), free_port()
+        text = with_ports(self.read_default(), tcp_port, admin_port)
+        self.start_proxy(text, admin_port=admin_port, workers=None)
+        self.check_metrics_through_tcp(tcp_port, admin_port)
+        # Several in a row: each is a fresh connection through the listener.
+        for _ in range(3):
+            status, _, rc = curl(f"http://127.0.0.1:{tcp_port}/metrics")
+            self.assertEqual((rc, status), (0, 200))
+        self.wait_metric(admin_port, lambda m: m.value("tcp_connections_total_count") == 4
+                         and m.value("tcp_connections_active_count") == 0,
+                         what="4 connections counted, none active")
+
+    def test_default_config_from_config_file_env(self):
+        tcp_port, admin_port = free_port(wildcard=True), free_port()
+        workdir = tempfile.mkdtemp(prefix="proxy-it-default-")
+        self.addCleanup(shutil.rmtree, workdir, True)
+        path = os.path.join(workdir, "from-env.yml")
+        with open(path, "w") as f:
+            f.write(with_ports(self.read_default(), tcp_port, admin_port))
+        # CONFIG_FILE instead of -c.
+        self.start_proxy(None, admin_port=admin_port, env=proxy_env(CONFIG_FILE=path),
+                         config_path=path, use_c_flag=False)
+        self.check_metrics_through_tcp(tcp_port, admin_port)
+
+    def test_default_config_unchanged_when_ports_free(self):
+        if not (port_is_free(8020) and port_is_free(42007, "127.0.0.1")):
+            self.skipTest("ports 8020 or 42007 are in use on this machine")
+        # No -c and no CONFIG_FILE: config/config.yml relative to the working directory.
+        proxy = self.start_proxy(None, admin_port=42007, cwd=SOURCE_DIR, workers=None)
+        proxy.wait_log(r"listener tcp on \S*:8020")
+        self.check_metrics_through_tcp(8020, 42007)
+
+
+if __name__ == "__main__":
+    unittest.main()

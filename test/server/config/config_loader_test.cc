@@ -1,0 +1,781 @@
+#include "server/config/config_loader.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+
+#include "api/registry/registry.h"
+#include "test/server/config/test_filters.h"
+
+namespace proxy::server {
+namespace {
+
+using std::chrono::milliseconds;
+using testing::ElementsAre;
+using testing::HasSubstr;
+using testing::IsEmpty;
+
+const std::string kTestdata = std::string(PROXY_SOURCE_DIR) + "/test/server/config/testdata/";
+
+std::vector<std::string> filterNames(const ListenerConfig& listener) {
+  std::vector<std::string> names;
+  for (const auto& filter : listener.filters) {
+    names.push_back(filter.name);
+  }
+  return names;
+}
+
+std::vector<std::string> clusterNames(const Config& config) {
+  std::vector<std::string> names;
+  for (const auto& cluster : config.clusters) {
+    names.push_back(cluster.name);
+  }
+  return names;
+}
+
+// Compares YAML trees by their canonical text.
+std::string dump(const YAML::Node& node) { return YAML::Dump(node); }
+
+class ConfigLoaderTest : public testing::Test {
+ protected:
+  EnvLookup env() {
+    return [this](const std::string& name) -> std::optional<std::string> {
+      auto it = env_.find(name);
+      return it == env_.end() ? std::nullopt : std::optional<std::string>(it->second);
+    };
+  }
+
+  Config parse(const std::string& yaml) { return parseConfig(yaml, "test.yml", env(), filters_); }
+
+  Config load(const std::string& file) {
+    return loadConfigFile(kTestdata + file, env(), filters_);
+  }
+
+  std::string errorOf(const std::string& yaml) {
+    try {
+      parse(yaml);
+    } catch (const ConfigFileError& error) {
+      return error.what();
+    }
+    ADD_FAILURE() << "no error for:\n" << yaml;
+    return "";
+  }
+
+  std::map<std::string, std::string> env_;
+  NetworkFilterRegistry filters_ = testing_filters::tcpFilters();
+};
+
+constexpr char kTcpCanonical[] = R"(clusters:
+  - name: backend
+    endpoints: ["127.0.0.1:8080"]
+listeners:
+  - name: tcp
+    address: ":8020"
+    filters:
+      - name: stats
+      - name: tcp_proxy
+        config: { cluster: backend }
+)";
+
+// --- The seed fixtures ---
+
+TEST_F(ConfigLoaderTest, ExampleConfigLoadsWithHttpListenerSkippedWithoutHttpFilters) {
+  Config config = load("example-config.yml");
+  EXPECT_TRUE(config.seed_form);
+  EXPECT_EQ(config.admin_address.toString(), ":42007");
+  EXPECT_EQ(config.log_level, "debug");
+  EXPECT_EQ(config.shutdown_timeout, milliseconds(5000));
+  ASSERT_EQ(config.listeners.size(), 1u);
+  const ListenerConfig& tcp = config.listeners[0];
+  EXPECT_EQ(tcp.name, "tcp");
+  EXPECT_EQ(tcp.address.toString(), ":8020");
+  EXPECT_THAT(filterNames(tcp), ElementsAre("stats", "tcp_proxy"));
+  EXPECT_EQ(tcp.filters[1].config["cluster"].Scalar(), "localhost:8080");
+  // The HTTP clusters are dropped with their listener.
+  EXPECT_THAT(clusterNames(config), ElementsAre("localhost:8080"));
+  EXPECT_THAT(config.warnings,
+              ElementsAre(kTestdata +
+                          "example-config.yml:6:1: http_routes: HTTP proxying is not yet supported "
+                          "by this build; the HTTP listener on :8021 is skipped"));
+}
+
+TEST_F(ConfigLoaderTest, ExampleConfigTranslatesHttpRoutesOnceHttpFiltersExist) {
+  filters_ = testing_filters::httpFilters();
+  Config config = load("example-config.yml");
+  EXPECT_THAT(config.warnings, IsEmpty());
+  ASSERT_EQ(config.listeners.size(), 2u);
+  const ListenerConfig& http = config.listeners[1];
+  EXPECT_EQ(http.name, "http");
+  EXPECT_EQ(http.field, "listeners[1]");
+  EXPECT_EQ(http.address.toString(), ":8021");
+  ASSERT_THAT(filterNames(http), ElementsAre("http_connection_manager"));
+  EXPECT_EQ(dump(http.filters[0].config), dump(YAML::Load(R"(
+http_filters:
+  - name: stats
+  - name: path_prefix_router
+    config:
+      routes:
+        - {name: localhost/https, host: localhost, prefix: /https, cluster: "jsonplaceholder.typicode.com:443", strip_prefix: true}
+        - {name: localhost/, host: localhost, prefix: /, cluster: "localhost:8081"}
+        - {name: admin.localhost/payments, host: admin.localhost, prefix: /payments, cluster: "localhost:8082"}
+        - {name: admin.localhost/users, host: admin.localhost, prefix: /users, cluster: "localhost:8083"}
+        - {name: admin.localhost/long, host: admin.localhost, prefix: /long, cluster: "localhost:8085"}
+        - {name: admin.localhost/, host: admin.localhost, prefix: /, cluster: "localhost:8084"}
+  - name: router
+)")));
+  EXPECT_THAT(clusterNames(config),
+              ElementsAre("localhost:8080", "jsonplaceholder.typicode.com:443", "localhost:8081",
+                          "localhost:8082", "localhost:8083", "localhost:8085", "localhost:8084"));
+  const ClusterConfig& https = config.clusters[1];
+  EXPECT_EQ(https.field, "clusters[1]");
+  ASSERT_EQ(https.endpoints.size(), 1u);
+  EXPECT_EQ(https.endpoints[0].host, "jsonplaceholder.typicode.com");
+  EXPECT_EQ(https.endpoints[0].port, 443);
+  EXPECT_TRUE(https.endpoints[0].tls);
+  EXPECT_FALSE(config.clusters[2].endpoints[0].tls);
+}
+
+TEST_F(ConfigLoaderTest, DockerConfigLoadsAndReadsLogAsInfo) {
+  filters_ = testing_filters::httpFilters();
+  Config config = load("config-docker.yml");
+  EXPECT_EQ(config.log_level, "info");
+  EXPECT_THAT(clusterNames(config), ElementsAre("localhost:8080", "jsonplaceholder.typicode.com:443",
+                                                "host.docker.internal:8081", "httpbin:80"));
+  ASSERT_EQ(config.listeners.size(), 2u);
+  EXPECT_EQ(config.listeners[1].filters[0]
+                .config["http_filters"][1]["config"]["routes"][2]["name"]
+                .Scalar(),
+            "test.localhost/");
+}
+
+// The real binary: whatever filters are linked today, the fixtures load, and a listener is
+// either there or explained by a warning.
+TEST_F(ConfigLoaderTest, SeedFixturesLoadWithTheLinkedFilters) {
+  const auto& linked = registry::networkFilters();
+  for (const char* file : {"example-config.yml", "config-docker.yml"}) {
+    SCOPED_TRACE(file);
+    Config config = loadConfigFile(kTestdata + file, env());
+    std::vector<std::string> names;
+    for (const auto& listener : config.listeners) {
+      names.push_back(listener.name);
+    }
+    bool tcp = linked.get("stats") != nullptr && linked.get("tcp_proxy") != nullptr;
+    bool http = linked.get("http_connection_manager") != nullptr;
+    EXPECT_EQ(std::count(names.begin(), names.end(), "tcp"), tcp ? 1 : 0);
+    EXPECT_EQ(std::count(names.begin(), names.end(), "http"), http ? 1 : 0);
+    EXPECT_EQ(config.warnings.size(), (tcp ? 0u : 1u) + (http ? 0u : 1u));
+    if (!http) {
+      EXPECT_THAT(config.warnings.back(), HasSubstr("HTTP proxying is not yet supported"));
+    }
+  }
+}
+
+TEST_F(ConfigLoaderTest, SeedElementsKeepTheirSeedPositions) {
+  filters_ = testing_filters::httpFilters();
+  Config config = load("example-config.yml");
+  // Listener marks point at the port, filter marks at the section they came from.
+  EXPECT_EQ(config.listeners[0].mark.line, 3);
+  EXPECT_EQ(config.listeners[0].filters[1].mark.line, 1);
+  EXPECT_EQ(config.listeners[0].filters[1].field, "listeners[0].filters[1]");
+  EXPECT_EQ(config.listeners[1].mark.line, 31);
+  EXPECT_EQ(config.listeners[1].filters[0].mark.line, 5);
+  EXPECT_EQ(config.clusters[1].mark.line, 6);  // the first route's target
+}
+
+// --- Canonical form ---
+
+TEST_F(ConfigLoaderTest, CanonicalDefaults) {
+  Config config = parse(R"(clusters:
+  - name: backend
+    endpoints: ["127.0.0.1:8080"]
+listeners:
+  - address: ":8020"
+    filters:
+      - name: tcp_proxy
+        config: { cluster: backend }
+)");
+  EXPECT_FALSE(config.seed_form);
+  EXPECT_EQ(config.file, "test.yml");
+  EXPECT_EQ(config.admin_address.toString(), "127.0.0.1:42007");
+  EXPECT_EQ(config.log_level, "info");
+  EXPECT_EQ(config.workers, 0u);
+  EXPECT_EQ(config.shutdown_timeout, milliseconds(5000));
+  EXPECT_EQ(config.clusters[0].lb_policy, "round_robin");
+  EXPECT_EQ(config.clusters[0].connect_timeout, milliseconds(5000));
+  EXPECT_EQ(config.clusters[0].field, "clusters[0]");
+  ASSERT_EQ(config.listeners.size(), 1u);
+  EXPECT_EQ(config.listeners[0].name, "listener_8020");
+  EXPECT_EQ(config.listeners[0].max_connections, 100000u);
+  EXPECT_EQ(config.listeners[0].field, "listeners[0]");
+  EXPECT_EQ(config.listeners[0].mark.line, 4);  // the address
+  EXPECT_EQ(config.listeners[0].filters[0].field, "listeners[0].filters[0]");
+  EXPECT_EQ(config.listeners[0].filters[0].mark.line, 6);
+  EXPECT_THAT(config.warnings, IsEmpty());
+}
+
+TEST_F(ConfigLoaderTest, CanonicalSettings) {
+  Config config = parse(R"(admin: { address: "[::1]:9901" }
+log_level: warn
+workers: 4
+shutdown_timeout: 1m30s
+clusters:
+  - name: web
+    endpoints: ["10.0.0.1:80", "[::1]:8080", "http://web.internal", "https://api.internal",
+                "https://api.internal:8443/", "HTTP://Upper:81"]
+    lb_policy: least_request
+    connect_timeout: 250ms
+listeners:
+  - name: edge
+    address: "0.0.0.0:8020"
+    max_connections: 1000000
+    filters:
+      - name: test_plain
+        config: { anything: [1, 2] }
+      - name: test_terminal
+)");
+  EXPECT_EQ(config.admin_address.host, "::1");
+  EXPECT_EQ(config.admin_address.port, 9901);
+  EXPECT_EQ(config.log_level, "warn");
+  EXPECT_EQ(config.workers, 4u);
+  EXPECT_EQ(config.shutdown_timeout, milliseconds(90000));
+  const ClusterConfig& web = config.clusters[0];
+  EXPECT_EQ(web.lb_policy, "least_request");
+  EXPECT_EQ(web.connect_timeout, milliseconds(250));
+  struct Expected {
+    const char* host;
+    uint16_t port;
+    bool tls;
+  };
+  const Expected expected[] = {{"10.0.0.1", 80, false},       {"::1", 8080, false},
+                               {"web.internal", 80, false},   {"api.internal", 443, true},
+                               {"api.internal", 8443, true},  {"Upper", 81, false}};
+  ASSERT_EQ(web.endpoints.size(), std::size(expected));
+  for (size_t i = 0; i < std::size(expected); ++i) {
+    EXPECT_EQ(web.endpoints[i].host, expected[i].host) << i;
+    EXPECT_EQ(web.endpoints[i].port, expected[i].port) << i;
+    EXPECT_EQ(web.endpoints[i].tls, expected[i].tls) << i;
+  }
+  const ListenerConfig& edge = config.listeners[0];
+  EXPECT_EQ(edge.name, "edge");
+  EXPECT_EQ(edge.max_connections, 1000000u);
+  // A filter's config is kept as written, for its factory.
+  EXPECT_EQ(edge.filters[0].config["anything"][1].Scalar(), "2");
+  EXPECT_FALSE(edge.filters[1].config.IsDefined() && !edge.filters[1].config.IsNull());
+}
+
+TEST_F(ConfigLoaderTest, LogLevels) {
+  for (auto [written, stored] : {std::pair{"debug", "debug"},
+                                 {"info", "info"},
+                                 {"log", "info"},
+                                 {"warn", "warn"},
+                                 {"error", "error"}}) {
+    EXPECT_EQ(parse(std::string("log_level: ") + written).log_level, stored) << written;
+  }
+}
+
+TEST_F(ConfigLoaderTest, DurationsUseGoSyntax) {
+  struct Case {
+    const char* text;
+    int64_t ms;
+  };
+  for (auto [text, ms] : {Case{"5s", 5000}, Case{"250ms", 250}, Case{"1m30s", 90000},
+                          Case{"1h", 3600000}, Case{"1.5s", 1500}, Case{"0", 0},
+                          Case{"2h45m", 9900000}, Case{"1s500ms", 1500}, Case{"1500us", 2}}) {
+    Config config = parse(std::string("shutdown_timeout: \"") + text + "\"");
+    EXPECT_EQ(config.shutdown_timeout, milliseconds(ms)) << text;
+  }
+  for (const char* text : {"5", "5 s", "1x", "-1s", "s", "1.2.3s", "5S", "\"\""}) {
+    EXPECT_EQ(errorOf(std::string("shutdown_timeout: ") + text),
+              std::string("test.yml:1:19: shutdown_timeout: expected a duration such as \"5s\", "
+                          "\"250ms\" or \"1m30s\", found \"") +
+                  (std::string(text) == "\"\"" ? "" : text) + "\"")
+        << text;
+  }
+}
+
+TEST_F(ConfigLoaderTest, WorkersAutoOrCount) {
+  EXPECT_EQ(parse("workers: auto").workers, 0u);
+  EXPECT_EQ(parse("workers: 1").workers, 1u);
+  EXPECT_EQ(parse("workers: 256").workers, 256u);
+}
+
+TEST_F(ConfigLoaderTest, EmptyListsAreAllowed) {
+  Config config = parse("clusters: []\nlisteners:\n");
+  EXPECT_THAT(config.clusters, IsEmpty());
+  EXPECT_THAT(config.listeners, IsEmpty());
+}
+
+TEST_F(ConfigLoaderTest, ListenersOnDifferentHostsOrFreePortsDoNotOverlap) {
+  Config config = parse(R"(listeners:
+  - { address: "127.0.0.1:8020", name: a, filters: [{name: test_terminal}] }
+  - { address: "127.0.0.2:8020", name: b, filters: [{name: test_terminal}] }
+  - { address: ":0", name: c, filters: [{name: test_terminal}] }
+  - { address: ":0", name: d, filters: [{name: test_terminal}] }
+)");
+  EXPECT_EQ(config.listeners.size(), 4u);
+}
+
+TEST_F(ConfigLoaderTest, TcpProxyToARemoteHostOnTheSamePortIsNoLoop) {
+  Config config = parse(R"(clusters:
+  - { name: remote, endpoints: ["10.1.2.3:8020"] }
+listeners:
+  - address: ":8020"
+    filters: [{ name: tcp_proxy, config: { cluster: remote } }]
+)");
+  EXPECT_EQ(config.listeners.size(), 1u);
+}
+
+// --- Environment ---
+
+TEST_F(ConfigLoaderTest, InternalApiPortOverridesTheAdminAddress) {
+  env_["INTERNAL_API_PORT"] = ":9000";
+  EXPECT_EQ(parse("admin: { address: \"127.0.0.1:1\" }").admin_address.toString(), ":9000");
+  EXPECT_EQ(load("example-config.yml").admin_address.toString(), ":9000");
+  env_["INTERNAL_API_PORT"] = "127.0.0.1:9001";
+  EXPECT_EQ(parse("log_level: info").admin_address.toString(), "127.0.0.1:9001");
+  env_["INTERNAL_API_PORT"] = "";  // as unset
+  EXPECT_EQ(parse("log_level: info").admin_address.toString(), "127.0.0.1:42007");
+}
+
+TEST_F(ConfigLoaderTest, InvalidInternalApiPortIsAnError) {
+  env_["INTERNAL_API_PORT"] = "42007";
+  EXPECT_EQ(errorOf("log_level: info"),
+            "environment: INTERNAL_API_PORT: expected a port such as \":42007\" or HOST:PORT, "
+            "found \"42007\"");
+}
+
+TEST_F(ConfigLoaderTest, ListenerOnTheAdminPortIsAnError) {
+  env_["INTERNAL_API_PORT"] = ":8020";
+  EXPECT_EQ(errorOf(kTcpCanonical),
+            "test.yml:6:14: listeners[0].address: expected an address that does not overlap the "
+            "admin address \":8020\", found \":8020\"");
+}
+
+// --- Seed translation details ---
+
+TEST_F(ConfigLoaderTest, SeedTargetsShareClustersByAuthority) {
+  filters_ = testing_filters::httpFilters();
+  Config config = parse(R"(http_routes:
+  - { target: "http://a:80", host: x, path_prefix: /one }
+  - { target: "http://a", host: y }
+  - { target: "https://a:80", host: z }
+  - { target: "https://[::1]", host: w }
+  - { target: "http://a:80/", host: v }
+http_config: { port: ":8021" }
+)");
+  EXPECT_THAT(clusterNames(config), ElementsAre("a:80", "https://a:80", "[::1]:443"));
+  EXPECT_TRUE(config.clusters[1].endpoints[0].tls);
+  EXPECT_EQ(config.clusters[2].endpoints[0].host, "::1");
+  const YAML::Node routes =
+      config.listeners[0].filters[0].config["http_filters"][1]["config"]["routes"];
+  EXPECT_EQ(routes[1]["cluster"].Scalar(), "a:80");
+  EXPECT_EQ(routes[2]["cluster"].Scalar(), "https://a:80");
+  EXPECT_THAT(config.warnings, IsEmpty());
+}
+
+TEST_F(ConfigLoaderTest, SeedRouteNamesStayUniqueAndDeadRoutesAreReported) {
+  filters_ = testing_filters::httpFilters();
+  Config config = parse(R"(http_routes:
+  - { target: "http://a:1", host: x, path_prefix: /p }
+  - { target: "http://a:2", host: x, path_prefix: /p }
+  - { target: "http://a:3", host: X, path_prefix: /pq }
+  - { target: "http://a:4", host: y, path_prefix: /p }
+http_config: { port: ":8021" }
+)");
+  const YAML::Node routes =
+      config.listeners[0].filters[0].config["http_filters"][1]["config"]["routes"];
+  EXPECT_EQ(routes[0]["name"].Scalar(), "x/p");
+  EXPECT_EQ(routes[1]["name"].Scalar(), "x/p_2");
+  EXPECT_EQ(routes[2]["name"].Scalar(), "X/pq");
+  EXPECT_EQ(routes[3]["name"].Scalar(), "y/p");
+  EXPECT_THAT(config.warnings,
+              ElementsAre("test.yml:3:5: http_routes[1]: this route never matches: "
+                          "http_routes[0] comes first with the same host and path_prefix \"/p\"",
+                          "test.yml:4:5: http_routes[2]: this route never matches: "
+                          "http_routes[0] comes first with the same host and path_prefix \"/p\""));
+}
+
+TEST_F(ConfigLoaderTest, SeedTargetPathIsIgnoredWithAWarning) {
+  filters_ = testing_filters::httpFilters();
+  Config config = parse(R"(http_routes:
+  - { target: "http://a:1/api?x=1", host: x }
+http_config: { port: ":8021" }
+)");
+  EXPECT_THAT(clusterNames(config), ElementsAre("a:1"));
+  EXPECT_THAT(config.warnings,
+              ElementsAre("test.yml:2:15: http_routes[0].target: the target's path \"/api?x=1\" "
+                          "is ignored, as the Go program did; requests keep their own path"));
+}
+
+TEST_F(ConfigLoaderTest, SeedRouteWithoutHostOrPrefixMatchesEverything) {
+  filters_ = testing_filters::httpFilters();
+  Config config = parse(R"(http_routes:
+  - target: "http://a:1"
+    path_prefix: ""
+http_config: { port: ":8021" }
+)");
+  const YAML::Node route =
+      config.listeners[0].filters[0].config["http_filters"][1]["config"]["routes"][0];
+  EXPECT_EQ(dump(route), dump(YAML::Load("{name: /, prefix: /, cluster: \"a:1\"}")));
+}
+
+TEST_F(ConfigLoaderTest, SeedHttpConfigWithoutRoutesStillListens) {
+  filters_ = testing_filters::httpFilters();
+  Config config = parse("http_config: { port: \":8021\", shutdown_timeout: 250ms }\n");
+  EXPECT_EQ(config.shutdown_timeout, milliseconds(250));
+  ASSERT_EQ(config.listeners.size(), 1u);
+  EXPECT_EQ(config.listeners[0]
+                .filters[0]
+                .config["http_filters"][1]["config"]["routes"]
+                .size(),
+            0u);
+  EXPECT_THAT(config.clusters, IsEmpty());
+}
+
+TEST_F(ConfigLoaderTest, SeedTcpOnly) {
+  Config config = parse("tcp: { port: \":8020\", target: \"[::1]:8080\" }\nlog_level: log\n");
+  EXPECT_TRUE(config.seed_form);
+  EXPECT_EQ(config.log_level, "info");
+  EXPECT_THAT(clusterNames(config), ElementsAre("[::1]:8080"));
+  ASSERT_EQ(config.listeners.size(), 1u);
+  EXPECT_THAT(config.warnings, IsEmpty());
+}
+
+TEST_F(ConfigLoaderTest, SeedListenerWithAMissingFilterIsSkipped) {
+  filters_ = NetworkFilterRegistry();
+  testing_filters::addFilter(filters_, "tcp_proxy", true);
+  Config config = parse("tcp: { port: \":8020\", target: \"localhost:8080\" }\n");
+  EXPECT_THAT(config.listeners, IsEmpty());
+  EXPECT_THAT(config.clusters, IsEmpty());
+  EXPECT_THAT(config.warnings,
+              ElementsAre("test.yml:1:1: tcp: filter stats is not in this build; the listener on "
+                          ":8020 is skipped"));
+}
+
+// --- Errors ---
+
+TEST_F(ConfigLoaderTest, UnreadableFile) {
+  EXPECT_THROW(
+      {
+        try {
+          loadConfigFile(kTestdata + "missing.yml", env(), filters_);
+        } catch (const ConfigFileError& error) {
+          EXPECT_EQ(std::string(error.what()),
+                    kTestdata + "missing.yml: cannot read: No such file or directory");
+          throw;
+        }
+      },
+      ConfigFileError);
+  try {
+    loadConfigFile(kTestdata, env(), filters_);
+    ADD_FAILURE() << "a directory loaded";
+  } catch (const ConfigFileError& error) {
+    EXPECT_EQ(std::string(error.what()), kTestdata + ": cannot read: Is a directory");
+  }
+}
+
+TEST_F(ConfigLoaderTest, FormatConfigErrorPrefixesTheFieldAndKeepsOneLine) {
+  registry::ConfigError error(YAML::Mark::null_mark(), "idle_timeout", "bad\nvalue");
+  YAML::Mark mark;
+  mark.line = 9;
+  mark.column = 4;
+  EXPECT_EQ(formatConfigError("f.yml", error, "listeners[0].filters[1].config", mark),
+            "f.yml:10:5: listeners[0].filters[1].config.idle_timeout: bad\\nvalue");
+  EXPECT_EQ(formatConfigError("f.yml", error), "f.yml: idle_timeout: bad\\nvalue");
+  registry::ConfigError indexed(mark, "[2]", "m");
+  EXPECT_EQ(formatConfigError("f.yml", indexed, "routes"), "f.yml:10:5: routes[2]: m");
+  registry::ConfigError whole(mark, "", "m");
+  EXPECT_EQ(formatConfigError("f.yml", whole, "a.config"), "f.yml:10:5: a.config: m");
+}
+
+TEST_F(ConfigLoaderTest, ErrorsNeverSpanLines) {
+  std::string error = errorOf("log_level: \"de\\nbug\"");
+  EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+  EXPECT_THAT(error, HasSubstr("found \"de\\nbug\""));
+}
+
+TEST_F(ConfigLoaderTest, UnknownFilterListsTheRegisteredOnes) {
+  EXPECT_EQ(errorOf(R"(listeners:
+  - address: ":8020"
+    filters:
+      - name: tcp_proxi
+)"),
+            "test.yml:4:9: listeners[0].filters[0].name: unknown filter, expected one of: stats, "
+            "tcp_proxy, test_plain, test_terminal, found \"tcp_proxi\"");
+}
+
+struct ErrorCase {
+  const char* name;
+  const char* yaml;
+  const char* error;  // after "test.yml:"
+};
+
+class ConfigErrorTest : public ConfigLoaderTest, public testing::WithParamInterface<ErrorCase> {};
+
+TEST_P(ConfigErrorTest, IsOneLineWithPositionAndField) {
+  EXPECT_EQ(errorOf(GetParam().yaml), std::string("test.yml:") + GetParam().error);
+}
+
+const ErrorCase kErrorCases[] = {
+    // Documents.
+    {"YamlSyntax", "a: [\n", "2:1: (yaml): end of sequence flow not found"},
+    {"EmptyDocument", "# nothing\n",
+     "1:1: (top level): expected a map of settings, found an empty document"},
+    {"TwoDocuments", "log_level: info\n---\nlog_level: info\n",
+     "3:1: (top level): expected one YAML document, found 2"},
+    {"ScalarDocument", "hello\n",
+     "1:1: (top level): expected a map of settings, found \"hello\""},
+    // Unknown keys, at every level.
+    {"UnknownTopLevelKey", "log_level: info\nlistener: []\n",
+     "2:1: listener: unknown field, expected one of: admin, log_level, workers, "
+     "shutdown_timeout, clusters, listeners"},
+    {"UnknownAdminKey", "admin: { adress: \":1\" }\n",
+     "1:10: admin.adress: unknown field, expected one of: address"},
+    {"UnknownClusterKey", "clusters:\n  - { name: a, endpoints: [\"a:1\"], timeout: 1s }\n",
+     "2:39: clusters[0].timeout: unknown field, expected one of: name, endpoints, lb_policy, "
+     "connect_timeout"},
+    {"UnknownListenerKey",
+     "listeners:\n  - address: \":1\"\n    port: 1\n    filters: [{name: test_terminal}]\n",
+     "3:5: listeners[0].port: unknown field, expected one of: name, address, max_connections, "
+     "filters"},
+    {"UnknownFilterKey",
+     "listeners:\n  - address: \":1\"\n    filters: [{name: test_terminal, typed_config: {}}]\n",
+     "3:37: listeners[0].filters[0].typed_config: unknown field, expected one of: name, config"},
+    {"UnknownSeedTopLevelKey", "tcp: { port: \":1\", target: \"a:2\" }\nhttp_route: []\n",
+     "2:1: http_route: unknown field, expected one of: tcp, http_routes, http_config, "
+     "log_level"},
+    {"UnknownTcpKey", "tcp: { port: \":1\", target: \"a:2\", host: x }\n",
+     "1:35: tcp.host: unknown field, expected one of: port, target"},
+    {"UnknownHttpConfigKey", "http_config: { port: \":1\", read_timeout: 1s }\n",
+     "1:28: http_config.read_timeout: unknown field, expected one of: port, shutdown_timeout"},
+    {"UnknownRouteKey",
+     "http_routes:\n  - target: \"http://a\"\n    prefix: /x\nhttp_config: { port: \":1\" }\n",
+     "3:5: http_routes[0].prefix: unknown field, expected one of: target, host, path_prefix, "
+     "strip_path_prefix"},
+    {"MixedForms", "tcp: { port: \":1\", target: \"a:2\" }\nworkers: 2\n",
+     "2:1: workers: expected only the seed form's keys (tcp, http_routes, http_config, "
+     "log_level) beside tcp, found the canonical form's workers"},
+    // Top-level settings.
+    {"BadLogLevel", "log_level: verbose\n",
+     "1:12: log_level: expected debug, info (or log), warn or error, found \"verbose\""},
+    {"WorkersZero", "workers: 0\n",
+     "1:10: workers: expected \"auto\" or a whole number from 1 to 256, found \"0\""},
+    {"WorkersTooMany", "workers: 257\n",
+     "1:10: workers: expected \"auto\" or a whole number from 1 to 256, found \"257\""},
+    {"WorkersWord", "workers: many\n",
+     "1:10: workers: expected \"auto\" or a whole number from 1 to 256, found \"many\""},
+    {"BadAdminAddress", "admin:\n  address: localhost\n",
+     "2:12: admin.address: expected an address such as \":8020\", \"127.0.0.1:8020\" or "
+     "\"[::1]:8020\", found \"localhost\""},
+    {"AdminNotAMap", "admin: \":1\"\n", "1:8: admin: expected a map, found \":1\""},
+    // Clusters.
+    {"ClustersNotAList", "clusters: {}\n", "1:11: clusters: expected a list, found a map"},
+    {"ClusterNotAMap", "clusters: [a]\n",
+     "1:12: clusters[0]: expected a cluster map with name and endpoints, found \"a\""},
+    {"ClusterWithoutName", "clusters:\n  - endpoints: [\"a:1\"]\n",
+     "2:5: clusters[0].name: expected a non-empty string, found nothing"},
+    {"DuplicateClusterName",
+     "clusters:\n  - { name: a, endpoints: [\"a:1\"] }\n  - { name: a, endpoints: [\"b:1\"] }\n",
+     "3:13: clusters[1].name: expected a name no other cluster has, found \"a\", the name of "
+     "clusters[0]"},
+    {"ClusterWithoutEndpoints", "clusters:\n  - name: a\n",
+     "2:5: clusters[0].endpoints: expected a non-empty list, found nothing"},
+    {"ClusterWithEmptyEndpoints", "clusters:\n  - { name: a, endpoints: [] }\n",
+     "2:27: clusters[0].endpoints: expected a non-empty list, found an empty list"},
+    {"EndpointWithoutPort", "clusters:\n  - { name: a, endpoints: [\"a:1\", localhost] }\n",
+     "2:34: clusters[0].endpoints[1]: expected \"host:port\", \"[v6]:port\" or an http:// or "
+     "https:// URL, found \"localhost\""},
+    {"EndpointPortZero", "clusters:\n  - { name: a, endpoints: [\"a:0\"] }\n",
+     "2:28: clusters[0].endpoints[0]: expected \"host:port\", \"[v6]:port\" or an http:// or "
+     "https:// URL, found \"a:0\""},
+    {"EndpointUnbracketedIpv6", "clusters:\n  - { name: a, endpoints: [\"::1:80\"] }\n",
+     "2:28: clusters[0].endpoints[0]: expected \"host:port\", \"[v6]:port\" or an http:// or "
+     "https:// URL, found \"::1:80\""},
+    {"EndpointNotAString", "clusters:\n  - { name: a, endpoints: [[a]] }\n",
+     "2:28: clusters[0].endpoints[0]: expected an endpoint such as \"127.0.0.1:8080\", found a "
+     "list"},
+    {"EndpointBadScheme", "clusters:\n  - { name: a, endpoints: [\"ftp://a:21\"] }\n",
+     "2:28: clusters[0].endpoints[0]: expected scheme http or https, found \"ftp\""},
+    {"EndpointWithPath", "clusters:\n  - { name: a, endpoints: [\"http://a/api\"] }\n",
+     "2:28: clusters[0].endpoints[0]: expected an endpoint URL without a path, query or "
+     "fragment, found \"http://a/api\""},
+    {"EndpointUrlWithoutHost", "clusters:\n  - { name: a, endpoints: [\"https://:8443\"] }\n",
+     "2:28: clusters[0].endpoints[0]: expected a host and an optional port 1-65535 after "
+     "https://, found \"https://:8443\""},
+    {"EndpointUrlWithUserInfo", "clusters:\n  - { name: a, endpoints: [\"http://u@a\"] }\n",
+     "2:28: clusters[0].endpoints[0]: expected a host and an optional port 1-65535 after "
+     "http://, found \"http://u@a\""},
+    {"BadLbPolicy", "clusters:\n  - { name: a, endpoints: [\"a:1\"], lb_policy: random }\n",
+     "2:46: clusters[0].lb_policy: expected round_robin or least_request, found \"random\""},
+    {"ZeroConnectTimeout",
+     "clusters:\n  - { name: a, endpoints: [\"a:1\"], connect_timeout: 0s }\n",
+     "2:52: clusters[0].connect_timeout: expected a duration above zero, found \"0s\""},
+    {"BadConnectTimeout",
+     "clusters:\n  - { name: a, endpoints: [\"a:1\"], connect_timeout: 5 }\n",
+     "2:52: clusters[0].connect_timeout: expected a duration such as \"5s\", \"250ms\" or "
+     "\"1m30s\", found \"5\""},
+    // Listeners.
+    {"ListenerWithoutAddress", "listeners:\n  - filters: [{name: test_terminal}]\n",
+     "2:5: listeners[0].address: expected an address such as \":8020\", found nothing"},
+    {"ListenerAddressWithoutColon",
+     "listeners:\n  - { address: \"8020\", filters: [{name: test_terminal}] }\n",
+     "2:16: listeners[0].address: expected an address such as \":8020\", \"127.0.0.1:8020\" or "
+     "\"[::1]:8020\", found \"8020\""},
+    {"ListenerAddressBadBracket",
+     "listeners:\n  - { address: \"[::1:8020\", filters: [{name: test_terminal}] }\n",
+     "2:16: listeners[0].address: expected an address such as \":8020\", \"127.0.0.1:8020\" or "
+     "\"[::1]:8020\", found \"[::1:8020\""},
+    {"ListenerPortTooLarge",
+     "listeners:\n  - { address: \":65536\", filters: [{name: test_terminal}] }\n",
+     "2:16: listeners[0].address: expected an address such as \":8020\", \"127.0.0.1:8020\" or "
+     "\"[::1]:8020\", found \":65536\""},
+    {"ListenerEmptyName",
+     "listeners:\n  - { name: \"\", address: \":1\", filters: [{name: test_terminal}] }\n",
+     "2:13: listeners[0].name: expected a non-empty name, found \"\""},
+    {"DuplicateListenerName",
+     "listeners:\n  - { name: a, address: \":1\", filters: [{name: test_terminal}] }\n"
+     "  - { name: a, address: \":2\", filters: [{name: test_terminal}] }\n",
+     "3:13: listeners[1].name: expected a name no other listener has, found \"a\", the name of "
+     "listeners[0]"},
+    {"DuplicateDerivedListenerName",
+     "listeners:\n  - { address: \"127.0.0.1:1\", filters: [{name: test_terminal}] }\n"
+     "  - { address: \"127.0.0.2:1\", filters: [{name: test_terminal}] }\n",
+     "3:16: listeners[1].name: expected a name no other listener has, found \"listener_1\" "
+     "(derived from the port; give the listeners names), the name of listeners[0]"},
+    {"MaxConnectionsZero",
+     "listeners:\n  - { address: \":1\", max_connections: 0, filters: [{name: test_terminal}] }\n",
+     "2:40: listeners[0].max_connections: expected a whole number from 1 to 1000000, found "
+     "\"0\""},
+    {"MaxConnectionsTooMany",
+     "listeners:\n  - { address: \":1\", max_connections: 1000001, filters: [{name: "
+     "test_terminal}] }\n",
+     "2:40: listeners[0].max_connections: expected a whole number from 1 to 1000000, found "
+     "\"1000001\""},
+    {"ListenerWithoutFilters", "listeners:\n  - address: \":1\"\n",
+     "2:5: listeners[0].filters: expected a non-empty list, found nothing"},
+    {"ListenerWithEmptyFilters", "listeners:\n  - { address: \":1\", filters: [] }\n",
+     "2:30: listeners[0].filters: expected a non-empty list, found an empty list"},
+    {"FilterWithoutName", "listeners:\n  - { address: \":1\", filters: [{config: {}}] }\n",
+     "2:31: listeners[0].filters[0].name: expected a non-empty string, found nothing"},
+    {"TerminalFilterNotLast",
+     "listeners:\n  - address: \":1\"\n    filters:\n      - name: test_terminal\n"
+     "      - name: test_plain\n",
+     "4:9: listeners[0].filters[0].name: terminal filter test_terminal must be the last in the "
+     "chain, found it before test_plain"},
+    {"TwoTerminalFilters",
+     "listeners:\n  - address: \":1\"\n    filters:\n      - name: test_plain\n"
+     "      - name: tcp_proxy\n      - name: test_terminal\n",
+     "5:9: listeners[0].filters[1].name: terminal filter tcp_proxy must be the last in the "
+     "chain, found it before test_terminal"},
+    {"NoTerminalFilter",
+     "listeners:\n  - address: \":1\"\n    filters:\n      - name: stats\n"
+     "      - name: test_plain\n",
+     "5:9: listeners[0].filters[1].name: expected a terminal filter (tcp_proxy, test_terminal) "
+     "last in the chain, found \"test_plain\""},
+    {"WildcardOverlapsHost",
+     "listeners:\n  - { name: a, address: \":8020\", filters: [{name: test_terminal}] }\n"
+     "  - { name: b, address: \"127.0.0.1:8020\", filters: [{name: test_terminal}] }\n",
+     "3:25: listeners[1].address: expected an address that does not overlap listener \"a\" "
+     "(listeners[0], \":8020\"), found \"127.0.0.1:8020\""},
+    {"SameHostOverlaps",
+     "listeners:\n  - { name: a, address: \"[::1]:8020\", filters: [{name: test_terminal}] }\n"
+     "  - { name: b, address: \"[::1]:8020\", filters: [{name: test_terminal}] }\n",
+     "3:25: listeners[1].address: expected an address that does not overlap listener \"a\" "
+     "(listeners[0], \"[::1]:8020\"), found \"[::1]:8020\""},
+    {"AnyAddressOverlapsHost",
+     "listeners:\n  - { name: a, address: \"10.0.0.1:80\", filters: [{name: test_terminal}] }\n"
+     "  - { name: b, address: \"0.0.0.0:80\", filters: [{name: test_terminal}] }\n",
+     "3:25: listeners[1].address: expected an address that does not overlap listener \"a\" "
+     "(listeners[0], \"10.0.0.1:80\"), found \"0.0.0.0:80\""},
+    {"ListenerOnDefaultAdminPort",
+     "listeners:\n  - { address: \"127.0.0.1:42007\", filters: [{name: test_terminal}] }\n",
+     "2:16: listeners[0].address: expected an address that does not overlap the admin address "
+     "\"127.0.0.1:42007\", found \"127.0.0.1:42007\""},
+    // tcp_proxy.
+    {"TcpProxyUnknownCluster",
+     "clusters:\n  - { name: a, endpoints: [\"a:1\"] }\nlisteners:\n  - address: \":1\"\n"
+     "    filters: [{ name: tcp_proxy, config: { cluster: b } }]\n",
+     "5:53: listeners[0].filters[0].config.cluster: unknown cluster, expected one of: a, found "
+     "\"b\""},
+    {"TcpProxyToItself",
+     "clusters:\n  - { name: self, endpoints: [\"127.0.0.1:8020\"] }\nlisteners:\n"
+     "  - { name: tcp, address: \":8020\", filters: [{ name: tcp_proxy, config: { cluster: self "
+     "} }] }\n",
+     "4:85: listeners[0].filters[0].config.cluster: expected a cluster outside this proxy, found "
+     "\"self\", whose endpoint 127.0.0.1:8020 is this proxy's listener \"tcp\" (:8020)"},
+    {"TcpProxyToAnotherListener",
+     "clusters:\n  - { name: loop, endpoints: [\"10.0.0.1:1\", \"localhost:9000\"] }\n"
+     "listeners:\n"
+     "  - { name: a, address: \":8020\", filters: [{ name: tcp_proxy, config: { cluster: loop "
+     "} }] }\n"
+     "  - { name: b, address: \"127.0.0.1:9000\", filters: [{name: test_terminal}] }\n",
+     "4:83: listeners[0].filters[0].config.cluster: expected a cluster outside this proxy, found "
+     "\"loop\", whose endpoint localhost:9000 is this proxy's listener \"b\" (127.0.0.1:9000)"},
+    // Seed form.
+    {"SeedTcpPortWithoutColon", "tcp:\n  port: 8020\n  target: \"localhost:8080\"\n",
+     "2:9: tcp.port: expected \":\" and a port number such as \":8020\", found \"8020\""},
+    {"SeedTcpPortWithHost", "tcp:\n  port: \"127.0.0.1:8020\"\n  target: \"localhost:8080\"\n",
+     "2:9: tcp.port: expected \":\" and a port number such as \":8020\", found "
+     "\"127.0.0.1:8020\""},
+    {"SeedTcpPortMissing", "tcp:\n  target: \"localhost:8080\"\n",
+     "2:3: tcp.port: expected a non-empty string, found nothing"},
+    {"SeedTcpTargetMissing", "tcp:\n  port: \":8020\"\n",
+     "2:3: tcp.target: expected a non-empty string, found nothing"},
+    {"SeedTcpTargetWithoutPort", "tcp:\n  port: \":8020\"\n  target: localhost\n",
+     "3:11: tcp.target: expected \"host:port\" such as \"localhost:8080\", found \"localhost\""},
+    {"SeedTcpTargetIsTcpListener", "tcp:\n  port: \":8020\"\n  target: \"127.0.0.1:8020\"\n",
+     "3:11: tcp.target: expected a target outside this proxy, found \"127.0.0.1:8020\", which "
+     "is the proxy's own TCP listener (tcp.port)"},
+    {"SeedTcpTargetIsHttpListener",
+     "tcp:\n  port: \":8020\"\n  target: \"localhost:8021\"\nhttp_config:\n  port: \":8021\"\n",
+     "3:11: tcp.target: expected a target outside this proxy, found \"localhost:8021\", which "
+     "is the proxy's own HTTP listener (http_config.port)"},
+    {"SeedSamePorts",
+     "tcp:\n  port: \":8020\"\n  target: \"a:1\"\nhttp_config:\n  port: \":8020\"\n",
+     "5:9: http_config.port: expected a port different from tcp.port, found \":8020\" for both"},
+    {"SeedRoutesWithoutHttpPort",
+     "http_routes:\n  - target: \"http://a\"\nhttp_config:\n  shutdown_timeout: 5s\n",
+     "4:3: http_config.port: expected a port such as \":8021\" for the http_routes, found "
+     "nothing"},
+    {"SeedRoutesWithoutHttpConfig", "http_routes:\n  - target: \"http://a\"\n",
+     "2:3: http_config.port: expected a port such as \":8021\" for the http_routes, found "
+     "nothing"},
+    {"SeedRoutesNotAList", "http_routes: { target: x }\n",
+     "1:14: http_routes: expected a list, found a map"},
+    {"SeedRouteWithoutTarget",
+     "http_routes:\n  - host: a\nhttp_config: { port: \":8021\" }\n",
+     "2:5: http_routes[0].target: expected a non-empty string, found nothing"},
+    {"SeedRouteTargetNotUrl",
+     "http_routes:\n  - target: \"a:80\"\nhttp_config: { port: \":8021\" }\n",
+     "2:13: http_routes[0].target: expected an http:// or https:// URL, found \"a:80\""},
+    {"SeedRouteBadScheme",
+     "http_routes:\n  - target: \"ws://a\"\nhttp_config: { port: \":8021\" }\n",
+     "2:13: http_routes[0].target: expected scheme http or https, found \"ws\""},
+    {"SeedRouteEmptyHost",
+     "http_routes:\n  - target: \"http:///x\"\nhttp_config: { port: \":8021\" }\n",
+     "2:13: http_routes[0].target: expected a host and an optional port 1-65535 after http://, "
+     "found \"http:///x\""},
+    {"SeedRoutePrefixWithoutSlash",
+     "http_routes:\n  - target: \"http://a\"\n    path_prefix: users\n"
+     "http_config: { port: \":8021\" }\n",
+     "3:18: http_routes[0].path_prefix: expected a path starting with \"/\", found \"users\""},
+    {"SeedRouteStripNotBool",
+     "http_routes:\n  - target: \"http://a\"\n    strip_path_prefix: yes\n"
+     "http_config: { port: \":8021\" }\n",
+     "3:24: http_routes[0].strip_path_prefix: expected true or false, found \"yes\""},
+    {"SeedBadShutdownTimeout", "http_config:\n  port: \":8021\"\n  shutdown_timeout: soon\n",
+     "3:21: http_config.shutdown_timeout: expected a duration such as \"5s\", \"250ms\" or "
+     "\"1m30s\", found \"soon\""},
+    {"SeedBadLogLevel", "tcp: { port: \":1\", target: \"a:2\" }\nlog_level: trace\n",
+     "2:12: log_level: expected debug, info (or log), warn or error, found \"trace\""},
+};
+
+INSTANTIATE_TEST_SUITE_P(Rules, ConfigErrorTest, testing::ValuesIn(kErrorCases),
+                         [](const testing::TestParamInfo<ErrorCase>& info) {
+                           return std::string(info.param.name);
+                         });
+
+}  // namespace
+}  // namespace proxy::server
