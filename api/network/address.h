@@ -10,29 +10,32 @@
 
 namespace proxy::network {
 
-// An IPv4 or IPv6 socket address: a small value type, cheap to copy.
+// An IPv4 or IPv6 socket address: a small value type (32 bytes, not the 128 of a
+// sockaddr_storage, since every connection holds a few), cheap to copy.
 class Address {
  public:
   Address() = default;
+  // Anything but AF_INET and AF_INET6 gives an invalid address.
   Address(const sockaddr* sa, socklen_t len) {
-    if (len > sizeof(storage_)) {
-      len = sizeof(storage_);
+    if ((sa->sa_family == AF_INET && len >= sizeof(sockaddr_in)) ||
+        (sa->sa_family == AF_INET6 && len >= sizeof(sockaddr_in6))) {
+      len = sa->sa_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+      std::memcpy(&storage_, sa, len);
+      len_ = len;
     }
-    std::memcpy(&storage_, sa, len);
-    len_ = len;
   }
 
   bool valid() const { return len_ != 0; }
-  int family() const { return storage_.ss_family; }
+  int family() const { return len_ == 0 ? AF_UNSPEC : storage_.family; }
   const sockaddr* sockAddr() const { return reinterpret_cast<const sockaddr*>(&storage_); }
   socklen_t sockAddrLen() const { return len_; }
 
   uint16_t port() const {
     if (family() == AF_INET) {
-      return ntohs(reinterpret_cast<const sockaddr_in*>(&storage_)->sin_port);
+      return ntohs(storage_.in4.sin_port);
     }
     if (family() == AF_INET6) {
-      return ntohs(reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_port);
+      return ntohs(storage_.in6.sin6_port);
     }
     return 0;
   }
@@ -41,10 +44,9 @@ class Address {
   std::string ip() const {
     char text[INET6_ADDRSTRLEN] = {0};
     if (family() == AF_INET) {
-      inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, text,
-                sizeof(text));
+      inet_ntop(AF_INET, &storage_.in4.sin_addr, text, sizeof(text));
     } else if (family() == AF_INET6) {
-      const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&storage_);
+      const sockaddr_in6* in6 = &storage_.in6;
       if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
         inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], text, sizeof(text));
       } else {
@@ -71,7 +73,12 @@ class Address {
   }
 
  private:
-  sockaddr_storage storage_{};
+  union Storage {
+    sockaddr_in in4;
+    sockaddr_in6 in6;
+    sa_family_t family;
+  };
+  Storage storage_{};
   socklen_t len_ = 0;
 };
 

@@ -111,7 +111,9 @@ void ProxyApplication::setUpLogging(const std::string& level) {
   auto* channel = new Poco::FormattingChannel(formatter, async);
   Poco::Logger& root = Poco::Logger::root();
   root.setChannel(channel);
-  const std::string poco_level = level == "warn" ? "warning" : level;
+  const std::string poco_level = level == "warn"   ? "warning"
+                                 : level == "info" ? "information"
+                                                   : level;
   root.setLevel(poco_level);
   Poco::Logger::get("proxy").setChannel(channel);
   Poco::Logger::get("proxy").setLevel(poco_level);
@@ -163,7 +165,6 @@ int ProxyApplication::main(const std::vector<std::string>&) {
   for (const auto& warning : config.warnings) {
     logger.warning(warning);
   }
-  blockServerSignals();
   int code = 0;
   {
     Server server(config, logger);

@@ -79,14 +79,9 @@ SnapshotConstSharedPtr buildSnapshot(const Config& config, stats::Scope& scope) 
       try {
         built->chain.push_back(factory->createFilterFactory(filter.config, context));
       } catch (const registry::ConfigError& error) {
-        std::string field = filter.field + ".config";
-        if (!error.field().empty()) {
-          field += "." + error.field();
-        }
-        // A generated node (seed form) has no position: point at the filter instead.
-        YAML::Mark mark = error.mark().is_null() ? filter.mark : error.mark();
+        // A generated node (seed form) has no position: the filter's mark stands in.
         throw ConfigFileError(
-            formatConfigError(config.file, registry::ConfigError(mark, field, error.what())));
+            formatConfigError(config.file, error, filter.field + ".config", filter.mark));
       }
     }
     snapshot->listeners.push_back(std::move(built));

@@ -14,6 +14,7 @@ import os
 import random
 import re
 import select
+import shutil
 import signal
 import socket
 import subprocess
@@ -43,6 +44,12 @@ def proxy_env(**overrides):
         else:
             env[key] = value
     return env
+
+
+def note(text):
+    """A line on stderr when PROXY_IT_VERBOSE is set (measurements worth seeing)."""
+    if os.environ.get("PROXY_IT_VERBOSE"):
+        sys.stderr.write(f"[note] {text}\n")
 
 
 def check_binary():
@@ -444,6 +451,7 @@ class ProxyProcess:
     def __init__(self, config_text=None, config_path=None, args=(), env=None, cwd=None,
                  workers=2, workdir=None, use_c_flag=True):
         check_binary()
+        self.own_workdir = workdir is None
         self.workdir = workdir or tempfile.mkdtemp(prefix="proxy-it-")
         if config_text is not None:
             config_path = os.path.join(self.workdir, "config.yml")
@@ -576,6 +584,10 @@ class ProxyProcess:
         for f in (self._stderr, self._stdout):
             with contextlib.suppress(OSError):
                 f.close()
+
+    def remove_workdir(self):
+        if self.own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def run_proxy_once(args, env=None, cwd=None, timeout=15.0):
@@ -711,10 +723,15 @@ class ProxyTestCase(unittest.TestCase):
         return "".join("\n" + p.describe() for p in getattr(self, "proxies", []))
 
     def _test_failed(self):
-        outcome = getattr(self, "_outcome", None)
-        if outcome is None:
+        """Whether this test already failed. (Inside a cleanup, _Outcome.success reads True
+        whatever happened before, so the result's lists are consulted.)"""
+        result = getattr(getattr(self, "_outcome", None), "result", None)
+        if result is None:
             return True
-        return not getattr(outcome, "success", False)
+        for test, _ in list(getattr(result, "failures", [])) + list(getattr(result, "errors", [])):
+            if test is self or getattr(test, "test_case", None) is self:
+                return True
+        return False
 
     def _cleanup_proxies(self):
         already_failed = self._test_failed()
@@ -734,6 +751,8 @@ class ProxyTestCase(unittest.TestCase):
         if self._test_failed() or crashed:
             for proxy in self.proxies:
                 sys.stderr.write("\n--- " + proxy.describe(tail=80) + "\n")
+        for proxy in self.proxies:
+            proxy.remove_workdir()
         if crashed:
             self.fail("; ".join(crashed))
 

@@ -12,7 +12,8 @@ import unittest
 
 from proxy_harness import (TESTDATA_DIR, check_binary, free_port, proxy_env, run_proxy_once)
 
-ERROR_RE = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<field>[^:]+): (?P<msg>.+)$")
+ERROR_RE = re.compile(
+    r"^(?P<file>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<field>[^:]+): (?P<msg>.+)$")
 
 CANONICAL = """\
 admin: {{ address: "127.0.0.1:{A}" }}

@@ -13,10 +13,18 @@ DEFAULT_CONFIG = os.path.join(SOURCE_DIR, "config", "config.yml")
 
 
 def with_ports(text, tcp_port, admin_port):
-    """The default config with 8020 and 42007 replaced, everything else kept."""
-    self_check = text.count("42007") >= 2 and text.count(":8020") == 1
-    assert self_check, "config/config.yml changed shape: expected 42007 twice and :8020 once"
-    return text.replace(":8020", f":{tcp_port}").replace("42007", str(admin_port))
+    """The default config with 8020 and 42007 replaced (outside comments), all else kept."""
+    out = []
+    replaced = {"8020": 0, "42007": 0}
+    for line in text.splitlines(keepends=True):
+        if not line.lstrip().startswith("#"):
+            replaced["8020"] += line.count(":8020")
+            replaced["42007"] += line.count(":42007")
+            line = line.replace(":8020", f":{tcp_port}").replace(":42007", f":{admin_port}")
+        out.append(line)
+    assert replaced == {"8020": 1, "42007": 2}, \
+        f"config/config.yml changed shape: expected :8020 once and :42007 twice, {replaced}"
+    return "".join(out)
 
 
 class DefaultConfigTest(ProxyTestCase):

@@ -6,7 +6,7 @@ import socket
 import time
 import unittest
 
-from proxy_harness import (Metrics, ProxyTestCase, connection_refused, curl, echo_handler,
+from proxy_harness import (ProxyTestCase, connection_refused, echo_handler,
                            free_port, proxy_env, recv_exact, recv_until_eof, sleep_until)
 
 

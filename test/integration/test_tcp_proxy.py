@@ -8,8 +8,8 @@ import threading
 import time
 import unittest
 
-from proxy_harness import (MiB, ProxyTestCase, drain_hash, echo_handler, free_port,
-                           pattern_block, push_until_blocked, recv_exact, recv_until_eof,
+from proxy_harness import (MiB, note, ProxyTestCase, drain_hash, echo_handler, free_port,
+                           push_until_blocked, recv_exact, recv_until_eof,
                            reply_after_eof_handler, sleep_until)
 
 
@@ -57,6 +57,7 @@ class ByteExactnessTest(ProxyTestCase):
         sender.join(timeout=10)
         elapsed = time.monotonic() - start
         self.assertEqual(errors, [])
+        note(f"64 MiB echoed in {elapsed:.2f}s")
         self.assertEqual(received, size, f"bytes echoed back (in {elapsed:.1f}s)")
         self.assertEqual(digest, expected, "sha256 of the echoed bytes")
 
@@ -241,6 +242,8 @@ class BackpressureTest(ProxyTestCase):
         self.assertLessEqual(peak - baseline, self.RSS_GROWTH_LIMIT_KIB,
                              f"proxy RSS grew {peak - baseline} KiB (from {baseline} KiB) with "
                              f"{sent} bytes sent in {time.monotonic() - start:.1f}s")
+        note(f"paused upstream reader: sender blocked after {sent} bytes, proxy RSS "
+             f"{baseline} -> {peak} KiB")
         # Releasing the reader lets every byte through, in order.
         s.shutdown(socket.SHUT_WR)
         upstream.release.set()
@@ -278,6 +281,8 @@ class BackpressureTest(ProxyTestCase):
         self.assertLessEqual(peak - baseline, self.RSS_GROWTH_LIMIT_KIB,
                              f"proxy RSS grew {peak - baseline} KiB (from {baseline} KiB) with "
                              f"{state['sent']} bytes sent by the upstream")
+        note(f"paused client reader: upstream blocked after {state['sent']} bytes, proxy RSS "
+             f"{baseline} -> {peak} KiB")
         upstream.release.set()
         count, digest = drain_hash(s, timeout=30)
         self.assertEqual(count, state["sent"])

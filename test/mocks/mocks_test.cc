@@ -112,8 +112,14 @@ TEST(MocksTest, FileEvents) {
   EXPECT_EQ(mock->enabled_events_, event::FileReadyType::kRead);
   event->setEnabled(event::FileReadyType::kWrite);
   EXPECT_EQ(mock->enabled_events_, event::FileReadyType::kWrite);
-  mock->activate(event::FileReadyType::kClosed);
+  mock->fire(event::FileReadyType::kClosed);
   EXPECT_EQ(seen, event::FileReadyType::kClosed);
+  event->activate(event::FileReadyType::kRead);
+  event->activate(event::FileReadyType::kWrite);
+  EXPECT_EQ(seen, event::FileReadyType::kClosed);  // not reported from inside activate()
+  mock->fireActivated();
+  EXPECT_EQ(seen, event::FileReadyType::kRead | event::FileReadyType::kWrite);
+  EXPECT_EQ(mock->activated_events_, 0u);
   event.reset();
   EXPECT_TRUE(dispatcher.fileEvents().empty());
 }

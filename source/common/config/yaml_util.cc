@@ -1,6 +1,5 @@
 #include "common/config/yaml_util.h"
 
-#include <cmath>
 #include <limits>
 #include <set>
 
@@ -130,49 +129,64 @@ std::optional<std::chrono::milliseconds> parseDuration(std::string_view text) {
   if (text.empty()) {
     return std::nullopt;
   }
-  double total_ns = 0;
+  // Whole nanoseconds in integers, as Go does: with doubles "0.067s" came out as 68ms.
+  using Nanos = unsigned __int128;
+  constexpr Nanos kMaxNanos =
+      static_cast<Nanos>(std::numeric_limits<int32_t>::max()) * 1000 * 1000000;
+  auto isDigit = [](char c) { return c >= '0' && c <= '9'; };
+  Nanos total_ns = 0;
   size_t i = 0;
   while (i < text.size()) {
-    size_t start = i;
-    while (i < text.size() && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.')) {
+    Nanos whole = 0;
+    Nanos fraction = 0;
+    Nanos fraction_scale = 1;
+    size_t digits = 0;
+    for (; i < text.size() && isDigit(text[i]); ++i, ++digits) {
+      whole = whole * 10 + static_cast<Nanos>(text[i] - '0');
+      if (whole > kMaxNanos) {
+        return std::nullopt;
+      }
+    }
+    if (i < text.size() && text[i] == '.') {
       ++i;
+      for (; i < text.size() && isDigit(text[i]); ++i, ++digits) {
+        // Digits past 10^-18 of a unit are below a nanosecond: ignored.
+        if (fraction_scale < 1000000000000000000ULL) {
+          fraction = fraction * 10 + static_cast<Nanos>(text[i] - '0');
+          fraction_scale *= 10;
+        }
+      }
     }
-    if (i == start) {
+    if (digits == 0) {
       return std::nullopt;
     }
-    std::string number(text.substr(start, i - start));
-    if (number == "." || number.find('.') != number.rfind('.')) {
-      return std::nullopt;
-    }
-    double value = std::stod(number);
     size_t unit_start = i;
-    while (i < text.size() && !((text[i] >= '0' && text[i] <= '9') || text[i] == '.')) {
+    while (i < text.size() && !isDigit(text[i]) && text[i] != '.') {
       ++i;
     }
     std::string_view unit = text.substr(unit_start, i - unit_start);
-    double scale = 0;
+    Nanos scale = 0;
     if (unit == "ns") {
       scale = 1;
     } else if (unit == "us" || unit == "\xC2\xB5s" || unit == "\xCE\xBCs") {
-      scale = 1e3;
+      scale = 1000;
     } else if (unit == "ms") {
-      scale = 1e6;
+      scale = 1000000;
     } else if (unit == "s") {
-      scale = 1e9;
+      scale = 1000000000;
     } else if (unit == "m") {
-      scale = 60e9;
+      scale = 60ULL * 1000000000;
     } else if (unit == "h") {
-      scale = 3600e9;
+      scale = 3600ULL * 1000000000;
     } else {
       return std::nullopt;
     }
-    total_ns += value * scale;
+    total_ns += whole * scale + fraction * scale / fraction_scale;
+    if (total_ns > kMaxNanos) {
+      return std::nullopt;
+    }
   }
-  double ms = std::ceil(total_ns / 1e6);
-  if (ms > static_cast<double>(std::numeric_limits<int32_t>::max()) * 1000.0) {
-    return std::nullopt;
-  }
-  return std::chrono::milliseconds(static_cast<int64_t>(ms));
+  return std::chrono::milliseconds(static_cast<int64_t>((total_ns + 999999) / 1000000));
 }
 
 std::optional<std::chrono::milliseconds> optionalDuration(const YAML::Node& map,

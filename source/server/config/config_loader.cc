@@ -95,7 +95,7 @@ YAML::Mark markOr(const YAML::Node& node, const YAML::Mark& fallback) {
 
 // The position of `key` itself in `map` (the line a reader looks for), else the map's.
 YAML::Mark keyMark(const YAML::Node& map, std::string_view key) {
-  if (map.IsMap()) {
+  if (map.IsDefined() && map.IsMap()) {
     for (const auto& item : map) {
       if (item.first.IsScalar() && item.first.Scalar() == key) {
         return item.first.Mark();
@@ -106,7 +106,7 @@ YAML::Mark keyMark(const YAML::Node& map, std::string_view key) {
 }
 
 bool has(const YAML::Node& map, std::string_view key) {
-  return map.IsMap() && map[std::string(key)].IsDefined();
+  return map.IsDefined() && map.IsMap() && map[std::string(key)].IsDefined();
 }
 
 // A list that may be absent or null (empty).
@@ -357,7 +357,10 @@ void parseListeners(const YAML::Node& root, Config& config) {
       checkKeys(filter_node, filter_where, {"name", "config"});
       FilterConfig filter;
       filter.name = requiredString(filter_node, filter_where, "name");
-      filter.config = filter_node["config"];
+      // Absent is stored as null: a zombie node from operator[] throws on most calls.
+      if (has(filter_node, "config")) {
+        filter.config = filter_node["config"];
+      }
       filter.field = filter_where;
       filter.mark = filter_node.Mark();
       listener.filters.push_back(std::move(filter));
@@ -369,7 +372,7 @@ void parseListeners(const YAML::Node& root, Config& config) {
 HostPort parseAdminAddress(const YAML::Node& root) {
   const YAML::Node admin = root["admin"];
   checkKeys(admin, "admin", {"address"});
-  if (admin.IsMap()) {
+  if (admin.IsDefined() && admin.IsMap()) {
     if (auto address = optionalAddress(admin, "admin", "address")) {
       return *address;
     }
@@ -482,15 +485,14 @@ class SeedTranslator {
              "expected an http:// or https:// URL, found " + describe(target));
       }
       if (!isWebScheme(url->scheme)) {
-        fail(target, target_field,
-             "expected scheme http or https, found " + quoted(url->scheme));
+        fail(target, target_field, "expected scheme http or https, found " + quoted(url->scheme));
       }
       bool tls = url->scheme == "https";
       auto address = parseAuthority(url->authority, tls ? 443 : 80);
       if (!address) {
         fail(target, target_field,
-             "expected a host and an optional port 1-65535 after " + url->scheme +
-                 "://, found " + describe(target));
+             "expected a host and an optional port 1-65535 after " + url->scheme + "://, found " +
+                 describe(target));
       }
       if (!url->rest.empty() && url->rest != "/") {
         config_.warnings.push_back(
@@ -721,11 +723,11 @@ void checkListenerAddresses(const Config& config) {
     for (size_t i = 0; i < j; ++i) {
       const ListenerConfig& other = config.listeners[i];
       if (overlaps(other.address, listener.address)) {
-        throw registry::ConfigError(
-            listener.mark, field,
-            "expected an address that does not overlap listener " + quoted(other.name) + " (" +
-                other.field + ", " + quoted(other.address.toString()) + "), found " +
-                quoted(listener.address.toString()));
+        throw registry::ConfigError(listener.mark, field,
+                                    "expected an address that does not overlap listener " +
+                                        quoted(other.name) + " (" + other.field + ", " +
+                                        quoted(other.address.toString()) + "), found " +
+                                        quoted(listener.address.toString()));
       }
     }
     if (overlaps(config.admin_address, listener.address)) {
@@ -744,11 +746,11 @@ void checkTcpProxyClusters(const Config& config) {
   }
   for (const ListenerConfig& listener : config.listeners) {
     for (const FilterConfig& filter : listener.filters) {
-      if (filter.name != kTcpProxy || !filter.config.IsMap()) {
+      if (filter.name != kTcpProxy || !filter.config.IsDefined() || !filter.config.IsMap()) {
         continue;
       }
       const YAML::Node name = filter.config["cluster"];
-      if (!name.IsScalar()) {
+      if (!name.IsDefined() || !name.IsScalar()) {
         continue;  // the factory says what is wrong
       }
       const std::string field = fieldPath(filter.field, "config.cluster");
@@ -763,12 +765,12 @@ void checkTcpProxyClusters(const Config& config) {
       for (const EndpointConfig& endpoint : cluster->endpoints) {
         for (const ListenerConfig& own : config.listeners) {
           if (reaches(endpoint, own.address)) {
-            throw registry::ConfigError(
-                mark, field,
-                "expected a cluster outside this proxy, found " + quoted(cluster->name) +
-                    ", whose endpoint " + HostPort{endpoint.host, endpoint.port}.toString() +
-                    " is this proxy's listener " + quoted(own.name) + " (" +
-                    own.address.toString() + ")");
+            throw registry::ConfigError(mark, field,
+                                        "expected a cluster outside this proxy, found " +
+                                            quoted(cluster->name) + ", whose endpoint " +
+                                            HostPort{endpoint.host, endpoint.port}.toString() +
+                                            " is this proxy's listener " + quoted(own.name) + " (" +
+                                            own.address.toString() + ")");
           }
         }
       }
@@ -783,10 +785,10 @@ void applyEnvironment(Config& config, const EnvLookup& env) {
   }
   auto address = parseHostPort(*value);
   if (!address) {
-    throw ConfigFileError(oneLine(
-        "environment: INTERNAL_API_PORT: expected a port such as \":42007\" or HOST:PORT, "
-        "found " +
-        quoted(*value)));
+    throw ConfigFileError(
+        oneLine("environment: INTERNAL_API_PORT: expected a port such as \":42007\" or HOST:PORT, "
+                "found " +
+                quoted(*value)));
   }
   config.admin_address = *address;
 }
@@ -862,8 +864,8 @@ std::string formatConfigError(const std::string& file, const registry::ConfigErr
   return oneLine(position(file, mark) + field + ": " + error.what());
 }
 
-Config parseConfig(const std::string& yaml_text, const std::string& file_name,
-                   const EnvLookup& env, const NetworkFilterRegistry& filters) {
+Config parseConfig(const std::string& yaml_text, const std::string& file_name, const EnvLookup& env,
+                   const NetworkFilterRegistry& filters) {
   try {
     std::vector<YAML::Node> documents = YAML::LoadAll(yaml_text);
     if (documents.empty()) {

@@ -45,8 +45,8 @@ std::string formatConfigError(const std::string& file, const registry::ConfigErr
 // Parses and validates a config in either form (CONTRACT.md §1) against the filters in
 // `filters`, applying INTERNAL_API_PORT from `env`. Throws ConfigFileError. `file_name` is
 // only used in messages and Config::file.
-Config parseConfig(const std::string& yaml_text, const std::string& file_name,
-                   const EnvLookup& env, const NetworkFilterRegistry& filters);
+Config parseConfig(const std::string& yaml_text, const std::string& file_name, const EnvLookup& env,
+                   const NetworkFilterRegistry& filters);
 // The same against the process-wide registry::networkFilters().
 Config parseConfig(const std::string& yaml_text, const std::string& file_name,
                    const EnvLookup& env);

@@ -46,8 +46,7 @@ void printClusters(YAML::Emitter& out, const std::vector<ClusterConfig>& cluster
     }
     out << YAML::EndSeq;
     out << YAML::Key << "lb_policy" << YAML::Value << cluster.lb_policy;
-    out << YAML::Key << "connect_timeout" << YAML::Value
-        << formatDuration(cluster.connect_timeout);
+    out << YAML::Key << "connect_timeout" << YAML::Value << formatDuration(cluster.connect_timeout);
     out << YAML::EndMap;
   }
   out << YAML::EndSeq;
@@ -86,12 +85,6 @@ void printListeners(YAML::Emitter& out, const std::vector<ListenerConfig>& liste
 std::string printCanonicalConfig(const Config& config) {
   YAML::Emitter out;
   out.SetIndent(2);
-  if (config.seed_form) {
-    out << YAML::Comment("canonical form of the seed-form config " + config.file);
-  }
-  for (const std::string& warning : config.warnings) {
-    out << YAML::Comment("warning: " + warning);
-  }
   out << YAML::BeginMap;
   out << YAML::Key << "admin" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key
       << "address" << YAML::Value << YAML::DoubleQuoted << config.admin_address.toString()

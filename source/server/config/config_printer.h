@@ -8,8 +8,8 @@
 namespace proxy::server {
 
 // The canonical YAML of a loaded config, for --print-config and /config_dump. Every setting is
-// written out, defaults included, and parsing the text again gives an equal Config. Warnings
-// become comments at the top.
+// written out, defaults included; parsing the text again gives an equal Config, and printing
+// that gives the same text (warnings are the caller's to report).
 std::string printCanonicalConfig(const Config& config);
 
 // A duration in Go's syntax that parses back exactly: "0s", "250ms", "1m30s", "1s500ms".

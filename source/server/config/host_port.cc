@@ -99,8 +99,8 @@ bool isLocalHost(std::string_view host) {
   bool loopback_v4 = name.starts_with("127.") && std::all_of(name.begin(), name.end(), [](char c) {
                        return isDigit(c) || c == '.';
                      });
-  return name == "localhost" || name.ends_with(".localhost") || loopback_v4 ||
-         name == "::1" || name == "0:0:0:0:0:0:0:1" || (!name.empty() && isAnyHost(name));
+  return name == "localhost" || name.ends_with(".localhost") || loopback_v4 || name == "::1" ||
+         name == "0:0:0:0:0:0:0:1" || (!name.empty() && isAnyHost(name));
 }
 
 }  // namespace proxy::server

@@ -45,6 +45,17 @@ MockFileEvent::MockFileEvent() {
   ON_CALL(*this, setEnabled(_)).WillByDefault([this](uint32_t events) {
     enabled_events_ = events;
   });
+  ON_CALL(*this, activate(_)).WillByDefault([this](uint32_t events) {
+    activated_events_ |= events;
+  });
+}
+
+void MockFileEvent::fireActivated() {
+  uint32_t events = activated_events_;
+  activated_events_ = 0;
+  if (events != 0) {
+    callback_(events);
+  }
 }
 
 MockFileEvent::~MockFileEvent() { forget(registry_, this); }

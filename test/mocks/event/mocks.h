@@ -50,8 +50,10 @@ class MockTimer : public Timer {
   MockRegistry<MockTimer> registry_;
 };
 
-// A file event whose readiness a test reports with activate(). setEnabled() is tracked in
-// enabled_events_.
+// A file event that reports nothing by itself: a test reports readiness with fire().
+// setEnabled() is tracked in enabled_events_; activate() only records its events in
+// activated_events_ (a test fires them when it chooses, since the real one reports them
+// later in the loop iteration, never from inside the call).
 class MockFileEvent : public FileEvent {
  public:
   MockFileEvent();
@@ -59,14 +61,18 @@ class MockFileEvent : public FileEvent {
 
   // event::FileEvent
   MOCK_METHOD(void, setEnabled, (uint32_t events), (override));
+  MOCK_METHOD(void, activate, (uint32_t events), (override));
 
-  // Runs the callback with `events` (FileReadyType bits).
-  void activate(uint32_t events) { callback_(events); }
+  // Runs the callback with `events` (FileReadyType bits), as the dispatcher would.
+  void fire(uint32_t events) { callback_(events); }
+  // Reports what activate() queued, as the end of the loop iteration would, and clears it.
+  void fireActivated();
 
   int fd_ = -1;
   FileReadyCb callback_;
   FileTriggerType trigger_ = FileTriggerType::kEdge;
   uint32_t enabled_events_ = 0;
+  uint32_t activated_events_ = 0;
 
  private:
   friend class MockDispatcher;

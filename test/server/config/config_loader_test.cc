@@ -3,11 +3,13 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <string>
 
 #include "api/registry/registry.h"
-#include "test/server/config/test_filters.h"
+#include "test/server/config/config_test_util.h"
 
 namespace proxy::server {
 namespace {
@@ -35,8 +37,7 @@ std::vector<std::string> clusterNames(const Config& config) {
   return names;
 }
 
-// Compares YAML trees by their canonical text.
-std::string dump(const YAML::Node& node) { return YAML::Dump(node); }
+using config_test::sameYaml;
 
 class ConfigLoaderTest : public testing::Test {
  protected:
@@ -49,9 +50,7 @@ class ConfigLoaderTest : public testing::Test {
 
   Config parse(const std::string& yaml) { return parseConfig(yaml, "test.yml", env(), filters_); }
 
-  Config load(const std::string& file) {
-    return loadConfigFile(kTestdata + file, env(), filters_);
-  }
+  Config load(const std::string& file) { return loadConfigFile(kTestdata + file, env(), filters_); }
 
   std::string errorOf(const std::string& yaml) {
     try {
@@ -64,7 +63,7 @@ class ConfigLoaderTest : public testing::Test {
   }
 
   std::map<std::string, std::string> env_;
-  NetworkFilterRegistry filters_ = testing_filters::tcpFilters();
+  NetworkFilterRegistry filters_ = config_test::tcpFilters();
 };
 
 constexpr char kTcpCanonical[] = R"(clusters:
@@ -102,7 +101,7 @@ TEST_F(ConfigLoaderTest, ExampleConfigLoadsWithHttpListenerSkippedWithoutHttpFil
 }
 
 TEST_F(ConfigLoaderTest, ExampleConfigTranslatesHttpRoutesOnceHttpFiltersExist) {
-  filters_ = testing_filters::httpFilters();
+  filters_ = config_test::httpFilters();
   Config config = load("example-config.yml");
   EXPECT_THAT(config.warnings, IsEmpty());
   ASSERT_EQ(config.listeners.size(), 2u);
@@ -111,7 +110,7 @@ TEST_F(ConfigLoaderTest, ExampleConfigTranslatesHttpRoutesOnceHttpFiltersExist) 
   EXPECT_EQ(http.field, "listeners[1]");
   EXPECT_EQ(http.address.toString(), ":8021");
   ASSERT_THAT(filterNames(http), ElementsAre("http_connection_manager"));
-  EXPECT_EQ(dump(http.filters[0].config), dump(YAML::Load(R"(
+  EXPECT_TRUE(sameYaml(http.filters[0].config, YAML::Load(R"(
 http_filters:
   - name: stats
   - name: path_prefix_router
@@ -124,7 +123,7 @@ http_filters:
         - {name: admin.localhost/long, host: admin.localhost, prefix: /long, cluster: "localhost:8085"}
         - {name: admin.localhost/, host: admin.localhost, prefix: /, cluster: "localhost:8084"}
   - name: router
-)")));
+)"))) << YAML::Dump(http.filters[0].config);
   EXPECT_THAT(clusterNames(config),
               ElementsAre("localhost:8080", "jsonplaceholder.typicode.com:443", "localhost:8081",
                           "localhost:8082", "localhost:8083", "localhost:8085", "localhost:8084"));
@@ -138,13 +137,15 @@ http_filters:
 }
 
 TEST_F(ConfigLoaderTest, DockerConfigLoadsAndReadsLogAsInfo) {
-  filters_ = testing_filters::httpFilters();
+  filters_ = config_test::httpFilters();
   Config config = load("config-docker.yml");
   EXPECT_EQ(config.log_level, "info");
-  EXPECT_THAT(clusterNames(config), ElementsAre("localhost:8080", "jsonplaceholder.typicode.com:443",
-                                                "host.docker.internal:8081", "httpbin:80"));
+  EXPECT_THAT(clusterNames(config),
+              ElementsAre("localhost:8080", "jsonplaceholder.typicode.com:443",
+                          "host.docker.internal:8081", "httpbin:80"));
   ASSERT_EQ(config.listeners.size(), 2u);
-  EXPECT_EQ(config.listeners[1].filters[0]
+  EXPECT_EQ(config.listeners[1]
+                .filters[0]
                 .config["http_filters"][1]["config"]["routes"][2]["name"]
                 .Scalar(),
             "test.localhost/");
@@ -173,7 +174,7 @@ TEST_F(ConfigLoaderTest, SeedFixturesLoadWithTheLinkedFilters) {
 }
 
 TEST_F(ConfigLoaderTest, SeedElementsKeepTheirSeedPositions) {
-  filters_ = testing_filters::httpFilters();
+  filters_ = config_test::httpFilters();
   Config config = load("example-config.yml");
   // Listener marks point at the port, filter marks at the section they came from.
   EXPECT_EQ(config.listeners[0].mark.line, 3);
@@ -248,9 +249,9 @@ listeners:
     uint16_t port;
     bool tls;
   };
-  const Expected expected[] = {{"10.0.0.1", 80, false},       {"::1", 8080, false},
-                               {"web.internal", 80, false},   {"api.internal", 443, true},
-                               {"api.internal", 8443, true},  {"Upper", 81, false}};
+  const Expected expected[] = {{"10.0.0.1", 80, false},      {"::1", 8080, false},
+                               {"web.internal", 80, false},  {"api.internal", 443, true},
+                               {"api.internal", 8443, true}, {"Upper", 81, false}};
   ASSERT_EQ(web.endpoints.size(), std::size(expected));
   for (size_t i = 0; i < std::size(expected); ++i) {
     EXPECT_EQ(web.endpoints[i].host, expected[i].host) << i;
@@ -280,13 +281,14 @@ TEST_F(ConfigLoaderTest, DurationsUseGoSyntax) {
     const char* text;
     int64_t ms;
   };
-  for (auto [text, ms] : {Case{"5s", 5000}, Case{"250ms", 250}, Case{"1m30s", 90000},
-                          Case{"1h", 3600000}, Case{"1.5s", 1500}, Case{"0", 0},
-                          Case{"2h45m", 9900000}, Case{"1s500ms", 1500}, Case{"1500us", 2}}) {
+  for (auto [text, ms] :
+       {Case{"5s", 5000}, Case{"250ms", 250}, Case{"1m30s", 90000}, Case{"1h", 3600000},
+        Case{"1.5s", 1500}, Case{"0", 0}, Case{"2h45m", 9900000}, Case{"1s500ms", 1500},
+        Case{"1500us", 2}, Case{"0.067s", 67}, Case{"2.3s", 2300}, Case{".5m", 30000}}) {
     Config config = parse(std::string("shutdown_timeout: \"") + text + "\"");
     EXPECT_EQ(config.shutdown_timeout, milliseconds(ms)) << text;
   }
-  for (const char* text : {"5", "5 s", "1x", "-1s", "s", "1.2.3s", "5S", "\"\""}) {
+  for (const char* text : {"5", "5 s", "1x", "-1s", "s", "1.2.3s", "5S", ".s", "596524h", "\"\""}) {
     EXPECT_EQ(errorOf(std::string("shutdown_timeout: ") + text),
               std::string("test.yml:1:19: shutdown_timeout: expected a duration such as \"5s\", "
                           "\"250ms\" or \"1m30s\", found \"") +
@@ -356,7 +358,7 @@ TEST_F(ConfigLoaderTest, ListenerOnTheAdminPortIsAnError) {
 // --- Seed translation details ---
 
 TEST_F(ConfigLoaderTest, SeedTargetsShareClustersByAuthority) {
-  filters_ = testing_filters::httpFilters();
+  filters_ = config_test::httpFilters();
   Config config = parse(R"(http_routes:
   - { target: "http://a:80", host: x, path_prefix: /one }
   - { target: "http://a", host: y }
@@ -376,7 +378,7 @@ http_config: { port: ":8021" }
 }
 
 TEST_F(ConfigLoaderTest, SeedRouteNamesStayUniqueAndDeadRoutesAreReported) {
-  filters_ = testing_filters::httpFilters();
+  filters_ = config_test::httpFilters();
   Config config = parse(R"(http_routes:
   - { target: "http://a:1", host: x, path_prefix: /p }
   - { target: "http://a:2", host: x, path_prefix: /p }
@@ -398,7 +400,7 @@ http_config: { port: ":8021" }
 }
 
 TEST_F(ConfigLoaderTest, SeedTargetPathIsIgnoredWithAWarning) {
-  filters_ = testing_filters::httpFilters();
+  filters_ = config_test::httpFilters();
   Config config = parse(R"(http_routes:
   - { target: "http://a:1/api?x=1", host: x }
 http_config: { port: ":8021" }
@@ -410,7 +412,7 @@ http_config: { port: ":8021" }
 }
 
 TEST_F(ConfigLoaderTest, SeedRouteWithoutHostOrPrefixMatchesEverything) {
-  filters_ = testing_filters::httpFilters();
+  filters_ = config_test::httpFilters();
   Config config = parse(R"(http_routes:
   - target: "http://a:1"
     path_prefix: ""
@@ -418,18 +420,16 @@ http_config: { port: ":8021" }
 )");
   const YAML::Node route =
       config.listeners[0].filters[0].config["http_filters"][1]["config"]["routes"][0];
-  EXPECT_EQ(dump(route), dump(YAML::Load("{name: /, prefix: /, cluster: \"a:1\"}")));
+  EXPECT_TRUE(sameYaml(route, YAML::Load("{name: /, prefix: /, cluster: \"a:1\"}")))
+      << YAML::Dump(route);
 }
 
 TEST_F(ConfigLoaderTest, SeedHttpConfigWithoutRoutesStillListens) {
-  filters_ = testing_filters::httpFilters();
+  filters_ = config_test::httpFilters();
   Config config = parse("http_config: { port: \":8021\", shutdown_timeout: 250ms }\n");
   EXPECT_EQ(config.shutdown_timeout, milliseconds(250));
   ASSERT_EQ(config.listeners.size(), 1u);
-  EXPECT_EQ(config.listeners[0]
-                .filters[0]
-                .config["http_filters"][1]["config"]["routes"]
-                .size(),
+  EXPECT_EQ(config.listeners[0].filters[0].config["http_filters"][1]["config"]["routes"].size(),
             0u);
   EXPECT_THAT(config.clusters, IsEmpty());
 }
@@ -445,7 +445,7 @@ TEST_F(ConfigLoaderTest, SeedTcpOnly) {
 
 TEST_F(ConfigLoaderTest, SeedListenerWithAMissingFilterIsSkipped) {
   filters_ = NetworkFilterRegistry();
-  testing_filters::addFilter(filters_, "tcp_proxy", true);
+  config_test::addFilter(filters_, "tcp_proxy", true);
   Config config = parse("tcp: { port: \":8020\", target: \"localhost:8080\" }\n");
   EXPECT_THAT(config.listeners, IsEmpty());
   EXPECT_THAT(config.clusters, IsEmpty());
@@ -473,6 +473,26 @@ TEST_F(ConfigLoaderTest, UnreadableFile) {
     ADD_FAILURE() << "a directory loaded";
   } catch (const ConfigFileError& error) {
     EXPECT_EQ(std::string(error.what()), kTestdata + ": cannot read: Is a directory");
+  }
+}
+
+// Whatever the bytes, loading ends in a config or a one-line ConfigFileError, never in another
+// exception: every prefix of the fixtures is a broken config of some kind.
+TEST_F(ConfigLoaderTest, TruncatedFilesOnlyEverFailWithConfigFileError) {
+  filters_ = config_test::httpFilters();
+  for (const char* file : {"example-config.yml", "canonical-example.yml"}) {
+    std::ifstream in(kTestdata + file);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    ASSERT_FALSE(text.empty()) << file;
+    for (size_t size = 0; size <= text.size(); ++size) {
+      try {
+        parse(text.substr(0, size));
+      } catch (const ConfigFileError& error) {
+        EXPECT_EQ(std::string(error.what()).find('\n'), std::string::npos) << error.what();
+      } catch (const std::exception& error) {
+        ADD_FAILURE() << file << " cut at " << size << ": " << error.what();
+      }
+    }
   }
 }
 
@@ -525,8 +545,7 @@ const ErrorCase kErrorCases[] = {
      "1:1: (top level): expected a map of settings, found an empty document"},
     {"TwoDocuments", "log_level: info\n---\nlog_level: info\n",
      "3:1: (top level): expected one YAML document, found 2"},
-    {"ScalarDocument", "hello\n",
-     "1:1: (top level): expected a map of settings, found \"hello\""},
+    {"ScalarDocument", "hello\n", "1:1: (top level): expected a map of settings, found \"hello\""},
     // Unknown keys, at every level.
     {"UnknownTopLevelKey", "log_level: info\nlistener: []\n",
      "2:1: listener: unknown field, expected one of: admin, log_level, workers, "
@@ -534,7 +553,7 @@ const ErrorCase kErrorCases[] = {
     {"UnknownAdminKey", "admin: { adress: \":1\" }\n",
      "1:10: admin.adress: unknown field, expected one of: address"},
     {"UnknownClusterKey", "clusters:\n  - { name: a, endpoints: [\"a:1\"], timeout: 1s }\n",
-     "2:39: clusters[0].timeout: unknown field, expected one of: name, endpoints, lb_policy, "
+     "2:36: clusters[0].timeout: unknown field, expected one of: name, endpoints, lb_policy, "
      "connect_timeout"},
     {"UnknownListenerKey",
      "listeners:\n  - address: \":1\"\n    port: 1\n    filters: [{name: test_terminal}]\n",
@@ -585,7 +604,7 @@ const ErrorCase kErrorCases[] = {
     {"ClusterWithEmptyEndpoints", "clusters:\n  - { name: a, endpoints: [] }\n",
      "2:27: clusters[0].endpoints: expected a non-empty list, found an empty list"},
     {"EndpointWithoutPort", "clusters:\n  - { name: a, endpoints: [\"a:1\", localhost] }\n",
-     "2:34: clusters[0].endpoints[1]: expected \"host:port\", \"[v6]:port\" or an http:// or "
+     "2:35: clusters[0].endpoints[1]: expected \"host:port\", \"[v6]:port\" or an http:// or "
      "https:// URL, found \"localhost\""},
     {"EndpointPortZero", "clusters:\n  - { name: a, endpoints: [\"a:0\"] }\n",
      "2:28: clusters[0].endpoints[0]: expected \"host:port\", \"[v6]:port\" or an http:// or "
@@ -608,13 +627,12 @@ const ErrorCase kErrorCases[] = {
      "2:28: clusters[0].endpoints[0]: expected a host and an optional port 1-65535 after "
      "http://, found \"http://u@a\""},
     {"BadLbPolicy", "clusters:\n  - { name: a, endpoints: [\"a:1\"], lb_policy: random }\n",
-     "2:46: clusters[0].lb_policy: expected round_robin or least_request, found \"random\""},
+     "2:47: clusters[0].lb_policy: expected round_robin or least_request, found \"random\""},
     {"ZeroConnectTimeout",
      "clusters:\n  - { name: a, endpoints: [\"a:1\"], connect_timeout: 0s }\n",
-     "2:52: clusters[0].connect_timeout: expected a duration above zero, found \"0s\""},
-    {"BadConnectTimeout",
-     "clusters:\n  - { name: a, endpoints: [\"a:1\"], connect_timeout: 5 }\n",
-     "2:52: clusters[0].connect_timeout: expected a duration such as \"5s\", \"250ms\" or "
+     "2:53: clusters[0].connect_timeout: expected a duration above zero, found \"0s\""},
+    {"BadConnectTimeout", "clusters:\n  - { name: a, endpoints: [\"a:1\"], connect_timeout: 5 }\n",
+     "2:53: clusters[0].connect_timeout: expected a duration such as \"5s\", \"250ms\" or "
      "\"1m30s\", found \"5\""},
     // Listeners.
     {"ListenerWithoutAddress", "listeners:\n  - filters: [{name: test_terminal}]\n",
@@ -646,19 +664,19 @@ const ErrorCase kErrorCases[] = {
      "(derived from the port; give the listeners names), the name of listeners[0]"},
     {"MaxConnectionsZero",
      "listeners:\n  - { address: \":1\", max_connections: 0, filters: [{name: test_terminal}] }\n",
-     "2:40: listeners[0].max_connections: expected a whole number from 1 to 1000000, found "
+     "2:39: listeners[0].max_connections: expected a whole number from 1 to 1000000, found "
      "\"0\""},
     {"MaxConnectionsTooMany",
      "listeners:\n  - { address: \":1\", max_connections: 1000001, filters: [{name: "
      "test_terminal}] }\n",
-     "2:40: listeners[0].max_connections: expected a whole number from 1 to 1000000, found "
+     "2:39: listeners[0].max_connections: expected a whole number from 1 to 1000000, found "
      "\"1000001\""},
     {"ListenerWithoutFilters", "listeners:\n  - address: \":1\"\n",
      "2:5: listeners[0].filters: expected a non-empty list, found nothing"},
     {"ListenerWithEmptyFilters", "listeners:\n  - { address: \":1\", filters: [] }\n",
-     "2:30: listeners[0].filters: expected a non-empty list, found an empty list"},
+     "2:31: listeners[0].filters: expected a non-empty list, found an empty list"},
     {"FilterWithoutName", "listeners:\n  - { address: \":1\", filters: [{config: {}}] }\n",
-     "2:31: listeners[0].filters[0].name: expected a non-empty string, found nothing"},
+     "2:32: listeners[0].filters[0].name: expected a non-empty string, found nothing"},
     {"TerminalFilterNotLast",
      "listeners:\n  - address: \":1\"\n    filters:\n      - name: test_terminal\n"
      "      - name: test_plain\n",
@@ -703,7 +721,7 @@ const ErrorCase kErrorCases[] = {
      "clusters:\n  - { name: self, endpoints: [\"127.0.0.1:8020\"] }\nlisteners:\n"
      "  - { name: tcp, address: \":8020\", filters: [{ name: tcp_proxy, config: { cluster: self "
      "} }] }\n",
-     "4:85: listeners[0].filters[0].config.cluster: expected a cluster outside this proxy, found "
+     "4:84: listeners[0].filters[0].config.cluster: expected a cluster outside this proxy, found "
      "\"self\", whose endpoint 127.0.0.1:8020 is this proxy's listener \"tcp\" (:8020)"},
     {"TcpProxyToAnotherListener",
      "clusters:\n  - { name: loop, endpoints: [\"10.0.0.1:1\", \"localhost:9000\"] }\n"
@@ -711,7 +729,7 @@ const ErrorCase kErrorCases[] = {
      "  - { name: a, address: \":8020\", filters: [{ name: tcp_proxy, config: { cluster: loop "
      "} }] }\n"
      "  - { name: b, address: \"127.0.0.1:9000\", filters: [{name: test_terminal}] }\n",
-     "4:83: listeners[0].filters[0].config.cluster: expected a cluster outside this proxy, found "
+     "4:82: listeners[0].filters[0].config.cluster: expected a cluster outside this proxy, found "
      "\"loop\", whose endpoint localhost:9000 is this proxy's listener \"b\" (127.0.0.1:9000)"},
     // Seed form.
     {"SeedTcpPortWithoutColon", "tcp:\n  port: 8020\n  target: \"localhost:8080\"\n",
@@ -744,8 +762,7 @@ const ErrorCase kErrorCases[] = {
      "nothing"},
     {"SeedRoutesNotAList", "http_routes: { target: x }\n",
      "1:14: http_routes: expected a list, found a map"},
-    {"SeedRouteWithoutTarget",
-     "http_routes:\n  - host: a\nhttp_config: { port: \":8021\" }\n",
+    {"SeedRouteWithoutTarget", "http_routes:\n  - host: a\nhttp_config: { port: \":8021\" }\n",
      "2:5: http_routes[0].target: expected a non-empty string, found nothing"},
     {"SeedRouteTargetNotUrl",
      "http_routes:\n  - target: \"a:80\"\nhttp_config: { port: \":8021\" }\n",

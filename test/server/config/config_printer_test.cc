@@ -1,0 +1,186 @@
+#include "server/config/config_printer.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <string>
+
+#include "server/config/config_loader.h"
+#include "test/server/config/config_test_util.h"
+
+namespace proxy::server {
+namespace {
+
+using std::chrono::milliseconds;
+using testing::HasSubstr;
+using testing::Not;
+using testing::StartsWith;
+
+const std::string kTestdata = std::string(PROXY_SOURCE_DIR) + "/test/server/config/testdata/";
+
+std::optional<std::string> noEnv(const std::string&) { return std::nullopt; }
+
+// Everything a Config says, except where it came from (file, seed_form, warnings, marks).
+void expectSameSettings(const Config& a, const Config& b) {
+  EXPECT_EQ(a.admin_address.host, b.admin_address.host);
+  EXPECT_EQ(a.admin_address.port, b.admin_address.port);
+  EXPECT_EQ(a.log_level, b.log_level);
+  EXPECT_EQ(a.workers, b.workers);
+  EXPECT_EQ(a.shutdown_timeout, b.shutdown_timeout);
+  ASSERT_EQ(a.clusters.size(), b.clusters.size());
+  for (size_t i = 0; i < a.clusters.size(); ++i) {
+    SCOPED_TRACE(a.clusters[i].field);
+    EXPECT_EQ(a.clusters[i].name, b.clusters[i].name);
+    EXPECT_EQ(a.clusters[i].field, b.clusters[i].field);
+    EXPECT_EQ(a.clusters[i].lb_policy, b.clusters[i].lb_policy);
+    EXPECT_EQ(a.clusters[i].connect_timeout, b.clusters[i].connect_timeout);
+    ASSERT_EQ(a.clusters[i].endpoints.size(), b.clusters[i].endpoints.size());
+    for (size_t j = 0; j < a.clusters[i].endpoints.size(); ++j) {
+      EXPECT_EQ(a.clusters[i].endpoints[j].host, b.clusters[i].endpoints[j].host);
+      EXPECT_EQ(a.clusters[i].endpoints[j].port, b.clusters[i].endpoints[j].port);
+      EXPECT_EQ(a.clusters[i].endpoints[j].tls, b.clusters[i].endpoints[j].tls);
+    }
+  }
+  ASSERT_EQ(a.listeners.size(), b.listeners.size());
+  for (size_t i = 0; i < a.listeners.size(); ++i) {
+    SCOPED_TRACE(a.listeners[i].field);
+    EXPECT_EQ(a.listeners[i].name, b.listeners[i].name);
+    EXPECT_EQ(a.listeners[i].field, b.listeners[i].field);
+    EXPECT_EQ(a.listeners[i].address.host, b.listeners[i].address.host);
+    EXPECT_EQ(a.listeners[i].address.port, b.listeners[i].address.port);
+    EXPECT_EQ(a.listeners[i].max_connections, b.listeners[i].max_connections);
+    ASSERT_EQ(a.listeners[i].filters.size(), b.listeners[i].filters.size());
+    for (size_t k = 0; k < a.listeners[i].filters.size(); ++k) {
+      EXPECT_EQ(a.listeners[i].filters[k].name, b.listeners[i].filters[k].name);
+      EXPECT_EQ(a.listeners[i].filters[k].field, b.listeners[i].filters[k].field);
+      EXPECT_TRUE(
+          config_test::sameYaml(a.listeners[i].filters[k].config, b.listeners[i].filters[k].config))
+          << YAML::Dump(a.listeners[i].filters[k].config) << "\n---\n"
+          << YAML::Dump(b.listeners[i].filters[k].config);
+    }
+  }
+}
+
+class ConfigPrinterTest : public testing::Test {
+ protected:
+  // Prints `config`, parses the text back and checks nothing changed.
+  void expectRoundTrip(const Config& config) {
+    std::string printed = printCanonicalConfig(config);
+    SCOPED_TRACE(printed);
+    Config reparsed = parseConfig(printed, "printed.yml", noEnv, filters_);
+    EXPECT_FALSE(reparsed.seed_form);
+    EXPECT_TRUE(reparsed.warnings.empty());
+    expectSameSettings(config, reparsed);
+    // And printing is a fixed point.
+    EXPECT_EQ(printCanonicalConfig(reparsed), printed);
+  }
+
+  NetworkFilterRegistry filters_ = config_test::httpFilters();
+};
+
+TEST(FormatDurationTest, WholeUnitsInGoSyntax) {
+  EXPECT_EQ(formatDuration(milliseconds(0)), "0s");
+  EXPECT_EQ(formatDuration(milliseconds(250)), "250ms");
+  EXPECT_EQ(formatDuration(milliseconds(5000)), "5s");
+  EXPECT_EQ(formatDuration(milliseconds(90000)), "1m30s");
+  EXPECT_EQ(formatDuration(milliseconds(1500)), "1s500ms");
+  EXPECT_EQ(formatDuration(milliseconds(3600000)), "1h");
+  EXPECT_EQ(formatDuration(milliseconds(3661001)), "1h1m1s1ms");
+}
+
+TEST(FormatEndpointTest, SchemeOnlyForTls) {
+  EXPECT_EQ(formatEndpoint({"127.0.0.1", 8080, false}), "127.0.0.1:8080");
+  EXPECT_EQ(formatEndpoint({"::1", 80, false}), "[::1]:80");
+  EXPECT_EQ(formatEndpoint({"api.internal", 443, true}), "https://api.internal:443");
+}
+
+TEST_F(ConfigPrinterTest, PrintsEverySettingInCanonicalForm) {
+  Config config = parseConfig(R"(clusters:
+  - name: backend
+    endpoints: ["127.0.0.1:8080", "https://api.internal"]
+listeners:
+  - address: ":8020"
+    filters:
+      - name: stats
+      - name: tcp_proxy
+        config: { cluster: backend, idle_timeout: 10s }
+)",
+                              "test.yml", noEnv, filters_);
+  EXPECT_EQ(printCanonicalConfig(config), R"(admin: {address: "127.0.0.1:42007"}
+log_level: info
+workers: auto
+shutdown_timeout: 5s
+clusters:
+  - name: "backend"
+    endpoints: ["127.0.0.1:8080", "https://api.internal:443"]
+    lb_policy: round_robin
+    connect_timeout: 5s
+listeners:
+  - name: "listener_8020"
+    address: ":8020"
+    max_connections: 100000
+    filters:
+      - name: stats
+      - name: tcp_proxy
+        config: {cluster: backend, idle_timeout: 10s}
+)");
+}
+
+TEST_F(ConfigPrinterTest, SeedFormIsPrintedInCanonicalForm) {
+  filters_ = config_test::tcpFilters();
+  Config config = loadConfigFile(kTestdata + "example-config.yml", noEnv, filters_);
+  ASSERT_FALSE(config.warnings.empty());
+  std::string printed = printCanonicalConfig(config);
+  // The seed's every-interface admin default is written out, so it survives the translation.
+  EXPECT_THAT(printed, StartsWith("admin: {address: \":42007\"}\nlog_level: debug\n"));
+  EXPECT_THAT(printed, Not(HasSubstr("http_routes")));
+  expectRoundTrip(config);
+}
+
+TEST_F(ConfigPrinterTest, ExampleConfigRoundTrips) {
+  expectRoundTrip(loadConfigFile(kTestdata + "example-config.yml", noEnv, filters_));
+}
+
+TEST_F(ConfigPrinterTest, DockerConfigRoundTrips) {
+  expectRoundTrip(loadConfigFile(kTestdata + "config-docker.yml", noEnv, filters_));
+}
+
+TEST_F(ConfigPrinterTest, ContractExampleRoundTrips) {
+  Config config = loadConfigFile(kTestdata + "canonical-example.yml", noEnv, filters_);
+  ASSERT_EQ(config.listeners.size(), 2u);
+  expectRoundTrip(config);
+}
+
+TEST_F(ConfigPrinterTest, NonDefaultSettingsRoundTrip) {
+  expectRoundTrip(parseConfig(R"(admin: { address: "[::1]:9901" }
+log_level: error
+workers: 12
+shutdown_timeout: 1h2m3s4ms
+clusters:
+  - name: "odd: name # with symbols"
+    endpoints: ["[fe80::1%eth0]:80", "http://a.b", "https://c:8443/"]
+    lb_policy: least_request
+    connect_timeout: 1.5s
+listeners:
+  - name: "yes"
+    address: "0.0.0.0:0"
+    max_connections: 7
+    filters:
+      - name: test_plain
+        config: "a scalar"
+      - name: test_plain
+        config: null
+      - name: test_terminal
+        config: [1, {x: "true"}]
+)",
+                              "test.yml", noEnv, filters_));
+}
+
+TEST_F(ConfigPrinterTest, EmptyConfigRoundTrips) {
+  Config config = parseConfig("log_level: warn\n", "test.yml", noEnv, filters_);
+  EXPECT_THAT(printCanonicalConfig(config), HasSubstr("clusters: []\nlisteners: []\n"));
+  expectRoundTrip(config);
+}
+
+}  // namespace
+}  // namespace proxy::server
