@@ -100,6 +100,7 @@ void ProxyApplication::printHelp() {
   help.setUsage("[-c FILE] [OPTIONS]");
   help.setHeader("A reverse proxy for TCP and HTTP/1.1. Admin API on $INTERNAL_API_PORT.");
   help.format(std::cout);
+  std::cout << "\n";
 }
 
 void ProxyApplication::setUpLogging(const std::string& level) {

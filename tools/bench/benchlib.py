@@ -1,0 +1,507 @@
+#!/usr/bin/env python3
+"""Helpers for tools/bench/tcp.sh.  Python 3 standard library only.
+
+Subcommands (all traffic goes to 127.0.0.1):
+
+  ports BASE N                  print N TCP ports >= BASE that are free on 127.0.0.1
+  wait-listen PORT SECONDS      wait until something LISTENs on PORT (no connection made)
+  wait-http URL LENGTH SECONDS  wait until GET URL answers 200 with a LENGTH-byte body
+  busy SECONDS                  print how busy each core is over SECONDS
+  tree PID                      print PID and its live descendants
+  stopped PID                   exit 0 if PID is gone or a zombie, 1 if it still runs
+  run [options] -- CMD...       run one load command (iperf3 or wrk) and record, for the
+                                process tree of --pid, the CPU time it used (utime+stime
+                                from /proc/PID/stat, all threads), its fds and RSS; append
+                                one JSON line to --jsonl and print a one-line summary
+  report --jsonl F [--out DIR]  medians over rounds, ratios against HAProxy, markdown table
+"""
+import argparse
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+
+HZ = os.sysconf("SC_CLK_TCK")
+PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+# ----------------------------------------------------------------------------- /proc
+def proc_stat(pid):
+    """(state, ppid, utime+stime in ticks) for one process, or None if it is gone.
+
+    /proc/PID/stat of a thread-group leader already sums every thread of the process
+    (and threads that have exited), so one read per process is enough."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            raw = f.read()
+    except OSError:
+        return None
+    fields = raw[raw.rindex(")") + 2:].split()   # fields[0] is field 3 of proc(5)
+    return fields[0], int(fields[1]), int(fields[11]) + int(fields[12])
+
+
+def descendants(pid):
+    """pid and all its live descendants (e.g. nginx workers, forked helpers)."""
+    children = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            st = proc_stat(name)
+            if st:
+                children.setdefault(st[1], []).append(int(name))
+    out, todo = [], [int(pid)]
+    while todo:
+        p = todo.pop()
+        if p not in out:
+            out.append(p)
+            todo.extend(children.get(p, ()))
+    return out
+
+
+def cpu_ticks(pids):
+    return sum((proc_stat(p) or (0, 0, 0))[2] for p in pids)
+
+
+def fd_count(pids):
+    n = 0
+    for p in pids:
+        try:
+            n += len(os.listdir(f"/proc/{p}/fd"))
+        except OSError:
+            pass
+    return n
+
+
+def rss_kib(pids):
+    total = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/statm") as f:
+                total += int(f.read().split()[1]) * PAGE_KIB
+        except OSError:
+            pass
+    return total
+
+
+def threads(pids):
+    n = 0
+    for p in pids:
+        try:
+            n += len(os.listdir(f"/proc/{p}/task"))
+        except OSError:
+            pass
+    return n
+
+
+def core_times():
+    """{'cpu0': (busy, total), ...} in ticks from /proc/stat (iowait counts as idle)."""
+    out = {}
+    with open("/proc/stat") as f:
+        for line in f:
+            parts = line.split()
+            if parts and parts[0].startswith("cpu") and parts[0] != "cpu":
+                v = [int(x) for x in parts[1:9]]
+                out[parts[0]] = (sum(v) - v[3] - v[4], sum(v))
+    return out
+
+
+def busy_pct(before, after, core):
+    key = f"cpu{core}"
+    if key not in before or key not in after:
+        return None
+    dt = after[key][1] - before[key][1]
+    return round(100.0 * (after[key][0] - before[key][0]) / dt, 1) if dt > 0 else None
+
+
+# ----------------------------------------------------------------------------- small commands
+def cmd_ports(a):
+    found, port = [], a.base
+    while len(found) < a.n and port < 65535:
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(("127.0.0.1", port))
+            found.append(port)
+        except OSError:
+            pass
+        finally:
+            s.close()
+        port += 1
+    if len(found) < a.n:
+        sys.exit("not enough free ports")
+    print(" ".join(map(str, found)))
+
+
+def listening(port):
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                next(f)
+                for line in f:
+                    cols = line.split()
+                    if cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:
+                        return True
+        except OSError:
+            continue
+    return False
+
+
+def cmd_wait_listen(a):
+    end = time.monotonic() + a.seconds
+    while time.monotonic() < end:
+        if listening(a.port):
+            return 0
+        time.sleep(0.05)
+    print(f"nothing listens on port {a.port} after {a.seconds}s", file=sys.stderr)
+    return 1
+
+
+def http_get(url, timeout=3.0):
+    req = urllib.request.Request(url, headers={"Connection": "close"})
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        return r.status, r.read()
+
+
+def cmd_wait_http(a):
+    end, last = time.monotonic() + a.seconds, "no attempt"
+    while time.monotonic() < end:
+        try:
+            status, body = http_get(a.url)
+            if status == 200 and len(body) == a.length:
+                return 0
+            last = f"HTTP {status} with {len(body)} bytes"
+        except Exception as e:  # noqa: BLE001 - any failure means "not ready yet"
+            last = repr(e)
+        time.sleep(0.1)
+    print(f"{a.url} not ready after {a.seconds}s: {last}", file=sys.stderr)
+    return 1
+
+
+def cmd_busy(a):
+    """How busy each core is over SECONDS, before we start anything (other tenants)."""
+    before = core_times()
+    time.sleep(a.seconds)
+    after = core_times()
+    print(" ".join(f"{c}={busy_pct(before, after, c[3:])}%" for c in sorted(after)))
+
+
+def cmd_tree(a):
+    print(" ".join(map(str, descendants(a.pid))))
+
+
+def cmd_stopped(a):
+    st = proc_stat(a.pid)
+    return 0 if (st is None or st[0] in ("Z", "X")) else 1
+
+
+# ----------------------------------------------------------------------------- parsers
+def parse_iperf3(text):
+    out = {"bytes": None, "gbps": None, "retransmits": None, "error": None}
+    try:
+        j = json.loads(text)
+    except ValueError:
+        out["error"] = "no JSON from iperf3: " + text.strip()[-200:]
+        return out
+    if j.get("error"):
+        out["error"] = j["error"]
+    end = j.get("end") or {}
+    recv, sent = end.get("sum_received") or {}, end.get("sum_sent") or {}
+    if recv.get("bytes"):
+        out["bytes"] = recv["bytes"]
+        out["gbps"] = recv["bits_per_second"] / 1e9
+        out["sent_bytes"] = sent.get("bytes")
+    out["retransmits"] = sent.get("retransmits")
+    return out
+
+
+_TIME_US = {"us": 1, "ms": 1e3, "s": 1e6, "m": 6e7}
+
+
+def _to_ms(value, unit):
+    return float(value) * _TIME_US[unit] / 1e3
+
+
+def parse_wrk(text):
+    out = {"requests": None, "rps": None, "p50_ms": None, "p99_ms": None,
+           "socket_errors": 0, "non2xx": 0, "error": None}
+    m = re.search(r"(\d+) requests in ([\d.]+)(us|ms|s|m),", text)
+    if m:
+        out["requests"] = int(m.group(1))
+    m = re.search(r"Requests/sec:\s*([\d.]+)", text)
+    if m:
+        out["rps"] = float(m.group(1))
+    for pct, key in (("50", "p50_ms"), ("99", "p99_ms")):
+        m = re.search(rf"^\s*{pct}(?:\.000)?%\s+([\d.]+)(us|ms|s|m)\s*$", text, re.M)
+        if m:
+            out[key] = _to_ms(m.group(1), m.group(2))
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", text)
+    if m:
+        out["socket_errors"] = sum(map(int, m.groups()))
+        out["socket_errors_detail"] = m.group(0)
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    if m:
+        out["non2xx"] = int(m.group(1))
+    if out["rps"] is None:
+        out["error"] = "no result from wrk: " + text.strip()[-200:]
+    return out
+
+
+def origin_accepts(url):
+    """nginx stub_status 'accepts' counter, or None."""
+    if not url:
+        return None
+    try:
+        status, body = http_get(url)
+        m = re.search(rb"server accepts handled requests\s+(\d+)", body)
+        return int(m.group(1)) if status == 200 and m else None
+    except Exception:  # noqa: BLE001
+        return None
+
+
+# ----------------------------------------------------------------------------- run
+def cmd_run(a):
+    pids = descendants(a.pid) if a.pid else []
+    acc0 = origin_accepts(a.origin_status)
+    fds0, cores0 = fd_count(pids), core_times()
+    ticks0, t0 = cpu_ticks(pids), time.monotonic()
+    try:
+        p = subprocess.run(a.cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           text=True, timeout=a.timeout)
+        text, rc = p.stdout, p.returncode
+    except subprocess.TimeoutExpired as e:
+        text = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
+        rc = "timeout"
+    wall = time.monotonic() - t0
+    pids_after = descendants(a.pid) if a.pid else []
+    ticks1, cores1 = cpu_ticks(pids_after), core_times()
+    acc1 = origin_accepts(a.origin_status)
+
+    rec = {"group": a.group, "target": a.target, "round": a.round, "kind": a.kind,
+           "rc": rc, "wall_s": round(wall, 3), "cmd": " ".join(a.cmd)}
+    rec.update(parse_iperf3(text) if a.kind == "iperf3" else parse_wrk(text))
+    if a.pid:
+        alive = proc_stat(a.pid) is not None and proc_stat(a.pid)[0] not in ("Z", "X")
+        cpu_s = (ticks1 - ticks0) / HZ
+        rec.update({"proxy_alive": alive, "proxy_cpu_s": cpu_s,
+                    "proxy_cpu_pct": round(100 * cpu_s / wall, 1),
+                    "proxy_rss_kib": rss_kib(pids_after), "proxy_threads": threads(pids_after),
+                    "fds_before": fds0})
+        # connections must be released once the load is gone: wait up to 3 s for the
+        # fd count to come back (a leak shows up as fds_after > fds_before)
+        end = time.monotonic() + 3
+        while fd_count(pids_after) > fds0 and time.monotonic() < end:
+            time.sleep(0.1)
+        rec["fds_after"] = fd_count(pids_after)
+    if a.proxy_core is not None:
+        rec["proxy_core_busy_pct"] = busy_pct(cores0, cores1, a.proxy_core)
+        if rec["proxy_core_busy_pct"] is not None:
+            # busy time on the proxy's core that the proxy itself does not account for
+            rec["proxy_core_other_pct"] = round(
+                rec["proxy_core_busy_pct"] - (rec.get("proxy_cpu_pct") or 0), 1)
+    if a.load_core is not None:
+        rec["load_core_busy_pct"] = busy_pct(cores0, cores1, a.load_core)
+    if acc0 is not None and acc1 is not None:
+        rec["origin_accepts"] = acc1 - acc0 - 1   # minus the second status request
+
+    if a.kind == "iperf3":
+        ok = rc == 0 and not rec["error"] and rec["bytes"]
+        if a.pid and rec["bytes"]:
+            rec["cpu_ms_per_gb"] = rec["proxy_cpu_s"] * 1e3 / (rec["bytes"] / 1e9)
+        summary = (f"{rec['gbps'] or 0:7.2f} Gbit/s  cpu {fmt(rec.get('cpu_ms_per_gb'), 0)} ms/GB"
+                   f"  retr {rec['retransmits']}")
+    else:
+        ok = rc == 0 and not rec["error"] and rec["requests"]
+        if a.pid and rec["requests"]:
+            rec["cpu_us_per_conn"] = rec["proxy_cpu_s"] * 1e6 / rec["requests"]
+        summary = (f"{rec['rps'] or 0:8.0f} conn/s  cpu {fmt(rec.get('cpu_us_per_conn'), 1)} us/conn"
+                   f"  p99 {fmt(rec['p99_ms'], 2)} ms  errors {rec['socket_errors']}+{rec['non2xx']}"
+                   f"  origin accepts {rec.get('origin_accepts')}")
+    if a.pid:
+        summary += (f"  proxy cpu {rec['proxy_cpu_pct']:.0f}%  fds {rec['fds_before']}->"
+                    f"{rec['fds_after']}")
+        ok = ok and rec["proxy_alive"]
+    rec["ok"] = bool(ok)
+    if not ok:
+        rec["output_tail"] = text[-2000:]
+    summary += (f"  [core{a.proxy_core} {fmt(rec.get('proxy_core_busy_pct'), 0)}%"
+                f" core{a.load_core} {fmt(rec.get('load_core_busy_pct'), 0)}%]")
+    print(f"  {a.group:9s} r{a.round} {a.target:8s} {summary}{'' if ok else '  FAILED rc=' + str(rc)}",
+          flush=True)
+    if not ok:
+        print("    " + (text.strip()[-600:] or "(no output)").replace("\n", "\n    "), flush=True)
+    with open(a.jsonl, "a") as f:
+        f.write(json.dumps(rec) + "\n")
+    return 0
+
+
+def fmt(v, digits):
+    return "-" if v is None else f"{v:.{digits}f}"
+
+
+# ----------------------------------------------------------------------------- report
+def med(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def ratio_vs(runs, target, ref, key):
+    """median over rounds of (target's value / ref's value in the same round)."""
+    by_round = {}
+    for r in runs:
+        if r["ok"] and r.get(key) is not None:
+            by_round.setdefault(r["round"], {})[r["target"]] = r[key]
+    ratios = [v[target] / v[ref] for v in by_round.values()
+              if target in v and ref in v and v[ref]]
+    return med(ratios)
+
+
+def table(header, rows):
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "|".join("---" if i == 0 else "---:" for i in range(len(header))) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def cmd_report(a):
+    runs = []
+    with open(a.jsonl) as f:
+        runs = [json.loads(line) for line in f if line.strip()]
+    targets = a.targets.split(",")
+    ref = a.ref if a.ref in targets else None
+    refname = ref or "ref (none)"
+    groups = []
+    for r in runs:
+        if r["group"] not in groups:
+            groups.append(r["group"])
+    out = []
+    tput = [g for g in groups if g.startswith("tput")]
+    if tput:
+        out.append("### Throughput (iperf3, client -> server through the target)\n")
+        rows = []
+        for g in tput:
+            for t in targets:
+                rs = [r for r in runs if r["group"] == g and r["target"] == t]
+                if not rs:
+                    continue
+                good = [r for r in rs if r["ok"]]
+                gbps = med(r["gbps"] for r in good)
+                rows.append([
+                    g.split("-P")[1], t, fmt(gbps, 2),
+                    fmt(ratio_vs([r for r in runs if r["group"] == g], t, ref, "gbps"), 2) if ref else "-",
+                    fmt(med(r.get("proxy_cpu_pct") for r in good), 0),
+                    fmt(med(r.get("cpu_ms_per_gb") for r in good), 0),
+                    fmt(ratio_vs([r for r in runs if r["group"] == g], t, ref, "cpu_ms_per_gb"), 2)
+                    if ref and t != "direct" else "-",
+                    fmt(med(r.get("retransmits") for r in good), 0),
+                    f"{len(good)}/{len(rs)}"])
+        out.append(table(["streams", "target", "Gbit/s", f"x {refname}", "proxy CPU %", "CPU ms/GB",
+                          f"CPU/GB x {refname}", "retransmits", "runs ok"], rows))
+        out.append("")
+    if "connrate" in groups:
+        out.append("### Connection rate (wrk, new TCP connection per HTTP request: "
+                   "connect -> GET -> 100-byte answer -> close)\n")
+        rows = []
+        g = [r for r in runs if r["group"] == "connrate"]
+        for t in targets:
+            rs = [r for r in g if r["target"] == t]
+            if not rs:
+                continue
+            good = [r for r in rs if r["ok"]]
+            per_conn = [r["origin_accepts"] / r["requests"] for r in good
+                        if r.get("origin_accepts") is not None and r.get("requests")]
+            leaks = [r["fds_after"] - r["fds_before"] for r in rs if "fds_after" in r]
+            rows.append([
+                t, fmt(med(r["rps"] for r in good), 0),
+                fmt(ratio_vs(g, t, ref, "rps"), 2) if ref else "-",
+                fmt(med(r["p50_ms"] for r in good), 2), fmt(med(r["p99_ms"] for r in good), 2),
+                fmt(med(r.get("proxy_cpu_pct") for r in good), 0),
+                fmt(med(r.get("cpu_us_per_conn") for r in good), 1),
+                fmt(ratio_vs(g, t, ref, "cpu_us_per_conn"), 2) if ref and t != "direct" else "-",
+                fmt(med(per_conn), 3),
+                str(sum(r.get("socket_errors", 0) + r.get("non2xx", 0) for r in rs)),
+                str(max(leaks)) if leaks else "-",
+                f"{len(good)}/{len(rs)}"])
+        out.append(table(["target", "conn/s", f"x {refname}", "p50 ms", "p99 ms", "proxy CPU %",
+                          "CPU us/conn", f"CPU/conn x {refname}", "origin conns/conn", "errors",
+                          "fd growth", "runs ok"], rows))
+        out.append("")
+    noisy = [r for r in runs if (r.get("proxy_core_other_pct") or 0) > a.noise]
+    if noisy:
+        out.append(f"Runs where more than {a.noise:.0f}% of the proxy core went to something other "
+                   "than the proxy (other tenants, ksoftirqd, the kernel): " +
+                   ", ".join(f"{r['group']} r{r['round']} {r['target']} "
+                             f"({r['proxy_core_other_pct']:.0f}%)" for r in noisy))
+        out.append("")
+    failed = [r for r in runs if not r["ok"]]
+    if failed:
+        out.append("Failed runs: " + "; ".join(
+            f"{r['group']} r{r['round']} {r['target']} rc={r['rc']} "
+            f"{(r.get('error') or '')[:120]}{'' if r.get('proxy_alive', True) else ' (proxy died)'}"
+            for r in failed))
+        out.append("")
+    text = "\n".join(out)
+    print(text)
+    if a.out:
+        with open(os.path.join(a.out, "summary.md"), "a") as f:
+            f.write(text + "\n")
+    return 0
+
+
+# ----------------------------------------------------------------------------- main
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd_name", required=True)
+    s = sub.add_parser("ports")
+    s.add_argument("base", type=int)
+    s.add_argument("n", type=int)
+    s.set_defaults(fn=cmd_ports)
+    s = sub.add_parser("wait-listen")
+    s.add_argument("port", type=int)
+    s.add_argument("seconds", type=float)
+    s.set_defaults(fn=cmd_wait_listen)
+    s = sub.add_parser("wait-http")
+    s.add_argument("url")
+    s.add_argument("length", type=int)
+    s.add_argument("seconds", type=float)
+    s.set_defaults(fn=cmd_wait_http)
+    s = sub.add_parser("busy")
+    s.add_argument("seconds", type=float)
+    s.set_defaults(fn=cmd_busy)
+    s = sub.add_parser("tree")
+    s.add_argument("pid", type=int)
+    s.set_defaults(fn=cmd_tree)
+    s = sub.add_parser("stopped")
+    s.add_argument("pid", type=int)
+    s.set_defaults(fn=cmd_stopped)
+    s = sub.add_parser("run")
+    s.add_argument("--jsonl", required=True)
+    s.add_argument("--kind", choices=("iperf3", "wrk"), required=True)
+    s.add_argument("--group", required=True)
+    s.add_argument("--target", required=True)
+    s.add_argument("--round", type=int, required=True)
+    s.add_argument("--pid", type=int, default=0, help="proxy PID (0: none, e.g. direct)")
+    s.add_argument("--proxy-core", type=int)
+    s.add_argument("--load-core", type=int)
+    s.add_argument("--origin-status", default="", help="nginx stub_status URL")
+    s.add_argument("--timeout", type=float, default=60)
+    s.add_argument("cmd", nargs=argparse.REMAINDER)
+    s.set_defaults(fn=cmd_run)
+    s = sub.add_parser("report")
+    s.add_argument("--jsonl", required=True)
+    s.add_argument("--targets", required=True)
+    s.add_argument("--ref", default="haproxy")
+    s.add_argument("--noise", type=float, default=10.0)
+    s.add_argument("--out", default="")
+    s.set_defaults(fn=cmd_report)
+    a = ap.parse_args()
+    if getattr(a, "cmd", None) and a.cmd and a.cmd[0] == "--":
+        a.cmd = a.cmd[1:]
+    sys.exit(a.fn(a) or 0)
+
+
+if __name__ == "__main__":
+    main()
