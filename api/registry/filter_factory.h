@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "api/http/filter.h"
 #include "api/network/filter.h"
 #include "api/stats/stats.h"
 #include "api/upstream/cluster.h"
@@ -50,6 +51,20 @@ class NamedNetworkFilterFactory {
   // `config` is the filter's `config:` node, which may be null (absent).
   virtual NetworkFilterFactoryCb createFilterFactory(const YAML::Node& config,
                                                      FactoryContext& context) = 0;
+};
+
+// Installs fresh filters on one new HTTP stream; runs on the stream's worker.
+using HttpFilterFactoryCb = std::function<void(http::FilterChainFactoryCallbacks& callbacks)>;
+
+// An HTTP filter type, registered by name; used inside http_connection_manager's
+// `http_filters`. The FactoryContext's chainFilterNames() are the HTTP filters' names.
+class NamedHttpFilterFactory {
+ public:
+  virtual ~NamedHttpFilterFactory() = default;
+  virtual std::string name() const = 0;
+  virtual FilterCapabilities capabilities() const = 0;
+  virtual HttpFilterFactoryCb createFilterFactory(const YAML::Node& config,
+                                                  FactoryContext& context) = 0;
 };
 
 }  // namespace proxy::registry

@@ -47,12 +47,21 @@ class Registry {
 // The process-wide registry of network filter factories.
 Registry<NamedNetworkFilterFactory>& networkFilters();
 
+// The process-wide registry of HTTP filter factories.
+Registry<NamedHttpFilterFactory>& httpFilters();
+
 // Registers a built-in factory from a static object in the filter's config.cc:
 //   static registry::RegisterNetworkFilter<TcpProxyFactory> registered;
 template <class Impl>
 class RegisterNetworkFilter {
  public:
   RegisterNetworkFilter() { networkFilters().add(std::make_unique<Impl>()); }
+};
+
+template <class Impl>
+class RegisterHttpFilter {
+ public:
+  RegisterHttpFilter() { httpFilters().add(std::make_unique<Impl>()); }
 };
 
 }  // namespace proxy::registry

@@ -97,6 +97,44 @@ def threads(pids):
     return n
 
 
+def tcp_counters():
+    """System-wide TCP counters from /proc/net/snmp and /proc/net/netstat, e.g.
+    {'TcpRetransSegs': n, 'TcpExtTCPDSACKRecvSegs': n, ...} (the names nstat prints)."""
+    out = {}
+    for path in ("/proc/net/snmp", "/proc/net/netstat"):
+        try:
+            with open(path) as f:
+                lines = f.read().splitlines()
+        except OSError:
+            continue
+        for names, values in zip(lines[::2], lines[1::2]):
+            prefix, names = names.split(":", 1)
+            for n, v in zip(names.split(), values.split(":", 1)[1].split()):
+                out[prefix + n] = int(v)
+    return out
+
+
+# counters worth keeping per run; drops and resets should stay 0 on loopback
+TCP_KEYS = ("TcpRetransSegs", "TcpExtTCPDSACKRecvSegs", "TcpOutRsts", "TcpEstabResets",
+            "TcpAttemptFails", "TcpExtListenOverflows", "TcpExtListenDrops",
+            "TcpExtTCPBacklogDrop", "TcpExtTCPRcvQDrop", "TcpExtTCPOFODrop",
+            "TcpExtTCPAbortOnData", "TcpExtTCPAbortOnClose", "TcpExtTCPAbortOnTimeout")
+DROP_KEYS = ("TcpExtListenOverflows", "TcpExtListenDrops", "TcpExtTCPBacklogDrop",
+             "TcpExtTCPRcvQDrop", "TcpExtTCPOFODrop")
+
+
+def ksoftirqd(core):
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/comm") as f:
+                    if f.read().strip() == f"ksoftirqd/{core}":
+                        return int(name)
+            except OSError:
+                pass
+    return None
+
+
 def core_times():
     """{'cpu0': (busy, total), ...} in ticks from /proc/stat (iowait counts as idle)."""
     out = {}
@@ -266,7 +304,9 @@ def origin_accepts(url):
 def cmd_run(a):
     pids = descendants(a.pid) if a.pid else []
     acc0 = origin_accepts(a.origin_status)
-    fds0, cores0 = fd_count(pids), core_times()
+    ksi = ksoftirqd(a.proxy_core) if a.proxy_core is not None else None
+    ksi0 = cpu_ticks([ksi]) if ksi else 0
+    fds0, cores0, net0 = fd_count(pids), core_times(), tcp_counters()
     ticks0, t0 = cpu_ticks(pids), time.monotonic()
     try:
         p = subprocess.run(a.cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -277,11 +317,14 @@ def cmd_run(a):
         rc = "timeout"
     wall = time.monotonic() - t0
     pids_after = descendants(a.pid) if a.pid else []
-    ticks1, cores1 = cpu_ticks(pids_after), core_times()
+    ticks1, cores1, net1 = cpu_ticks(pids_after), core_times(), tcp_counters()
+    ksi1 = cpu_ticks([ksi]) if ksi else 0
     acc1 = origin_accepts(a.origin_status)
 
     rec = {"group": a.group, "target": a.target, "round": a.round, "kind": a.kind,
-           "rc": rc, "wall_s": round(wall, 3), "cmd": " ".join(a.cmd)}
+           "rc": rc, "wall_s": round(wall, 3), "cmd": " ".join(a.cmd),
+           "tcp": {k: net1.get(k, 0) - net0.get(k, 0) for k in TCP_KEYS}}
+    rec["tcp_drops"] = sum(rec["tcp"][k] for k in DROP_KEYS)
     rec.update(parse_iperf3(text) if a.kind == "iperf3" else parse_wrk(text))
     if a.pid:
         alive = proc_stat(a.pid) is not None and proc_stat(a.pid)[0] not in ("Z", "X")
@@ -298,10 +341,13 @@ def cmd_run(a):
         rec["fds_after"] = fd_count(pids_after)
     if a.proxy_core is not None:
         rec["proxy_core_busy_pct"] = busy_pct(cores0, cores1, a.proxy_core)
+        rec["ksoftirqd_pct"] = round(100 * (ksi1 - ksi0) / HZ / wall, 1) if ksi else None
         if rec["proxy_core_busy_pct"] is not None:
-            # busy time on the proxy's core that the proxy itself does not account for
+            # busy time on the proxy's core that neither the proxy nor that core's
+            # ksoftirqd accounts for: other processes on the machine, mostly
             rec["proxy_core_other_pct"] = round(
-                rec["proxy_core_busy_pct"] - (rec.get("proxy_cpu_pct") or 0), 1)
+                rec["proxy_core_busy_pct"] - (rec.get("proxy_cpu_pct") or 0)
+                - (rec["ksoftirqd_pct"] or 0), 1)
     if a.load_core is not None:
         rec["load_core_busy_pct"] = busy_pct(cores0, cores1, a.load_core)
     if acc0 is not None and acc1 is not None:
@@ -312,14 +358,14 @@ def cmd_run(a):
         if a.pid and rec["bytes"]:
             rec["cpu_ms_per_gb"] = rec["proxy_cpu_s"] * 1e3 / (rec["bytes"] / 1e9)
         summary = (f"{rec['gbps'] or 0:7.2f} Gbit/s  cpu {fmt(rec.get('cpu_ms_per_gb'), 0)} ms/GB"
-                   f"  retr {rec['retransmits']}")
+                   f"  retrans {rec['tcp']['TcpRetransSegs']} (dsack {rec['tcp']['TcpExtTCPDSACKRecvSegs']})")
     else:
         ok = rc == 0 and not rec["error"] and rec["requests"]
         if a.pid and rec["requests"]:
             rec["cpu_us_per_conn"] = rec["proxy_cpu_s"] * 1e6 / rec["requests"]
         summary = (f"{rec['rps'] or 0:8.0f} conn/s  cpu {fmt(rec.get('cpu_us_per_conn'), 1)} us/conn"
                    f"  p99 {fmt(rec['p99_ms'], 2)} ms  errors {rec['socket_errors']}+{rec['non2xx']}"
-                   f"  origin accepts {rec.get('origin_accepts')}")
+                   f"  origin accepts {rec.get('origin_accepts')}  rst {rec['tcp']['TcpOutRsts']}")
     if a.pid:
         summary += (f"  proxy cpu {rec['proxy_cpu_pct']:.0f}%  fds {rec['fds_before']}->"
                     f"{rec['fds_after']}")
@@ -327,7 +373,10 @@ def cmd_run(a):
     rec["ok"] = bool(ok)
     if not ok:
         rec["output_tail"] = text[-2000:]
+    if rec["tcp_drops"]:
+        summary += "  drops " + ",".join(f"{k[3:]}={rec['tcp'][k]}" for k in DROP_KEYS if rec["tcp"][k])
     summary += (f"  [core{a.proxy_core} {fmt(rec.get('proxy_core_busy_pct'), 0)}%"
+                f" (ksoftirqd {fmt(rec.get('ksoftirqd_pct'), 0)}%)"
                 f" core{a.load_core} {fmt(rec.get('load_core_busy_pct'), 0)}%]")
     print(f"  {a.group:9s} r{a.round} {a.target:8s} {summary}{'' if ok else '  FAILED rc=' + str(rc)}",
           flush=True)
@@ -396,10 +445,13 @@ def cmd_report(a):
                     fmt(med(r.get("cpu_ms_per_gb") for r in good), 0),
                     fmt(ratio_vs([r for r in runs if r["group"] == g], t, ref, "cpu_ms_per_gb"), 2)
                     if ref and t != "direct" else "-",
-                    fmt(med(r.get("retransmits") for r in good), 0),
+                    fmt(med(r["tcp"]["TcpRetransSegs"] for r in good), 0) + " (" +
+                    fmt(med(r["tcp"]["TcpExtTCPDSACKRecvSegs"] for r in good), 0) + ")",
+                    str(sum(r["tcp_drops"] for r in rs)),
                     f"{len(good)}/{len(rs)}"])
         out.append(table(["streams", "target", "Gbit/s", f"x {refname}", "proxy CPU %", "CPU ms/GB",
-                          f"CPU/GB x {refname}", "retransmits", "runs ok"], rows))
+                          f"CPU/GB x {refname}", "retransmits (DSACKed)", "drops", "runs ok"],
+                         rows))
         out.append("")
     if "connrate" in groups:
         out.append("### Connection rate (wrk, new TCP connection per HTTP request: "
@@ -423,16 +475,18 @@ def cmd_report(a):
                 fmt(ratio_vs(g, t, ref, "cpu_us_per_conn"), 2) if ref and t != "direct" else "-",
                 fmt(med(per_conn), 3),
                 str(sum(r.get("socket_errors", 0) + r.get("non2xx", 0) for r in rs)),
+                fmt(med(r["tcp"]["TcpOutRsts"] / r["requests"] for r in good if r.get("requests")), 3),
+                str(sum(r["tcp_drops"] for r in rs)),
                 str(max(leaks)) if leaks else "-",
                 f"{len(good)}/{len(rs)}"])
         out.append(table(["target", "conn/s", f"x {refname}", "p50 ms", "p99 ms", "proxy CPU %",
                           "CPU us/conn", f"CPU/conn x {refname}", "origin conns/conn", "errors",
-                          "fd growth", "runs ok"], rows))
+                          "RSTs/conn", "drops", "fd growth", "runs ok"], rows))
         out.append("")
     noisy = [r for r in runs if (r.get("proxy_core_other_pct") or 0) > a.noise]
     if noisy:
-        out.append(f"Runs where more than {a.noise:.0f}% of the proxy core went to something other "
-                   "than the proxy (other tenants, ksoftirqd, the kernel): " +
+        out.append(f"Noisy runs: more than {a.noise:.0f}% of the proxy's core was busy with "
+                   f"something other than the proxy and ksoftirqd/N (other processes): " +
                    ", ".join(f"{r['group']} r{r['round']} {r['target']} "
                              f"({r['proxy_core_other_pct']:.0f}%)" for r in noisy))
         out.append("")

@@ -8,4 +8,9 @@ Registry<NamedNetworkFilterFactory>& networkFilters() {
   return registry;
 }
 
+Registry<NamedHttpFilterFactory>& httpFilters() {
+  static Registry<NamedHttpFilterFactory> registry;
+  return registry;
+}
+
 }  // namespace proxy::registry

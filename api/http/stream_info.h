@@ -1,0 +1,69 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "api/network/address.h"
+
+namespace proxy::http {
+
+// Why a request failed, shared by metrics and the access log (CONTRACT.md §3). The codec's
+// rejections are kRequestRejected with `rejection` saying which rule ("header_too_large").
+enum class RequestFailure {
+  kNone,
+  kNoRoute,
+  kNoHealthyEndpoint,
+  kUpstreamConnectRefused,
+  kUpstreamConnectTimeout,
+  kUpstreamConnectError,
+  kUpstreamResponseTimeout,
+  kUpstreamReset,
+  kUpstreamProtocolError,
+  kClientReset,
+  kRequestRejected,
+};
+
+inline const char* requestFailureName(RequestFailure failure) {
+  switch (failure) {
+    case RequestFailure::kNone:
+      return "none";
+    case RequestFailure::kNoRoute:
+      return "no_route";
+    case RequestFailure::kNoHealthyEndpoint:
+      return "no_healthy_endpoint";
+    case RequestFailure::kUpstreamConnectRefused:
+      return "upstream_connect_refused";
+    case RequestFailure::kUpstreamConnectTimeout:
+      return "upstream_connect_timeout";
+    case RequestFailure::kUpstreamConnectError:
+      return "upstream_connect_error";
+    case RequestFailure::kUpstreamResponseTimeout:
+      return "upstream_response_timeout";
+    case RequestFailure::kUpstreamReset:
+      return "upstream_reset";
+    case RequestFailure::kUpstreamProtocolError:
+      return "upstream_protocol_error";
+    case RequestFailure::kClientReset:
+      return "client_reset";
+    case RequestFailure::kRequestRejected:
+      return "request_rejected";
+  }
+  return "unknown";
+}
+
+// Facts about one request, filled in by the connection manager and the filters, read by
+// `stats` and the access log when the stream ends. Owned by the stream; one worker.
+struct StreamInfo {
+  std::chrono::steady_clock::time_point start_time;
+  std::string route_name;    // the rule that matched, "" if none
+  std::string cluster_name;  // where it was sent, "" if nowhere
+  network::Address upstream_address;
+  int response_code = 0;  // 0 until a response started
+  uint64_t request_body_bytes = 0;
+  uint64_t response_body_bytes = 0;
+  RequestFailure failure = RequestFailure::kNone;
+  std::string rejection;  // the codec's reason with kRequestRejected
+};
+
+}  // namespace proxy::http
