@@ -70,6 +70,9 @@ class Connection : public event::DeferredDeletable, public FilterManager {
   // stays open for writing; otherwise the peer's FIN closes the connection.
   virtual void enableHalfClose(bool enabled) = 0;
 
+  // Tells the read filters the proxy is draining (ReadFilter::onDrain). Once per connection.
+  virtual void startDrain() = 0;
+
   virtual void close(ConnectionCloseType type, std::string_view reason) = 0;
   virtual ConnectionState state() const = 0;
   // Why the connection closed ("remote_close", "idle_timeout", ...); empty while open.

@@ -42,6 +42,11 @@ class ReadFilter {
   // arrive. A filter that consumes bytes drains them from `data`; bytes it leaves are kept
   // and shown again with the next read. `end_stream` is true once the peer has half-closed.
   virtual FilterStatus onData(buffer::Instance& data, bool end_stream) = 0;
+
+  // The proxy is draining this connection (shutdown, or its listener was removed): finish
+  // what is in flight and close when convenient (an HTTP connection closes once idle, a
+  // TCP tunnel keeps going). Called at most once; the default does nothing.
+  virtual void onDrain() {}
 };
 
 // Given to each write filter when it is installed.

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -42,7 +43,9 @@ class Histogram {
 };
 
 // Creates or finds metrics. Asking twice for the same name and labels returns the same
-// handle. Names follow Prometheus rules; `help` becomes the # HELP line. Main thread only.
+// handle. Names follow Prometheus rules; `help` becomes the # HELP line. Creating takes a
+// lock: do it at config time where the labels are known, or once per worker and label set
+// (cache the handle), never per request.
 class Scope {
  public:
   virtual ~Scope() = default;
@@ -52,6 +55,10 @@ class Scope {
                        const Labels& labels = {}) = 0;
   virtual Histogram& histogram(const std::string& name, const std::string& help,
                                const Labels& labels, const std::vector<double>& buckets) = 0;
+  // A gauge whose value `compute` returns at each scrape, for values derived from other
+  // handles (a mean). `compute` runs on the scraping thread and must only read handles.
+  virtual void computedGauge(const std::string& name, const std::string& help,
+                             const Labels& labels, std::function<double()> compute) = 0;
 };
 
 }  // namespace proxy::stats

@@ -96,6 +96,9 @@ void Server::shutdown() {
   }
   ready_ = false;
   listener_manager_.stopAccepting(workers_);
+  for (auto& worker : workers_) {
+    worker->drainConnections();
+  }
 
   // Let open connections finish on their own, within shutdown_timeout.
   const auto deadline = std::chrono::steady_clock::now() + config_.shutdown_timeout;

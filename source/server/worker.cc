@@ -46,6 +46,19 @@ void Worker::stopListeners(std::function<void()> done) {
   });
 }
 
+void Worker::drainConnections() {
+  dispatcher_.post([this] {
+    // Draining may close connections, which removes entries: walk a copy.
+    std::vector<network::Connection*> open;
+    for (auto& active : connections_) {
+      open.push_back(&active->connection());
+    }
+    for (auto* connection : open) {
+      connection->startDrain();
+    }
+  });
+}
+
 void Worker::closeAllConnections() {
   dispatcher_.post([this] { closeConnections("shutdown_timeout"); });
 }

@@ -35,6 +35,9 @@ class Worker {
                    uint32_t max_connections);
   // Main thread: stops accepting everywhere, then runs `done` on the worker.
   void stopListeners(std::function<void()> done);
+  // Main thread: tells every open connection the proxy is draining (HTTP connections close
+  // once their request in flight is answered; TCP connections carry on).
+  void drainConnections();
   // Main thread: closes every open connection now.
   void closeAllConnections();
 

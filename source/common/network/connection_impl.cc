@@ -134,6 +134,14 @@ void ConnectionImpl::readDisable(bool disable) {
   }
 }
 
+void ConnectionImpl::startDrain() {
+  if (draining_ || state_ != ConnectionState::kOpen) {
+    return;
+  }
+  draining_ = true;
+  filter_manager_.onDrain();
+}
+
 void ConnectionImpl::close(ConnectionCloseType type, std::string_view reason) {
   if (state_ == ConnectionState::kClosed) {
     return;

@@ -35,6 +35,7 @@ class ConnectionImpl : public virtual Connection, protected FilterManagerImpl::R
   void readDisable(bool disable) override;
   bool readEnabled() const override { return read_disable_count_ == 0; }
   void enableHalfClose(bool enabled) override { half_close_enabled_ = enabled; }
+  void startDrain() override;
   void close(ConnectionCloseType type, std::string_view reason) override;
   ConnectionState state() const override { return state_; }
   const std::string& closeReason() const override { return close_reason_; }
@@ -89,6 +90,7 @@ class ConnectionImpl : public virtual Connection, protected FilterManagerImpl::R
   bool above_high_watermark_ = false;
   bool closing_after_flush_ = false;
   bool redeliver_read_buffer_ = false;  // bytes held while reading was disabled
+  bool draining_ = false;
 };
 
 // An outbound connection: connect() starts a non-blocking connect whose result is raised

@@ -53,6 +53,15 @@ void FilterManagerImpl::onContinueReading(ActiveReadFilter* after) {
   }
 }
 
+void FilterManagerImpl::onDrain() {
+  for (auto& active : read_filters_) {
+    active->filter_->onDrain();
+    if (connection_.state() != ConnectionState::kOpen) {
+      return;
+    }
+  }
+}
+
 bool FilterManagerImpl::onWrite(buffer::Instance& data, bool end_stream) {
   for (auto& active : write_filters_) {
     if (active->filter_->onWrite(data, end_stream) == FilterStatus::kStopIteration) {

@@ -36,6 +36,8 @@ class FilterManagerImpl {
   // Runs the write filters; false if one stopped the write.
   bool onWrite(buffer::Instance& data, bool end_stream);
   bool hasReadFilters() const { return !read_filters_.empty(); }
+  // Tells every read filter the connection is draining.
+  void onDrain();
 
  private:
   struct ActiveReadFilter : public ReadFilterCallbacks {

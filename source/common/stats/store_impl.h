@@ -148,7 +148,7 @@ class StoreImpl final : public Scope {
   // snapshotting thread with the store's mutex held, so it must not call into the store.
   // Registering the same name and labels again replaces the function.
   void computedGauge(const std::string& name, const std::string& help, const Labels& labels,
-                     std::function<double()> compute);
+                     std::function<double()> compute) override;
 
   // Every family, in name order, each with its label sets in label-value order.
   std::vector<FamilySnapshot> snapshot() const;

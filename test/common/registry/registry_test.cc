@@ -29,6 +29,18 @@ std::vector<std::string> split(const std::string& text) {
   return out;
 }
 
+// Counts the filters a chain factory installs.
+class CountingChainCallbacks : public http::FilterChainFactoryCallbacks {
+ public:
+  explicit CountingChainCallbacks(int& count) : count_(count) {}
+  void addStreamDecoderFilter(http::StreamDecoderFilterSharedPtr) override { ++count_; }
+  void addStreamEncoderFilter(http::StreamEncoderFilterSharedPtr) override { ++count_; }
+  void addStreamFilter(http::StreamFilterSharedPtr) override { ++count_; }
+
+ private:
+  int& count_;
+};
+
 // Every filter folder in filters/network/ is a registered factory, and none is registered
 // without a folder: the expected list comes from the build, not from this file.
 TEST(RegistryTest, RegisteredNetworkFiltersMatchTheBuild) {
@@ -63,6 +75,31 @@ TEST(RegistryTest, EveryNetworkFilterBuildsFromItsMinimalConfig) {
     NiceMock<network::MockFilterManager> manager;
     install(manager);
     EXPECT_FALSE(manager.read_filters_.empty() && manager.write_filters_.empty());
+  }
+}
+
+TEST(RegistryTest, RegisteredHttpFiltersMatchTheBuild) {
+  EXPECT_EQ(split(PROXY_BUILT_HTTP_FILTERS), httpFilters().names());
+}
+
+// Each registered HTTP filter builds from its folder's minimal.yaml and installs a filter.
+TEST(RegistryTest, EveryHttpFilterBuildsFromItsMinimalConfig) {
+  NiceMock<MockFactoryContext> context;
+  for (const std::string& name : httpFilters().names()) {
+    SCOPED_TRACE(name);
+    std::string path = std::string(PROXY_SOURCE_DIR) + "/filters/http/" + name + "/minimal.yaml";
+    std::ifstream file(path);
+    ASSERT_TRUE(file.good()) << "missing " << path;
+    std::stringstream text;
+    text << file.rdbuf();
+    context.chain_filter_names_ = {name};
+    HttpFilterFactoryCb install;
+    ASSERT_NO_THROW(
+        install = httpFilters().get(name)->createFilterFactory(YAML::Load(text.str()), context));
+    int installed = 0;
+    CountingChainCallbacks callbacks(installed);
+    install(callbacks);
+    EXPECT_GT(installed, 0);
   }
 }
 

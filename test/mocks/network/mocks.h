@@ -63,6 +63,7 @@ class MockConnectionBase : public Base {
   MOCK_METHOD(void, readDisable, (bool disable), (override));
   MOCK_METHOD(bool, readEnabled, (), (const, override));
   MOCK_METHOD(void, enableHalfClose, (bool enabled), (override));
+  MOCK_METHOD(void, startDrain, (), (override));
   MOCK_METHOD(void, close, (ConnectionCloseType type, std::string_view reason), (override));
   MOCK_METHOD(ConnectionState, state, (), (const, override));
   MOCK_METHOD(const std::string&, closeReason, (), (const, override));

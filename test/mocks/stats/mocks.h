@@ -69,6 +69,10 @@ class MockScope : public Scope {
               (const std::string& name, const std::string& help, const Labels& labels,
                const std::vector<double>& buckets),
               (override));
+  MOCK_METHOD(void, computedGauge,
+              (const std::string& name, const std::string& help, const Labels& labels,
+               std::function<double()> compute),
+              (override));
 
   // The handle for (name, labels), created if absent.
   testing::NiceMock<MockCounter>& counterFor(const std::string& name, const Labels& labels = {});

@@ -1,0 +1,400 @@
+#include "filters/http/router/router.h"
+
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "api/network/connection.h"
+
+namespace proxy::filters::router {
+namespace {
+
+// Per-worker rotation over each cluster's endpoints, by cluster name: no state shared
+// between workers, and a cluster rebuilt by a reload keeps its place.
+thread_local std::unordered_map<std::string, size_t> endpoint_rotation;
+
+// Headers that describe one connection, not the message (RFC 9110 §7.6.1), removed in both
+// directions. Transfer-Encoding is framing, redone by the codec of the other side; Upgrade
+// is removed because upgraded streams are not supported yet.
+constexpr std::string_view kHopByHopHeaders[] = {"connection", "keep-alive", "proxy-connection",
+                                                 "te",         "trailer",    "transfer-encoding",
+                                                 "upgrade"};
+
+std::string_view trimWhitespace(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
+    text.remove_prefix(1);
+  }
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) {
+    text.remove_suffix(1);
+  }
+  return text;
+}
+
+// Removes the hop-by-hop headers and every header the Connection header names.
+void removeHopByHopHeaders(http::HeaderMap& headers) {
+  // Views into the map's arena stay valid after their entries are removed.
+  std::vector<std::string_view> named;
+  for (const http::HeaderMap::Entry& entry : headers.entries()) {
+    if (!http::headerNameEquals(entry.name, "connection")) {
+      continue;
+    }
+    std::string_view value = entry.value;
+    while (!value.empty()) {
+      const size_t comma = value.find(',');
+      std::string_view token = trimWhitespace(value.substr(0, comma));
+      // Host is never hop-by-hop, and without it the upstream request is invalid.
+      if (!token.empty() && !http::headerNameEquals(token, "host")) {
+        named.push_back(token);
+      }
+      value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
+    }
+  }
+  for (std::string_view name : kHopByHopHeaders) {
+    headers.remove(name);
+  }
+  for (std::string_view name : named) {
+    headers.remove(name);
+  }
+}
+
+// "host:port" as a Host header, the port left out when it is the scheme's default.
+std::string authorityOf(const upstream::Endpoint& endpoint) {
+  std::string authority = endpoint.host.find(':') != std::string::npos
+                              ? "[" + endpoint.host + "]"  // an IPv6 literal
+                              : endpoint.host;
+  const uint16_t default_port = endpoint.tls ? 443 : 80;
+  if (endpoint.port != 0 && endpoint.port != default_port) {
+    authority += ":" + std::to_string(endpoint.port);
+  }
+  return authority;
+}
+
+void appendCopy(const buffer::Instance& from, buffer::Instance& to) {
+  std::vector<buffer::RawSlice> slices(from.getRawSlices(nullptr, 0));
+  from.getRawSlices(slices.data(), slices.size());
+  for (const buffer::RawSlice& slice : slices) {
+    to.add(slice.mem, slice.len);
+  }
+}
+
+}  // namespace
+
+RouterFilter::RouterFilter(RouterConfigConstSharedPtr config) : config_(std::move(config)) {}
+
+RouterFilter::~RouterFilter() {
+  // onDestroy() normally let go of it; a half-used connection is never pooled.
+  if (upstream_ != nullptr) {
+    releaseUpstream();
+  }
+}
+
+http::FilterHeadersStatus RouterFilter::decodeHeaders(http::RequestHeaderMap& headers,
+                                                      bool end_stream) {
+  http::StreamInfo& info = callbacks_->streamInfo();
+  const http::RouteConstSharedPtr& route = callbacks_->route();
+  if (route == nullptr) {
+    info.failure = http::RequestFailure::kNoRoute;
+    callbacks_->sendLocalReply(404, "no route\n");
+    return http::FilterHeadersStatus::kStopIteration;
+  }
+  // Kept: the endpoint chosen below lives in the cluster.
+  cluster_ = route->cluster();
+  const upstream::Endpoint* endpoint = nullptr;
+  if (cluster_ != nullptr) {
+    info.cluster_name = cluster_->name();
+    endpoint = pickEndpoint(*cluster_);
+  }
+  if (endpoint == nullptr) {
+    info.failure = http::RequestFailure::kNoHealthyEndpoint;
+    callbacks_->sendLocalReply(503, "no healthy upstream\n");
+    return http::FilterHeadersStatus::kStopIteration;
+  }
+  info.upstream_address = endpoint->address;
+  if (endpoint->tls) {
+    // The one place that knows TLS upstreams are missing.
+    info.failure = http::RequestFailure::kUpstreamConnectError;
+    callbacks_->sendLocalReply(502, "https upstreams are not supported yet\n");
+    return http::FilterHeadersStatus::kStopIteration;
+  }
+
+  rewriteRequestHeaders(headers, *endpoint, route->preserveHost());
+  request_headers_ = &headers;
+  request_complete_ = end_stream;
+  callbacks_->addDownstreamWatermarkCallbacks(*this);
+  watermarks_registered_ = true;
+  pool_ = &config_->pools(callbacks_->dispatcher()).get(endpoint->address);
+  startUpstream(false);
+  return http::FilterHeadersStatus::kStopIteration;
+}
+
+const upstream::Endpoint* RouterFilter::pickEndpoint(const upstream::Cluster& cluster) {
+  const std::vector<upstream::Endpoint>& endpoints = cluster.endpoints();
+  if (endpoints.empty()) {
+    return nullptr;
+  }
+  size_t& next = endpoint_rotation[cluster.name()];
+  for (size_t i = 0; i < endpoints.size(); ++i) {
+    const upstream::Endpoint& endpoint = endpoints[(next + i) % endpoints.size()];
+    // A name that does not resolve has no address; its turn goes to the next one.
+    if (endpoint.address.valid()) {
+      next = (next + i + 1) % endpoints.size();
+      return &endpoint;
+    }
+  }
+  return nullptr;
+}
+
+void RouterFilter::rewriteRequestHeaders(http::RequestHeaderMap& headers,
+                                         const upstream::Endpoint& endpoint, bool preserve_host) {
+  // Read before anything is removed: what the client asked for.
+  const std::optional<std::string_view> client_host = headers.get("host");
+  removeHopByHopHeaders(headers);
+
+  if (client_host) {
+    headers.set("x-forwarded-host", *client_host);
+  }
+  if (!preserve_host || !client_host) {
+    headers.set("host", authorityOf(endpoint));
+  }
+  headers.set("x-forwarded-proto", "http");
+
+  network::Connection* downstream = callbacks_->connection();
+  const std::string client_ip = downstream != nullptr ? downstream->remoteAddress().ip() : "";
+  if (!client_ip.empty()) {
+    // Several X-Forwarded-For lines are one list (RFC 9110 §5.3): joined, then appended to.
+    std::string forwarded_for;
+    for (const http::HeaderMap::Entry& entry : headers.entries()) {
+      if (http::headerNameEquals(entry.name, "x-forwarded-for") && !entry.value.empty()) {
+        forwarded_for.append(forwarded_for.empty() ? "" : ", ").append(entry.value);
+      }
+    }
+    forwarded_for.append(forwarded_for.empty() ? "" : ", ").append(client_ip);
+    headers.set("x-forwarded-for", forwarded_for);
+  }
+}
+
+void RouterFilter::startUpstream(bool fresh) {
+  upstream_ = fresh ? pool_->create() : pool_->acquire();
+  upstream_->attach(*this, config_->buffer_limit);
+  if (downstream_above_high_) {
+    upstream_->readDisable(true);
+  }
+
+  // What the request has so far: everything, on a retry.
+  const bool headers_only = !body_started_ && request_trailers_ == nullptr;
+  upstream_->encodeHeaders(*request_headers_, headers_only && request_complete_);
+  if (body_started_) {
+    buffer::OwnedBuffer body;
+    appendCopy(retained_body_, body);
+    upstream_->encodeData(body, request_complete_ && request_trailers_ == nullptr);
+  }
+  if (request_trailers_ != nullptr) {
+    upstream_->encodeTrailers(*request_trailers_);
+  }
+
+  if (!upstream_->connected()) {
+    // Sent once connected. Some connections report a failure from inside connect().
+    upstream_->connect(cluster_->connectTimeout());
+    if (upstream_ == nullptr) {
+      return;
+    }
+  }
+  if (request_complete_) {
+    armResponseTimer();
+  }
+}
+
+http::FilterDataStatus RouterFilter::decodeData(buffer::Instance& data, bool end_stream) {
+  if (upstream_ == nullptr) {
+    // Answered already (an early response, or a failure): the rest goes nowhere.
+    data.drain(data.length());
+    return http::FilterDataStatus::kStopIteration;
+  }
+  body_started_ = true;
+  request_complete_ = end_stream;
+  if (replayable_) {
+    if (retained_body_.length() + data.length() <= kMaxRetainedBody) {
+      appendCopy(data, retained_body_);
+    } else {
+      stopRetaining();
+    }
+  }
+  upstream_->encodeData(data, end_stream);
+  if (end_stream) {
+    armResponseTimer();
+  }
+  return http::FilterDataStatus::kStopIteration;
+}
+
+http::FilterTrailersStatus RouterFilter::decodeTrailers(http::HeaderMap& trailers) {
+  if (upstream_ == nullptr) {
+    return http::FilterTrailersStatus::kStopIteration;
+  }
+  request_trailers_ = &trailers;
+  request_complete_ = true;
+  upstream_->encodeTrailers(trailers);
+  armResponseTimer();
+  return http::FilterTrailersStatus::kStopIteration;
+}
+
+void RouterFilter::armResponseTimer() {
+  if (config_->response_timeout.count() == 0 || response_started_) {
+    return;
+  }
+  if (response_timer_ == nullptr) {
+    response_timer_ = callbacks_->dispatcher().createTimer([this] { onResponseTimeout(); });
+  }
+  response_timer_->enableTimer(config_->response_timeout);
+}
+
+void RouterFilter::onResponseTimeout() {
+  if (upstream_ != nullptr) {
+    releaseUpstream();  // unfinished: closed
+  }
+  fail(http::RequestFailure::kUpstreamResponseTimeout, 504, "upstream response timeout\n");
+}
+
+void RouterFilter::onResponseHeaders(http::ResponseHeaderMapPtr headers, bool end_stream) {
+  // The upstream answered: the request will not be sent again.
+  stopRetaining();
+  removeHopByHopHeaders(*headers);
+  if (headers->status() < 200 && !end_stream) {
+    callbacks_->encode1xxHeaders(std::move(headers));
+    return;
+  }
+  if (response_timer_ != nullptr) {
+    response_timer_->disableTimer();
+  }
+  response_started_ = true;
+  callbacks_->streamInfo().response_code = headers->status();
+  callbacks_->encodeHeaders(std::move(headers), end_stream);
+  if (end_stream) {
+    onUpstreamComplete();
+  }
+}
+
+void RouterFilter::onResponseData(buffer::Instance& data, bool end_stream) {
+  // Passed on before the connection is released: `data` belongs to its codec.
+  callbacks_->encodeData(data, end_stream);
+  if (end_stream) {
+    onUpstreamComplete();
+  }
+}
+
+void RouterFilter::onResponseTrailers(http::HeaderMapPtr trailers) {
+  callbacks_->encodeTrailers(std::move(trailers));
+  onUpstreamComplete();
+}
+
+void RouterFilter::onUpstreamComplete() {
+  // The client's side may have ended the stream (and released the connection) already.
+  if (upstream_ != nullptr) {
+    releaseUpstream();
+  }
+}
+
+void RouterFilter::releaseUpstream() {
+  if (response_timer_ != nullptr) {
+    response_timer_->disableTimer();
+  }
+  pool_->release(std::move(upstream_));
+}
+
+void RouterFilter::stopRetaining() {
+  replayable_ = false;
+  retained_body_.drain(retained_body_.length());
+}
+
+bool RouterFilter::canRetry(const http::PooledConnection& failed,
+                            http::UpstreamFailure failure) const {
+  // Only the keep-alive race: a reused connection the upstream closed before answering.
+  return failure == http::UpstreamFailure::kReset && failed.reused() && !failed.responseStarted() &&
+         !retried_ && replayable_ && !response_started_ && !destroyed_;
+}
+
+void RouterFilter::onUpstreamFailure(http::UpstreamFailure failure, std::string_view) {
+  const bool retry = canRetry(*upstream_, failure);
+  releaseUpstream();  // already closed: destroyed after this event
+  if (retry) {
+    retried_ = true;
+    // The fresh connection's write buffer is empty.
+    setDownstreamReadDisabled(false);
+    startUpstream(true);
+    return;
+  }
+  switch (failure) {
+    case http::UpstreamFailure::kConnectRefused:
+      fail(http::RequestFailure::kUpstreamConnectRefused, 502, "upstream connection refused\n");
+      return;
+    case http::UpstreamFailure::kConnectTimeout:
+      fail(http::RequestFailure::kUpstreamConnectTimeout, 504, "upstream connect timeout\n");
+      return;
+    case http::UpstreamFailure::kConnectError:
+      fail(http::RequestFailure::kUpstreamConnectError, 502, "upstream connect error\n");
+      return;
+    case http::UpstreamFailure::kReset:
+      fail(http::RequestFailure::kUpstreamReset, 502, "upstream reset before response\n");
+      return;
+    case http::UpstreamFailure::kProtocolError:
+      fail(http::RequestFailure::kUpstreamProtocolError, 502, "invalid upstream response\n");
+      return;
+  }
+}
+
+void RouterFilter::fail(http::RequestFailure failure, int code, std::string_view body) {
+  if (destroyed_) {
+    return;
+  }
+  callbacks_->streamInfo().failure = failure;
+  if (response_started_) {
+    // Too late for a status: the client sees the connection close instead of a short body.
+    callbacks_->resetStream();
+    return;
+  }
+  callbacks_->sendLocalReply(code, body);
+}
+
+void RouterFilter::onUpstreamAboveWriteBufferHighWatermark() { setDownstreamReadDisabled(true); }
+
+void RouterFilter::onUpstreamBelowWriteBufferLowWatermark() { setDownstreamReadDisabled(false); }
+
+void RouterFilter::setDownstreamReadDisabled(bool disable) {
+  if (disable == downstream_read_disabled_ || destroyed_) {
+    return;
+  }
+  downstream_read_disabled_ = disable;
+  callbacks_->readDisableDownstream(disable);
+}
+
+void RouterFilter::onAboveWriteBufferHighWatermark() {
+  // The client reads slower than the upstream sends: stop reading the upstream.
+  downstream_above_high_ = true;
+  if (upstream_ != nullptr) {
+    upstream_->readDisable(true);
+  }
+}
+
+void RouterFilter::onBelowWriteBufferLowWatermark() {
+  downstream_above_high_ = false;
+  if (upstream_ != nullptr) {
+    upstream_->readDisable(false);
+  }
+}
+
+void RouterFilter::onDestroy() {
+  if (destroyed_) {
+    return;
+  }
+  destroyed_ = true;
+  if (watermarks_registered_) {
+    watermarks_registered_ = false;
+    callbacks_->removeDownstreamWatermarkCallbacks(*this);
+  }
+  if (upstream_ != nullptr) {
+    releaseUpstream();  // closed unless the exchange finished cleanly
+  }
+  response_timer_.reset();
+  stopRetaining();
+}
+
+}  // namespace proxy::filters::router

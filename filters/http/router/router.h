@@ -1,0 +1,120 @@
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "api/event/dispatcher.h"
+#include "api/event/timer.h"
+#include "api/http/filter.h"
+#include "api/upstream/cluster.h"
+#include "common/buffer/buffer_impl.h"
+#include "common/http/connection_pool.h"
+#include "common/http/pooled_connection.h"
+
+namespace proxy::filters::router {
+
+// Immutable settings shared by every stream of one HTTP listener.
+struct RouterConfig {
+  // The upstream's response headers must arrive within this once the request is sent;
+  // zero disables it.
+  std::chrono::milliseconds response_timeout{60000};
+  // Bytes queued toward the upstream before the client stops being read.
+  uint32_t buffer_limit = 1024 * 1024;
+  // Where a stream finds its worker's connection pools; tests hand in their own.
+  std::function<http::ConnectionPools&(event::Dispatcher&)> pools =
+      http::ConnectionPools::forDispatcher;
+};
+
+using RouterConfigConstSharedPtr = std::shared_ptr<const RouterConfig>;
+
+// A request body is kept for a possible retry only while it fits in this many bytes.
+constexpr size_t kMaxRetainedBody = 64 * 1024;
+
+// The terminal HTTP filter: forwards a routed request to an endpoint of its route's cluster
+// over a pooled HTTP/1.1 connection and streams the response back (CONTRACT.md §3, §4).
+//
+// The request goes out as it arrives: headers rewritten (Host, hop-by-hop headers,
+// X-Forwarded-*), then body and trailers, with the client read-disabled while the upstream
+// connection's write buffer is above its high watermark. The response comes back through the
+// encoder filters, with the upstream read-disabled while the client's write buffer is above
+// its high watermark. Failures before the response started become 502/504 local replies;
+// after it, the client connection is reset. A reused connection that fails before any
+// response byte (the upstream closed it while it sat idle) is retried once on a fresh
+// connection when the request can be replayed. One per stream, on its worker.
+class RouterFilter final : public http::StreamDecoderFilter,
+                           public http::DownstreamWatermarkCallbacks,
+                           private http::PooledConnectionCallbacks {
+ public:
+  explicit RouterFilter(RouterConfigConstSharedPtr config);
+  ~RouterFilter() override;
+
+  // http::StreamDecoderFilter
+  void setDecoderFilterCallbacks(http::StreamDecoderFilterCallbacks& callbacks) override {
+    callbacks_ = &callbacks;
+  }
+  http::FilterHeadersStatus decodeHeaders(http::RequestHeaderMap& headers,
+                                          bool end_stream) override;
+  http::FilterDataStatus decodeData(buffer::Instance& data, bool end_stream) override;
+  http::FilterTrailersStatus decodeTrailers(http::HeaderMap& trailers) override;
+  void onDestroy() override;
+
+  // http::DownstreamWatermarkCallbacks
+  void onAboveWriteBufferHighWatermark() override;
+  void onBelowWriteBufferLowWatermark() override;
+
+ private:
+  // http::PooledConnectionCallbacks
+  void onResponseHeaders(http::ResponseHeaderMapPtr headers, bool end_stream) override;
+  void onResponseData(buffer::Instance& data, bool end_stream) override;
+  void onResponseTrailers(http::HeaderMapPtr trailers) override;
+  void onUpstreamFailure(http::UpstreamFailure failure, std::string_view reason) override;
+  void onUpstreamAboveWriteBufferHighWatermark() override;
+  void onUpstreamBelowWriteBufferLowWatermark() override;
+
+  // Round robin over the cluster's resolved endpoints, per worker; nullptr if none is.
+  const upstream::Endpoint* pickEndpoint(const upstream::Cluster& cluster);
+  void rewriteRequestHeaders(http::RequestHeaderMap& headers, const upstream::Endpoint& endpoint,
+                             bool preserve_host);
+  // Takes a connection (a fresh one for the retry) and sends what the request has so far.
+  void startUpstream(bool fresh);
+  void armResponseTimer();
+  void onResponseTimeout();
+  // The response is complete: the connection goes back to the pool if it can be reused.
+  void onUpstreamComplete();
+  void releaseUpstream();
+  // The request can no longer be replayed: the kept body is let go.
+  void stopRetaining();
+  bool canRetry(const http::PooledConnection& failed, http::UpstreamFailure failure) const;
+  void setDownstreamReadDisabled(bool disable);
+  // Answers with `code` and `body` if the response has not started, else resets the stream.
+  void fail(http::RequestFailure failure, int code, std::string_view body);
+
+  const RouterConfigConstSharedPtr config_;
+  http::StreamDecoderFilterCallbacks* callbacks_ = nullptr;
+  upstream::ClusterConstSharedPtr cluster_;
+  http::ConnectionPool* pool_ = nullptr;
+  http::PooledConnectionPtr upstream_;
+  event::TimerPtr response_timer_;
+
+  // The request, kept for a retry: its headers and trailers live as long as the stream.
+  http::RequestHeaderMap* request_headers_ = nullptr;
+  http::HeaderMap* request_trailers_ = nullptr;
+  buffer::OwnedBuffer retained_body_;
+  bool body_started_ = false;
+  bool request_complete_ = false;
+  bool replayable_ = true;
+  bool retried_ = false;
+
+  bool response_started_ = false;  // final headers went to the client
+  bool watermarks_registered_ = false;
+  bool downstream_above_high_ = false;
+  bool downstream_read_disabled_ = false;
+  bool destroyed_ = false;
+};
+
+}  // namespace proxy::filters::router

@@ -1,0 +1,96 @@
+#include "filters/http/stats/stats_filter.h"
+
+#include <unordered_map>
+
+#include "api/event/dispatcher.h"
+
+namespace proxy::filters::http_stats {
+namespace {
+
+const char* statusClass(int code) {
+  switch (code / 100) {
+    case 1:
+      return "1xx";
+    case 2:
+      return "2xx";
+    case 3:
+      return "3xx";
+    case 4:
+      return "4xx";
+    case 5:
+      return "5xx";
+    default:
+      return "none";  // no response: the client left first
+  }
+}
+
+}  // namespace
+
+StatsConfig::StatsConfig(stats::Scope& scope, std::string listener, std::vector<double> buckets)
+    : scope_(scope),
+      listener_(std::move(listener)),
+      buckets_(std::move(buckets)),
+      legacy_total_(scope.counter("http_request_total_count",
+                                  "HTTP requests answered since start (the Go proxy's name).")),
+      duration_microseconds_(
+          scope.counter("proxy_http_request_duration_microseconds_total",
+                        "Total time spent on answered HTTP requests, in microseconds.")),
+      answered_(scope.counter("proxy_http_requests_answered_total",
+                              "HTTP requests answered since start, every listener.")) {
+  stats::Counter& total = duration_microseconds_;
+  stats::Counter& answered = answered_;
+  // The Go program's integer mean in milliseconds of every request since start.
+  scope.computedGauge("http_request_time_avg_milliseconds",
+                      "Mean HTTP request duration since start, in whole milliseconds.", {},
+                      [&total, &answered] {
+                        uint64_t count = answered.value();
+                        return count == 0 ? 0.0 : static_cast<double>(total.value() / 1000 / count);
+                      });
+}
+
+StatsConfig::Handles& StatsConfig::handlesFor(const std::string& route, const std::string& cluster,
+                                              const char* status_class) const {
+  // Per worker thread: no lock after the first request of each label set.
+  using Key = std::tuple<const StatsConfig*, std::string, std::string, std::string>;
+  thread_local std::map<Key, Handles> cache;
+  Key key{this, route, cluster, status_class};
+  auto it = cache.find(key);
+  if (it != cache.end()) {
+    return it->second;
+  }
+  Handles handles;
+  handles.requests = &scope_.counter("proxy_http_requests_total",
+                                     "HTTP requests by listener, route, cluster and status class.",
+                                     {{"listener", listener_},
+                                      {"route", route},
+                                      {"cluster", cluster},
+                                      {"status_class", status_class}});
+  handles.duration = &scope_.histogram("proxy_http_request_duration_seconds",
+                                       "HTTP request duration by listener and route.",
+                                       {{"listener", listener_}, {"route", route}}, buckets_);
+  return cache.emplace(key, handles).first->second;
+}
+
+void StatsConfig::record(const http::StreamInfo& info, double seconds) const {
+  if (info.response_code != 0) {
+    legacy_total_.inc();
+    answered_.inc();
+    duration_microseconds_.inc(static_cast<uint64_t>(seconds * 1e6));
+  }
+  Handles& handles =
+      handlesFor(info.route_name, info.cluster_name, statusClass(info.response_code));
+  handles.requests->inc();
+  handles.duration->recordValue(seconds);
+}
+
+void StatsFilter::onDestroy() {
+  if (callbacks_ == nullptr) {
+    return;
+  }
+  const http::StreamInfo& info = callbacks_->streamInfo();
+  auto elapsed = std::chrono::steady_clock::now() - info.start_time;
+  config_->record(info, std::chrono::duration<double>(elapsed).count());
+  callbacks_ = nullptr;
+}
+
+}  // namespace proxy::filters::http_stats

@@ -1,0 +1,666 @@
+#include "common/http/connection_manager_impl.h"
+
+#include <algorithm>
+#include <string>
+
+namespace proxy::http {
+namespace {
+
+// Pipelined bytes held beyond this pause reading until the current response is done.
+constexpr size_t kMaxPendingWhileBusy = 64 * 1024;
+
+ResponseHeaderMapPtr localReplyHeaders(int code, size_t body_size) {
+  auto headers = std::make_unique<ResponseHeaderMap>();
+  headers->setStatus(code);
+  headers->add("content-type", "text/plain; charset=utf-8");
+  headers->add("content-length", std::to_string(body_size));
+  return headers;
+}
+
+}  // namespace
+
+// One request and its response: the filters installed for it, where each direction's
+// iteration stands, and the state that decides when the exchange is over.
+class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallbacks,
+                                                  public event::DeferredDeletable {
+ public:
+  ActiveStream(ConnectionManagerImpl& parent, RequestHeaderMapPtr headers)
+      : parent_(parent), request_headers_(std::move(headers)) {
+    info_.start_time = parent_.connection().dispatcher().approximateMonotonicTime();
+    for (const auto& install : parent_.config_->filter_factories) {
+      install(*this);
+    }
+  }
+
+  ~ActiveStream() override {
+    if (!destroyed_) {
+      destroyFilters();
+    }
+  }
+
+  // http::FilterChainFactoryCallbacks
+  void addStreamDecoderFilter(StreamDecoderFilterSharedPtr filter) override {
+    decoders_.push_back(std::make_unique<DecoderEntry>(*this, std::move(filter)));
+    decoders_.back()->filter_->setDecoderFilterCallbacks(*decoders_.back());
+  }
+  void addStreamEncoderFilter(StreamEncoderFilterSharedPtr filter) override {
+    // Encoders run in reverse order of installation.
+    encoders_.insert(encoders_.begin(), std::make_unique<EncoderEntry>(*this, std::move(filter)));
+    encoders_.front()->filter_->setEncoderFilterCallbacks(*encoders_.front());
+  }
+  void addStreamFilter(StreamFilterSharedPtr filter) override {
+    addStreamDecoderFilter(filter);
+    addStreamEncoderFilter(filter);
+  }
+
+  // The codec's events, passed down the decoder chain.
+  void decodeHeaders(bool end_stream) {
+    request_complete_ = end_stream;
+    runDecodeHeaders(0, end_stream);
+  }
+  void decodeData(buffer::Instance& data, bool end_stream) {
+    info_.request_body_bytes += data.length();
+    request_complete_ = end_stream;
+    if (local_reply_sent_) {
+      data.drain(data.length());  // the answer is given; the rest of the body is discarded
+      maybeComplete();
+      return;
+    }
+    runDecodeData(0, data, end_stream);
+  }
+  void decodeTrailers(HeaderMapPtr trailers) {
+    request_complete_ = true;
+    request_trailers_ = std::move(trailers);
+    if (local_reply_sent_) {
+      maybeComplete();
+      return;
+    }
+    runDecodeTrailers(0);
+  }
+
+  // The client went away or the stream must end now.
+  void reset(RequestFailure failure) {
+    if (!response_complete_ && info_.failure == RequestFailure::kNone) {
+      info_.failure = failure;
+    }
+    destroyFilters();
+  }
+
+  void onAboveWriteBufferHighWatermark() {
+    for (auto* callbacks : watermark_callbacks_) {
+      callbacks->onAboveWriteBufferHighWatermark();
+    }
+  }
+  void onBelowWriteBufferLowWatermark() {
+    for (auto* callbacks : watermark_callbacks_) {
+      callbacks->onBelowWriteBufferLowWatermark();
+    }
+  }
+
+  bool responseStarted() const { return response_started_; }
+
+ private:
+  static constexpr size_t kNone = static_cast<size_t>(-1);
+
+  // What every filter of this stream is given; one per installed filter so that
+  // continueDecoding()/continueEncoding() know where to resume.
+  struct EntryBase : public virtual StreamFilterCallbacks {
+    explicit EntryBase(ActiveStream& stream) : stream_(stream) {}
+    network::Connection* connection() override { return &stream_.parent_.connection(); }
+    event::Dispatcher& dispatcher() override { return stream_.parent_.connection().dispatcher(); }
+    StreamInfo& streamInfo() override { return stream_.info_; }
+    const RouteConstSharedPtr& route() const override { return stream_.route_; }
+    ActiveStream& stream_;
+  };
+
+  struct DecoderEntry final : public EntryBase, public StreamDecoderFilterCallbacks {
+    DecoderEntry(ActiveStream& stream, StreamDecoderFilterSharedPtr filter)
+        : EntryBase(stream), filter_(std::move(filter)) {}
+
+    void continueDecoding() override { stream_.continueDecoding(this); }
+    bool setRoute(RouteConstSharedPtr route) override {
+      if (stream_.route_ != nullptr) {
+        return false;
+      }
+      stream_.route_ = std::move(route);
+      return true;
+    }
+    void sendLocalReply(int code, std::string_view body) override {
+      stream_.sendLocalReply(code, body);
+    }
+    void encodeHeaders(ResponseHeaderMapPtr headers, bool end_stream) override {
+      stream_.response_headers_ = std::move(headers);
+      stream_.runEncodeHeaders(0, end_stream);
+    }
+    void encodeData(buffer::Instance& data, bool end_stream) override {
+      stream_.encodeDataFromTerminal(data, end_stream);
+    }
+    void encodeTrailers(HeaderMapPtr trailers) override {
+      stream_.response_trailers_ = std::move(trailers);
+      stream_.runEncodeTrailers(0);
+    }
+    void encode1xxHeaders(ResponseHeaderMapPtr headers) override {
+      buffer::OwnedBuffer out;
+      stream_.parent_.codec_->encode1xx(*headers, out);
+      stream_.parent_.connection().write(out, false);
+    }
+    void readDisableDownstream(bool disable) override { stream_.readDisableDownstream(disable); }
+    void addDownstreamWatermarkCallbacks(DownstreamWatermarkCallbacks& callbacks) override {
+      stream_.watermark_callbacks_.push_back(&callbacks);
+      if (stream_.parent_.connection().aboveHighWatermark()) {
+        callbacks.onAboveWriteBufferHighWatermark();
+      }
+    }
+    void removeDownstreamWatermarkCallbacks(DownstreamWatermarkCallbacks& callbacks) override {
+      auto& list = stream_.watermark_callbacks_;
+      list.erase(std::remove(list.begin(), list.end(), &callbacks), list.end());
+    }
+    void resetStream() override { stream_.resetFromFilter(); }
+
+    StreamDecoderFilterSharedPtr filter_;
+  };
+
+  struct EncoderEntry final : public EntryBase, public StreamEncoderFilterCallbacks {
+    EncoderEntry(ActiveStream& stream, StreamEncoderFilterSharedPtr filter)
+        : EntryBase(stream), filter_(std::move(filter)) {}
+    void continueEncoding() override { stream_.continueEncoding(this); }
+    StreamEncoderFilterSharedPtr filter_;
+  };
+
+  size_t indexOf(const DecoderEntry* entry) const {
+    for (size_t i = 0; i < decoders_.size(); ++i) {
+      if (decoders_[i].get() == entry) {
+        return i;
+      }
+    }
+    return kNone;
+  }
+  size_t indexOf(const EncoderEntry* entry) const {
+    for (size_t i = 0; i < encoders_.size(); ++i) {
+      if (encoders_[i].get() == entry) {
+        return i;
+      }
+    }
+    return kNone;
+  }
+
+  // A filter may answer, reset or finish the stream from inside any call below; every loop
+  // checks `decoding_done_` (set when the decoder chain ended) before going on.
+  void runDecodeHeaders(size_t from, bool end_stream) {
+    for (size_t i = from; i < decoders_.size() && !decoding_done_; ++i) {
+      if (decoders_[i]->filter_->decodeHeaders(*request_headers_, end_stream) ==
+          FilterHeadersStatus::kStopIteration) {
+        if (!decoding_done_) {
+          decode_stopped_at_ = i;
+        }
+        return;
+      }
+    }
+    if (!decoding_done_) {
+      // No terminal filter took the request: a chain without one is a config error the
+      // loader prevents, but answer rather than hang.
+      sendLocalReply(500, "no filter answered the request\n");
+    }
+  }
+
+  // Body bytes go to the filters that have seen the headers: up to and including one that
+  // stopped them. What lies beyond waits until that filter continues.
+  void runDecodeData(size_t from, buffer::Instance& data, bool end_stream) {
+    for (size_t i = from; i < decoders_.size() && !decoding_done_; ++i) {
+      if (decode_stopped_at_ != kNone && i > decode_stopped_at_) {
+        held_request_data_.move(data);
+        held_request_end_ = end_stream;
+        return;
+      }
+      if (decoders_[i]->filter_->decodeData(data, end_stream) == FilterDataStatus::kStopIteration) {
+        return;
+      }
+    }
+  }
+
+  void runDecodeTrailers(size_t from) {
+    for (size_t i = from; i < decoders_.size() && !decoding_done_; ++i) {
+      if (decode_stopped_at_ != kNone && i > decode_stopped_at_) {
+        trailers_held_ = true;
+        return;
+      }
+      if (decoders_[i]->filter_->decodeTrailers(*request_trailers_) ==
+          FilterTrailersStatus::kStopIteration) {
+        return;
+      }
+    }
+  }
+
+  void continueDecoding(DecoderEntry* entry) {
+    size_t index = indexOf(entry);
+    if (index == kNone || index != decode_stopped_at_) {
+      return;
+    }
+    decode_stopped_at_ = kNone;
+    // The filters after this one learn now whether a body follows.
+    bool headers_only = request_complete_ && held_request_data_.length() == 0 &&
+                        !held_request_end_ && !trailers_held_ && info_.request_body_bytes == 0;
+    runDecodeHeaders(index + 1, headers_only);
+    if (decode_stopped_at_ != kNone || decoding_done_) {
+      return;
+    }
+    if (held_request_data_.length() > 0 || held_request_end_) {
+      held_request_end_ = false;
+      runDecodeData(index + 1, held_request_data_, request_complete_ && !trailers_held_);
+    }
+    if (trailers_held_ && decode_stopped_at_ == kNone) {
+      trailers_held_ = false;
+      runDecodeTrailers(index + 1);
+    }
+  }
+
+  void sendLocalReply(int code, std::string_view body) {
+    if (response_started_) {
+      // Too late for another status line: the client connection is cut instead.
+      resetFromFilter();
+      return;
+    }
+    decoding_done_ = true;
+    local_reply_sent_ = true;
+    response_headers_ = localReplyHeaders(code, body.size());
+    buffer::OwnedBuffer body_buffer;
+    body_buffer.add(body);
+    local_body_ = &body_buffer;
+    runEncodeHeaders(0, body.empty());
+    local_body_ = nullptr;
+  }
+
+  void runEncodeHeaders(size_t from, bool end_stream) {
+    for (size_t i = from; i < encoders_.size(); ++i) {
+      if (encoders_[i]->filter_->encodeHeaders(*response_headers_, end_stream) ==
+          FilterHeadersStatus::kStopIteration) {
+        encode_stopped_at_ = i;
+        encode_headers_end_ = end_stream;
+        return;
+      }
+    }
+    writeHeaders(end_stream);
+    if (local_body_ != nullptr && local_body_->length() > 0) {
+      runEncodeData(0, *local_body_, true);
+    }
+  }
+
+  void encodeDataFromTerminal(buffer::Instance& data, bool end_stream) {
+    if (encode_stopped_at_ != kNone) {
+      held_response_data_.move(data);
+      held_response_end_ = end_stream;
+      return;
+    }
+    runEncodeData(0, data, end_stream);
+  }
+
+  void runEncodeData(size_t from, buffer::Instance& data, bool end_stream) {
+    for (size_t i = from; i < encoders_.size(); ++i) {
+      if (encoders_[i]->filter_->encodeData(data, end_stream) == FilterDataStatus::kStopIteration) {
+        return;
+      }
+    }
+    info_.response_body_bytes += data.length();
+    buffer::OwnedBuffer out;
+    parent_.codec_->encodeData(data, end_stream, out);
+    parent_.connection().write(out, false);
+    if (end_stream) {
+      onResponseComplete();
+    }
+  }
+
+  void runEncodeTrailers(size_t from) {
+    for (size_t i = from; i < encoders_.size(); ++i) {
+      if (encoders_[i]->filter_->encodeTrailers(*response_trailers_) ==
+          FilterTrailersStatus::kStopIteration) {
+        return;
+      }
+    }
+    buffer::OwnedBuffer out;
+    parent_.codec_->encodeTrailers(*response_trailers_, out);
+    parent_.connection().write(out, false);
+    onResponseComplete();
+  }
+
+  void continueEncoding(EncoderEntry* entry) {
+    size_t index = indexOf(entry);
+    if (index == kNone || index != encode_stopped_at_) {
+      return;
+    }
+    encode_stopped_at_ = kNone;
+    for (size_t i = index + 1; i < encoders_.size(); ++i) {
+      if (encoders_[i]->filter_->encodeHeaders(*response_headers_, encode_headers_end_) ==
+          FilterHeadersStatus::kStopIteration) {
+        encode_stopped_at_ = i;
+        return;
+      }
+    }
+    writeHeaders(encode_headers_end_);
+    if (held_response_data_.length() > 0 || held_response_end_) {
+      runEncodeData(index + 1, held_response_data_, held_response_end_);
+    }
+  }
+
+  void writeHeaders(bool end_stream) {
+    response_started_ = true;
+    info_.response_code = response_headers_->status();
+    // Close after this response when the client asked to, when we are draining, or when a
+    // local reply cut the request short (the rest of its body is not worth reading).
+    close_after_ = !parent_.codec_->keepAlive() || parent_.draining_ ||
+                   (local_reply_sent_ && !request_complete_);
+    buffer::OwnedBuffer out;
+    parent_.codec_->encodeHeaders(*response_headers_, end_stream, close_after_, out);
+    parent_.connection().write(out, false);
+    if (end_stream) {
+      onResponseComplete();
+    }
+  }
+
+  void onResponseComplete() {
+    response_complete_ = true;
+    decoding_done_ = true;
+    maybeComplete();
+  }
+
+  void maybeComplete() {
+    if (!response_complete_ || completing_) {
+      return;
+    }
+    completing_ = true;
+    // The request may still be arriving (an early answer): it will not be read, so the
+    // connection cannot be reused.
+    bool close = close_after_ || !parent_.codec_->keepAlive() || !request_complete_;
+    destroyFilters();
+    parent_.onStreamComplete(close);
+  }
+
+  void readDisableDownstream(bool disable) {
+    if (disable) {
+      ++read_disables_;
+    } else if (read_disables_ > 0) {
+      --read_disables_;
+    } else {
+      return;
+    }
+    parent_.connection().readDisable(disable);
+  }
+
+  void resetFromFilter() {
+    if (info_.failure == RequestFailure::kNone) {
+      info_.failure = RequestFailure::kUpstreamReset;
+    }
+    destroyFilters();
+    parent_.connection().close(network::ConnectionCloseType::kFlushWrite, "stream_reset");
+  }
+
+  void destroyFilters() {
+    if (destroyed_) {
+      return;
+    }
+    destroyed_ = true;
+    decoding_done_ = true;
+    while (read_disables_ > 0) {
+      readDisableDownstream(false);
+    }
+    watermark_callbacks_.clear();
+    for (auto& entry : decoders_) {
+      entry->filter_->onDestroy();
+    }
+    for (auto& entry : encoders_) {
+      // A filter in both chains hears onDestroy() once.
+      bool also_decoder = false;
+      for (auto& decoder : decoders_) {
+        also_decoder = also_decoder || dynamic_cast<const void*>(decoder->filter_.get()) ==
+                                           dynamic_cast<const void*>(entry->filter_.get());
+      }
+      if (!also_decoder) {
+        entry->filter_->onDestroy();
+      }
+    }
+  }
+
+  ConnectionManagerImpl& parent_;
+  RequestHeaderMapPtr request_headers_;
+  HeaderMapPtr request_trailers_;
+  ResponseHeaderMapPtr response_headers_;
+  HeaderMapPtr response_trailers_;
+  StreamInfo info_;
+  RouteConstSharedPtr route_;
+  std::vector<std::unique_ptr<DecoderEntry>> decoders_;
+  std::vector<std::unique_ptr<EncoderEntry>> encoders_;
+  std::vector<DownstreamWatermarkCallbacks*> watermark_callbacks_;
+  buffer::OwnedBuffer held_request_data_;
+  buffer::OwnedBuffer held_response_data_;
+  buffer::Instance* local_body_ = nullptr;
+  size_t decode_stopped_at_ = kNone;
+  size_t encode_stopped_at_ = kNone;
+  uint32_t read_disables_ = 0;
+  bool held_request_end_ = false;
+  bool trailers_held_ = false;
+  bool held_response_end_ = false;
+  bool encode_headers_end_ = false;
+  bool request_complete_ = false;
+  bool decoding_done_ = false;
+  bool local_reply_sent_ = false;
+  bool response_started_ = false;
+  bool response_complete_ = false;
+  bool close_after_ = false;
+  bool completing_ = false;
+  bool destroyed_ = false;
+};
+
+ConnectionManagerImpl::ConnectionManagerImpl(ConnectionManagerConfigConstSharedPtr config)
+    : config_(std::move(config)) {}
+
+ConnectionManagerImpl::~ConnectionManagerImpl() {
+  if (stream_ != nullptr) {
+    stream_->reset(RequestFailure::kClientReset);
+  }
+}
+
+void ConnectionManagerImpl::initializeReadFilterCallbacks(network::ReadFilterCallbacks& callbacks) {
+  read_callbacks_ = &callbacks;
+  connection().addConnectionCallbacks(*this);
+  connection().setBufferLimits(config_->buffer_limit);
+  codec_ = createServerCodec(*this, config_->limits);
+}
+
+network::FilterStatus ConnectionManagerImpl::onNewConnection() {
+  event::Dispatcher& dispatcher = connection().dispatcher();
+  timer_ = dispatcher.createTimer([this] { onTimer(); });
+  resume_timer_ = dispatcher.createTimer([this] { dispatch(); });
+  armTimer();
+  return network::FilterStatus::kStopIteration;
+}
+
+network::FilterStatus ConnectionManagerImpl::onData(buffer::Instance& data, bool) {
+  pending_.move(data);
+  dispatch();
+  return network::FilterStatus::kStopIteration;
+}
+
+void ConnectionManagerImpl::dispatch() {
+  if (closed_ || (stream_ != nullptr)) {
+    // Busy with a request: what else arrives waits, up to a bound.
+    if (!closed_ && !read_disabled_for_pipeline_ && pending_.length() > kMaxPendingWhileBusy &&
+        stream_ != nullptr) {
+      read_disabled_for_pipeline_ = true;
+      connection().readDisable(true);
+    }
+    if (stream_ == nullptr || pending_.length() == 0) {
+      return;
+    }
+  }
+  if (pending_.length() == 0) {
+    return;
+  }
+  // Bytes with no request in flight begin a new request: its headers are now on the clock.
+  awaiting_headers_ = true;
+  auto error = codec_->dispatch(pending_);
+  if (error) {
+    rejectRequest(*error);
+    return;
+  }
+  armTimer();
+}
+
+void ConnectionManagerImpl::onRequestHeaders(RequestHeaderMapPtr headers, bool end_stream) {
+  awaiting_headers_ = false;
+  stream_ = std::make_unique<ActiveStream>(*this, std::move(headers));
+  armTimer();
+  stream_->decodeHeaders(end_stream);
+}
+
+void ConnectionManagerImpl::onRequestData(buffer::Instance& data, bool end_stream) {
+  if (stream_ != nullptr) {
+    stream_->decodeData(data, end_stream);
+  } else {
+    data.drain(data.length());
+  }
+}
+
+void ConnectionManagerImpl::onRequestTrailers(HeaderMapPtr trailers) {
+  if (stream_ != nullptr) {
+    stream_->decodeTrailers(std::move(trailers));
+  }
+}
+
+void ConnectionManagerImpl::rejectRequest(const CodecError& error) {
+  auto counter = config_->rejections.find(error.reason);
+  if (counter == config_->rejections.end()) {
+    counter = config_->rejections.find("other");
+  }
+  if (counter != config_->rejections.end()) {
+    counter->second->inc();
+  }
+  if (stream_ != nullptr && stream_->responseStarted()) {
+    // A malformed body after the response began: nothing sensible can be sent.
+    stream_->reset(RequestFailure::kRequestRejected);
+    connection().close(network::ConnectionCloseType::kFlushWrite, "request_rejected");
+    return;
+  }
+  if (stream_ != nullptr) {
+    stream_->reset(RequestFailure::kRequestRejected);
+    releaseStream();
+  }
+  std::string body = error.reason + "\n";
+  auto headers = localReplyHeaders(error.status, body.size());
+  buffer::OwnedBuffer out;
+  codec_->encodeHeaders(*headers, false, true, out);
+  buffer::OwnedBuffer body_buffer;
+  body_buffer.add(body);
+  codec_->encodeData(body_buffer, true, out);
+  connection().write(out, false);
+  closed_ = true;
+  connection().close(network::ConnectionCloseType::kFlushWrite, "request_rejected");
+}
+
+void ConnectionManagerImpl::onStreamComplete(bool close_connection) {
+  releaseStream();
+  if (close_connection || draining_) {
+    closed_ = true;
+    connection().close(network::ConnectionCloseType::kFlushWrite, "connection_close");
+    return;
+  }
+  codec_->resume();
+  if (read_disabled_for_pipeline_) {
+    read_disabled_for_pipeline_ = false;
+    connection().readDisable(false);
+  }
+  armTimer();
+  if (pending_.length() > 0) {
+    resume_timer_->enableTimer(std::chrono::milliseconds(0));
+  }
+}
+
+void ConnectionManagerImpl::releaseStream() {
+  // The stream is usually on the call stack (a filter's callback got us here): it is
+  // destroyed after this event.
+  if (stream_ != nullptr) {
+    connection().dispatcher().deferredDelete(std::move(stream_));
+  }
+}
+
+void ConnectionManagerImpl::onDrain() {
+  draining_ = true;
+  if (stream_ == nullptr) {
+    closed_ = true;
+    connection().close(network::ConnectionCloseType::kFlushWrite, "drained");
+  }
+  // Otherwise the response in flight carries "Connection: close" (if not yet started) and
+  // the connection closes after it.
+}
+
+void ConnectionManagerImpl::armTimer() {
+  if (timer_ == nullptr) {
+    return;
+  }
+  if (stream_ != nullptr) {
+    timer_->disableTimer();  // the filters' own timeouts govern a request in flight
+    timer_mode_ = TimerMode::kNone;
+  } else if (awaiting_headers_ || pending_.length() > 0) {
+    // Counted from the request's first byte, not re-armed by each later one.
+    if (timer_mode_ != TimerMode::kRequestHeaders) {
+      timer_mode_ = TimerMode::kRequestHeaders;
+      timer_->enableTimer(config_->request_headers_timeout);
+    }
+  } else {
+    timer_mode_ = TimerMode::kIdle;
+    timer_->enableTimer(config_->idle_timeout);
+  }
+}
+
+void ConnectionManagerImpl::onTimer() {
+  if (stream_ != nullptr || closed_) {
+    return;
+  }
+  closed_ = true;
+  if (awaiting_headers_ || pending_.length() > 0) {
+    // Part of a request came, the rest did not in time.
+    auto counter = config_->rejections.find("request_headers_timeout");
+    if (counter != config_->rejections.end()) {
+      counter->second->inc();
+    }
+    std::string body = "request headers timeout\n";
+    auto headers = localReplyHeaders(408, body.size());
+    buffer::OwnedBuffer out;
+    codec_->encodeHeaders(*headers, false, true, out);
+    buffer::OwnedBuffer body_buffer;
+    body_buffer.add(body);
+    codec_->encodeData(body_buffer, true, out);
+    connection().write(out, false);
+    connection().close(network::ConnectionCloseType::kFlushWrite, "request_headers_timeout");
+    return;
+  }
+  connection().close(network::ConnectionCloseType::kNoFlush, "idle_timeout");
+}
+
+void ConnectionManagerImpl::onEvent(network::ConnectionEvent event) {
+  if (event != network::ConnectionEvent::kRemoteClose &&
+      event != network::ConnectionEvent::kLocalClose) {
+    return;
+  }
+  closed_ = true;
+  if (timer_ != nullptr) {
+    timer_->disableTimer();
+    resume_timer_->disableTimer();
+  }
+  if (stream_ != nullptr) {
+    stream_->reset(RequestFailure::kClientReset);
+    releaseStream();
+  }
+}
+
+void ConnectionManagerImpl::onAboveWriteBufferHighWatermark() {
+  if (stream_ != nullptr) {
+    stream_->onAboveWriteBufferHighWatermark();
+  }
+}
+
+void ConnectionManagerImpl::onBelowWriteBufferLowWatermark() {
+  if (stream_ != nullptr) {
+    stream_->onBelowWriteBufferLowWatermark();
+  }
+}
+
+}  // namespace proxy::http

@@ -1,0 +1,78 @@
+#pragma once
+
+#include <list>
+#include <memory>
+#include <vector>
+
+#include "api/event/dispatcher.h"
+#include "api/http/filter.h"
+#include "api/network/connection.h"
+#include "api/network/filter.h"
+#include "common/buffer/buffer_impl.h"
+#include "common/http/codec.h"
+#include "common/http/connection_manager_config.h"
+
+namespace proxy::http {
+
+// The HTTP connection manager: the terminal network filter of an HTTP listener. It feeds
+// the connection's bytes to the server codec, runs each request through a fresh chain of
+// HTTP filters (decoders in order, encoders in reverse), and writes the response. One
+// request is in flight at a time; pipelined requests wait in the codec's input until the
+// response before them is complete, so answers go out in order.
+class ConnectionManagerImpl final : public network::ReadFilter,
+                                    public network::ConnectionCallbacks,
+                                    public ServerCodecCallbacks {
+ public:
+  explicit ConnectionManagerImpl(ConnectionManagerConfigConstSharedPtr config);
+  ~ConnectionManagerImpl() override;
+
+  // network::ReadFilter
+  void initializeReadFilterCallbacks(network::ReadFilterCallbacks& callbacks) override;
+  network::FilterStatus onNewConnection() override;
+  network::FilterStatus onData(buffer::Instance& data, bool end_stream) override;
+  void onDrain() override;
+
+  // network::ConnectionCallbacks
+  void onEvent(network::ConnectionEvent event) override;
+  void onAboveWriteBufferHighWatermark() override;
+  void onBelowWriteBufferLowWatermark() override;
+
+  // http::ServerCodecCallbacks
+  void onRequestHeaders(RequestHeaderMapPtr headers, bool end_stream) override;
+  void onRequestData(buffer::Instance& data, bool end_stream) override;
+  void onRequestTrailers(HeaderMapPtr trailers) override;
+
+ private:
+  class ActiveStream;
+
+  // Parses what is pending, unless a request is still being answered.
+  void dispatch();
+  void rejectRequest(const CodecError& error);
+  // The stream finished (or was reset): destroy it after this event and move on to the
+  // next request, or close.
+  void onStreamComplete(bool close_connection);
+  void releaseStream();
+  void armTimer();
+  void onTimer();
+  network::Connection& connection() { return read_callbacks_->connection(); }
+
+  const ConnectionManagerConfigConstSharedPtr config_;
+  network::ReadFilterCallbacks* read_callbacks_ = nullptr;
+  ServerCodecPtr codec_;
+  // Bytes read but not yet parsed: the rest of the current request, or pipelined ones.
+  buffer::OwnedBuffer pending_;
+  std::unique_ptr<ActiveStream> stream_;
+  // A 0 ms timer that parses pipelined requests from a fresh stack once a response ends.
+  event::TimerPtr resume_timer_;
+  // The request-headers or idle timeout, whichever applies now.
+  event::TimerPtr timer_;
+  enum class TimerMode { kNone, kIdle, kRequestHeaders };
+  TimerMode timer_mode_ = TimerMode::kNone;
+  bool draining_ = false;
+  // Part of a request's head has arrived (the codec holds it) and its headers have not.
+  bool awaiting_headers_ = false;
+  bool closed_ = false;
+  bool read_disabled_for_pipeline_ = false;
+};
+
+}  // namespace proxy::http

@@ -1,0 +1,299 @@
+#include "common/http/connection_manager_impl.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "common/buffer/buffer_impl.h"
+#include "common/stats/store_impl.h"
+#include "test/mocks/event/mocks.h"
+#include "test/mocks/network/mocks.h"
+
+using testing::HasSubstr;
+using testing::NiceMock;
+
+namespace proxy::http {
+namespace {
+
+// A filter whose behaviour each test sets; it records what it saw.
+class TestFilter : public StreamFilter {
+ public:
+  void setDecoderFilterCallbacks(StreamDecoderFilterCallbacks& callbacks) override {
+    decoder_callbacks_ = &callbacks;
+  }
+  FilterHeadersStatus decodeHeaders(RequestHeaderMap& headers, bool end_stream) override {
+    paths_.push_back(std::string(headers.path()));
+    headers_end_stream_ = end_stream;
+    return on_headers_ ? on_headers_(headers, end_stream) : FilterHeadersStatus::kContinue;
+  }
+  FilterDataStatus decodeData(buffer::Instance& data, bool end_stream) override {
+    body_ += data.toString();
+    data_end_stream_ = end_stream;
+    if (on_data_) {
+      return on_data_(data, end_stream);
+    }
+    return FilterDataStatus::kContinue;
+  }
+  FilterTrailersStatus decodeTrailers(HeaderMap&) override {
+    return FilterTrailersStatus::kContinue;
+  }
+  void setEncoderFilterCallbacks(StreamEncoderFilterCallbacks&) override {}
+  FilterHeadersStatus encodeHeaders(ResponseHeaderMap& headers, bool) override {
+    response_codes_.push_back(headers.status());
+    return FilterHeadersStatus::kContinue;
+  }
+  FilterDataStatus encodeData(buffer::Instance&, bool) override {
+    return FilterDataStatus::kContinue;
+  }
+  FilterTrailersStatus encodeTrailers(HeaderMap&) override {
+    return FilterTrailersStatus::kContinue;
+  }
+  void onDestroy() override {
+    ++destroyed_;
+    last_failure_ = decoder_callbacks_->streamInfo().failure;
+  }
+
+  // Answers with `code` and `body` from the terminal position.
+  void respond(int code, const std::string& body) {
+    auto headers = std::make_unique<ResponseHeaderMap>();
+    headers->setStatus(code);
+    headers->add("content-length", std::to_string(body.size()));
+    decoder_callbacks_->encodeHeaders(std::move(headers), body.empty());
+    if (!body.empty()) {
+      buffer::OwnedBuffer data;
+      data.add(body);
+      decoder_callbacks_->encodeData(data, true);
+    }
+  }
+
+  StreamDecoderFilterCallbacks* decoder_callbacks_ = nullptr;
+  std::function<FilterHeadersStatus(RequestHeaderMap&, bool)> on_headers_;
+  std::function<FilterDataStatus(buffer::Instance&, bool)> on_data_;
+  std::vector<std::string> paths_;
+  std::vector<int> response_codes_;
+  std::string body_;
+  bool headers_end_stream_ = false;
+  bool data_end_stream_ = false;
+  int destroyed_ = 0;
+  RequestFailure last_failure_ = RequestFailure::kNone;
+};
+
+class ConnectionManagerImplTest : public testing::Test {
+ protected:
+  ConnectionManagerImplTest() {
+    auto config = std::make_shared<ConnectionManagerConfig>();
+    config->request_headers_timeout = std::chrono::milliseconds(10000);
+    config->idle_timeout = std::chrono::milliseconds(60000);
+    for (const char* reason : {"malformed", "missing_host", "request_headers_timeout", "other"}) {
+      config->rejections[reason] = &store_.counter("rejected", "test", {{"reason", reason}});
+    }
+    // A fresh front and terminal filter per stream; the test reaches the latest through
+    // front_ and terminal_.
+    config->filter_factories.push_back([this](FilterChainFactoryCallbacks& callbacks) {
+      front_ = std::make_shared<TestFilter>();
+      if (front_setup_) {
+        front_setup_(*front_);
+      }
+      callbacks.addStreamFilter(front_);
+    });
+    config->filter_factories.push_back([this](FilterChainFactoryCallbacks& callbacks) {
+      terminal_ = std::make_shared<TestFilter>();
+      terminal_->on_headers_ = [this](RequestHeaderMap&, bool end_stream) {
+        if (end_stream && auto_respond_) {
+          terminal_->respond(200, "hello");
+        }
+        return FilterHeadersStatus::kStopIteration;
+      };
+      terminal_->on_data_ = [this](buffer::Instance& data, bool end_stream) {
+        data.drain(data.length());
+        if (end_stream && auto_respond_) {
+          terminal_->respond(200, "got it");
+        }
+        return FilterDataStatus::kStopIteration;
+      };
+      callbacks.addStreamDecoderFilter(terminal_);
+    });
+    config_ = config;
+    manager_ = std::make_shared<ConnectionManagerImpl>(config_);
+    connection().addReadFilter(manager_);
+    manager_->initializeReadFilterCallbacks(callbacks_);
+    manager_->onNewConnection();
+  }
+
+  network::MockConnection& connection() { return callbacks_.connection_; }
+  event::MockDispatcher& dispatcher() { return connection().dispatcher_; }
+  // The idle/request-headers timer and the pipelining resume timer, in creation order.
+  event::MockTimer& timeoutTimer() { return *dispatcher().timers().at(0); }
+  event::MockTimer& resumeTimer() { return *dispatcher().timers().at(1); }
+
+  void receive(const std::string& bytes) {
+    buffer::OwnedBuffer data;
+    data.add(bytes);
+    manager_->onData(data, false);
+  }
+  double rejected(const std::string& reason) {
+    for (const auto& family : store_.snapshot()) {
+      for (const auto& metric : family.metrics) {
+        if (metric.labels == stats::Labels{{"reason", reason}}) {
+          return metric.value;
+        }
+      }
+    }
+    return -1;
+  }
+
+  stats::StoreImpl store_{1};
+  ConnectionManagerConfigConstSharedPtr config_;
+  NiceMock<network::MockReadFilterCallbacks> callbacks_;
+  std::shared_ptr<ConnectionManagerImpl> manager_;
+  std::shared_ptr<TestFilter> front_;
+  std::shared_ptr<TestFilter> terminal_;
+  std::function<void(TestFilter&)> front_setup_;
+  bool auto_respond_ = true;
+};
+
+TEST_F(ConnectionManagerImplTest, AnswersARequestAndKeepsTheConnection) {
+  receive("GET /a HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(std::vector<std::string>{"/a"}, terminal_->paths_);
+  EXPECT_TRUE(terminal_->headers_end_stream_);
+  EXPECT_THAT(connection().written_, HasSubstr("HTTP/1.1 200"));
+  EXPECT_THAT(connection().written_, HasSubstr("\r\n\r\nhello"));
+  EXPECT_EQ(network::ConnectionState::kOpen, connection().state_);
+  EXPECT_EQ(1, front_->destroyed_);
+  EXPECT_EQ(std::vector<int>{200}, front_->response_codes_);
+  EXPECT_TRUE(timeoutTimer().enabled_);  // idle again
+}
+
+TEST_F(ConnectionManagerImplTest, PipelinedRequestsAreAnsweredInOrder) {
+  auto_respond_ = false;
+  receive("GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_EQ(std::vector<std::string>{"/1"}, terminal_->paths_);
+  auto first = terminal_;
+  first->respond(200, "one");
+  EXPECT_TRUE(resumeTimer().enabled_);
+  resumeTimer().invokeCallback();
+  ASSERT_NE(first, terminal_);
+  EXPECT_EQ(std::vector<std::string>{"/2"}, terminal_->paths_);
+  terminal_->respond(200, "two");
+  const std::string& out = connection().written_;
+  EXPECT_LT(out.find("one"), out.find("two"));
+}
+
+TEST_F(ConnectionManagerImplTest, BodyStreamsToTheTerminalFilter) {
+  receive("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n01234");
+  EXPECT_FALSE(terminal_->headers_end_stream_);
+  receive("56789");
+  EXPECT_EQ("0123456789", front_->body_);
+  EXPECT_TRUE(front_->data_end_stream_);
+  EXPECT_THAT(connection().written_, HasSubstr("got it"));
+}
+
+TEST_F(ConnectionManagerImplTest, MalformedRequestGets400AndClose) {
+  receive("GET / HTTP/1.1\r\nHost : x\r\n\r\n");
+  EXPECT_THAT(connection().written_, HasSubstr("HTTP/1.1 400"));
+  EXPECT_THAT(connection().written_, HasSubstr("Connection: close"));
+  EXPECT_EQ(network::ConnectionState::kClosed, connection().state_);
+  EXPECT_EQ(nullptr, terminal_);  // never reached a filter
+  EXPECT_EQ(1, rejected("malformed"));
+}
+
+TEST_F(ConnectionManagerImplTest, MissingHostIsRejected) {
+  receive("GET / HTTP/1.1\r\n\r\n");
+  EXPECT_THAT(connection().written_, HasSubstr("HTTP/1.1 400"));
+  EXPECT_EQ(1, rejected("missing_host"));
+}
+
+TEST_F(ConnectionManagerImplTest, LocalReplyEndsTheDecoderChain) {
+  front_setup_ = [](TestFilter& filter) {
+    filter.on_headers_ = [&filter](RequestHeaderMap&, bool) {
+      filter.decoder_callbacks_->sendLocalReply(404, "no route\n");
+      return FilterHeadersStatus::kStopIteration;
+    };
+  };
+  receive("GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_TRUE(terminal_->paths_.empty());
+  EXPECT_THAT(connection().written_, HasSubstr("HTTP/1.1 404"));
+  EXPECT_THAT(connection().written_, HasSubstr("no route"));
+  EXPECT_EQ(std::vector<int>{404}, front_->response_codes_);  // encoders saw it
+  EXPECT_EQ(network::ConnectionState::kOpen, connection().state_);
+}
+
+TEST_F(ConnectionManagerImplTest, ConnectionCloseRequestClosesAfterTheResponse) {
+  receive("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+  EXPECT_THAT(connection().written_, HasSubstr("Connection: close"));
+  EXPECT_EQ(network::ConnectionState::kClosed, connection().state_);
+}
+
+TEST_F(ConnectionManagerImplTest, DrainClosesAnIdleConnection) {
+  manager_->onDrain();
+  EXPECT_EQ(network::ConnectionState::kClosed, connection().state_);
+}
+
+TEST_F(ConnectionManagerImplTest, DrainAnswersTheRequestInFlightWithClose) {
+  auto_respond_ = false;
+  receive("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  manager_->onDrain();
+  EXPECT_EQ(network::ConnectionState::kOpen, connection().state_);
+  terminal_->respond(200, "last");
+  EXPECT_THAT(connection().written_, HasSubstr("Connection: close"));
+  EXPECT_EQ(network::ConnectionState::kClosed, connection().state_);
+}
+
+TEST_F(ConnectionManagerImplTest, IdleTimeoutCloses) {
+  EXPECT_EQ(std::chrono::milliseconds(60000), timeoutTimer().duration_);
+  timeoutTimer().invokeCallback();
+  EXPECT_EQ(network::ConnectionState::kClosed, connection().state_);
+  EXPECT_EQ("", connection().written_);
+}
+
+TEST_F(ConnectionManagerImplTest, SlowRequestHeadersGet408) {
+  receive("GET / HTTP/1.1\r\nHost: x\r\n");  // the blank line never comes
+  EXPECT_EQ(std::chrono::milliseconds(10000), timeoutTimer().duration_);
+  timeoutTimer().invokeCallback();
+  EXPECT_THAT(connection().written_, HasSubstr("HTTP/1.1 408"));
+  EXPECT_EQ(network::ConnectionState::kClosed, connection().state_);
+  EXPECT_EQ(1, rejected("request_headers_timeout"));
+}
+
+TEST_F(ConnectionManagerImplTest, ClientGoneMidRequestResetsTheStream) {
+  auto_respond_ = false;
+  receive("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  connection().raiseEvent(network::ConnectionEvent::kRemoteClose);
+  EXPECT_EQ(1, terminal_->destroyed_);
+  EXPECT_EQ(RequestFailure::kClientReset, terminal_->last_failure_);
+}
+
+class RecordingWatermarks : public DownstreamWatermarkCallbacks {
+ public:
+  void onAboveWriteBufferHighWatermark() override { ++above_; }
+  void onBelowWriteBufferLowWatermark() override { ++below_; }
+  int above_ = 0;
+  int below_ = 0;
+};
+
+TEST_F(ConnectionManagerImplTest, DownstreamWatermarksReachTheFilter) {
+  auto_respond_ = false;
+  receive("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  RecordingWatermarks watermarks;
+  terminal_->decoder_callbacks_->addDownstreamWatermarkCallbacks(watermarks);
+  connection().raiseAboveHighWatermark();
+  connection().raiseBelowLowWatermark();
+  EXPECT_EQ(1, watermarks.above_);
+  EXPECT_EQ(1, watermarks.below_);
+  terminal_->decoder_callbacks_->removeDownstreamWatermarkCallbacks(watermarks);
+  terminal_->respond(204, "");
+}
+
+TEST_F(ConnectionManagerImplTest, ResetAfterResponseStartedClosesTheConnection) {
+  auto_respond_ = false;
+  receive("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto headers = std::make_unique<ResponseHeaderMap>();
+  headers->add("content-length", "100");
+  terminal_->decoder_callbacks_->encodeHeaders(std::move(headers), false);
+  terminal_->decoder_callbacks_->resetStream();
+  EXPECT_EQ(network::ConnectionState::kClosed, connection().state_);
+}
+
+}  // namespace
+}  // namespace proxy::http

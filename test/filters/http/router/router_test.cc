@@ -1,0 +1,737 @@
+#include "filters/http/router/router.h"
+
+#include <arpa/inet.h>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cerrno>
+#include <initializer_list>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/buffer/buffer_impl.h"
+#include "common/router/route_impl.h"
+#include "common/upstream/cluster_impl.h"
+#include "test/mocks/event/mocks.h"
+#include "test/mocks/http/mocks.h"
+#include "test/mocks/network/mocks.h"
+
+using testing::_;
+using testing::NiceMock;
+using testing::Return;
+using testing::ReturnRef;
+
+namespace proxy::filters::router {
+namespace {
+
+network::Address ipv4(const char* ip, uint16_t port) {
+  sockaddr_in sin{};
+  sin.sin_family = AF_INET;
+  sin.sin_port = htons(port);
+  inet_pton(AF_INET, ip, &sin.sin_addr);
+  return network::Address(reinterpret_cast<sockaddr*>(&sin), sizeof(sin));
+}
+
+upstream::Endpoint endpoint(std::string host, uint16_t port, bool resolved = true) {
+  upstream::Endpoint out;
+  out.host = std::move(host);
+  out.port = port;
+  if (resolved) {
+    out.address = ipv4("127.0.0.1", port);
+  }
+  return out;
+}
+
+using Headers = std::initializer_list<std::pair<std::string_view, std::string_view>>;
+
+constexpr std::chrono::milliseconds kConnectTimeout{250};
+constexpr std::chrono::milliseconds kResponseTimeout{60000};
+constexpr std::string_view kOk = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+
+class RouterTest : public testing::Test {
+ protected:
+  // One request: its filter, the mock callbacks it talks to, and its headers.
+  struct Stream {
+    NiceMock<http::MockStreamDecoderFilterCallbacks> callbacks;
+    std::shared_ptr<RouterFilter> filter;
+    http::RequestHeaderMap headers;
+    http::HeaderMap trailers;
+  };
+
+  RouterTest() {
+    downstream_.remote_address_ = ipv4("10.0.0.7", 5555);
+    ON_CALL(dispatcher_, createClientConnection_(_))
+        .WillByDefault([this](const network::Address& address) {
+          auto* upstream = new NiceMock<network::MockClientConnection>();
+          upstream->remote_address_ = address;
+          // Connecting completes when the test says so.
+          ON_CALL(*upstream, connect()).WillByDefault(Return());
+          // Both sides live on the worker's one dispatcher, as in the proxy.
+          ON_CALL(*upstream, dispatcher()).WillByDefault(ReturnRef(dispatcher_));
+          upstreams_.push_back(upstream);
+          return upstream;
+        });
+    pools_ = std::make_unique<http::ConnectionPools>(dispatcher_);
+    config_->response_timeout = kResponseTimeout;
+    config_->pools = [this](event::Dispatcher& dispatcher) -> http::ConnectionPools& {
+      EXPECT_EQ(&dispatcher_, &dispatcher);
+      return *pools_;
+    };
+    useCluster("backend", {endpoint("backend", 8080)});
+  }
+
+  void useCluster(const std::string& name, std::vector<upstream::Endpoint> endpoints,
+                  bool preserve_host = false) {
+    cluster_ = std::make_shared<upstream::ClusterImpl>(name, std::move(endpoints), kConnectTimeout);
+    route_ = std::make_shared<proxy::router::RouteImpl>("route", "path_prefix_router", cluster_,
+                                                        preserve_host);
+  }
+
+  // A new stream with a routed request; decodeHeaders() has run.
+  Stream& request(std::string_view method, std::string_view path, Headers headers,
+                  bool end_stream = true) {
+    streams_.push_back(std::make_unique<Stream>());
+    Stream& stream = *streams_.back();
+    ON_CALL(stream.callbacks, dispatcher()).WillByDefault(ReturnRef(dispatcher_));
+    stream.callbacks.connection_ = &downstream_;
+    stream.callbacks.route_ = route_;
+    stream.headers.setMethod(method);
+    stream.headers.setPath(path);
+    for (const auto& [name, value] : headers) {
+      stream.headers.add(name, value);
+    }
+    stream.filter = std::make_shared<RouterFilter>(config_);
+    stream.filter->setDecoderFilterCallbacks(stream.callbacks);
+    EXPECT_EQ(http::FilterHeadersStatus::kStopIteration,
+              stream.filter->decodeHeaders(stream.headers, end_stream));
+    return stream;
+  }
+
+  Stream& get(std::string_view path = "/") {
+    return request("GET", path, {{"host", "client.example"}});
+  }
+
+  void body(Stream& stream, std::string_view bytes, bool end_stream) {
+    buffer::OwnedBuffer data;
+    data.add(bytes);
+    EXPECT_EQ(http::FilterDataStatus::kStopIteration, stream.filter->decodeData(data, end_stream));
+    EXPECT_EQ(0u, data.length());
+  }
+
+  network::MockClientConnection& upstream(size_t index) { return *upstreams_.at(index); }
+  void connect(size_t index) { upstream(index).raiseEvent(network::ConnectionEvent::kConnected); }
+  void respond(size_t index, std::string_view bytes) {
+    buffer::OwnedBuffer data;
+    data.add(bytes);
+    upstream(index).read_filters_.at(0)->onData(data, false);
+  }
+  void remoteClose(size_t index, const char* reason = "remote_close") {
+    upstream(index).state_ = network::ConnectionState::kClosed;
+    upstream(index).close_reason_ = reason;
+    upstream(index).raiseEvent(network::ConnectionEvent::kRemoteClose);
+  }
+  void failConnect(size_t index, int error) {
+    upstream(index).failure_errno_ = error;
+    upstream(index).failure_reason_ = std::strerror(error);
+    upstream(index).state_ = network::ConnectionState::kClosed;
+    upstream(index).raiseEvent(network::ConnectionEvent::kConnectFailed);
+  }
+  // The live timer last armed for `duration`.
+  event::MockTimer* timer(std::chrono::milliseconds duration) {
+    event::MockTimer* found = nullptr;
+    for (event::MockTimer* timer : dispatcher_.timers()) {
+      if (timer->duration_ == duration) {
+        found = timer;
+      }
+    }
+    return found;
+  }
+  // A stream that got its whole response on upstream `index` and ended; the connection is
+  // back in the pool.
+  void completeExchange(Stream& stream, size_t index) {
+    respond(index, kOk);
+    EXPECT_EQ("ok", stream.callbacks.response_body_);
+    stream.filter->onDestroy();
+  }
+  http::ConnectionPool& pool() { return pools_->get(ipv4("127.0.0.1", 8080)); }
+
+  NiceMock<event::MockDispatcher> dispatcher_;
+  NiceMock<network::MockConnection> downstream_;
+  std::shared_ptr<upstream::ClusterImpl> cluster_;
+  http::RouteConstSharedPtr route_;
+  std::unique_ptr<http::ConnectionPools> pools_;
+  std::shared_ptr<RouterConfig> config_ = std::make_shared<RouterConfig>();
+  std::vector<std::unique_ptr<Stream>> streams_;
+  std::vector<network::MockClientConnection*> upstreams_;  // owned by the pool's connections
+};
+
+TEST_F(RouterTest, NoRouteIs404) {
+  route_ = nullptr;
+  Stream& stream = get();
+  EXPECT_EQ(404, stream.callbacks.local_reply_code_);
+  EXPECT_EQ("no route\n", stream.callbacks.local_reply_body_);
+  EXPECT_EQ(http::RequestFailure::kNoRoute, stream.callbacks.stream_info_.failure);
+  EXPECT_TRUE(upstreams_.empty());
+  stream.filter->onDestroy();
+}
+
+TEST_F(RouterTest, NoResolvedEndpointIs503) {
+  useCluster("unresolved", {endpoint("nowhere", 8080, false), endpoint("nowhere2", 8081, false)});
+  Stream& stream = get();
+  EXPECT_EQ(503, stream.callbacks.local_reply_code_);
+  EXPECT_EQ("no healthy upstream\n", stream.callbacks.local_reply_body_);
+  EXPECT_EQ(http::RequestFailure::kNoHealthyEndpoint, stream.callbacks.stream_info_.failure);
+  EXPECT_EQ("unresolved", stream.callbacks.stream_info_.cluster_name);
+  EXPECT_TRUE(upstreams_.empty());
+  stream.filter->onDestroy();
+}
+
+TEST_F(RouterTest, HttpsEndpointIsRefusedWith502) {
+  upstream::Endpoint secure = endpoint("api.example", 443);
+  secure.tls = true;
+  useCluster("secure", {secure});
+  Stream& stream = get();
+  EXPECT_EQ(502, stream.callbacks.local_reply_code_);
+  EXPECT_EQ("https upstreams are not supported yet\n", stream.callbacks.local_reply_body_);
+  EXPECT_EQ(http::RequestFailure::kUpstreamConnectError, stream.callbacks.stream_info_.failure);
+  EXPECT_TRUE(upstreams_.empty());
+  stream.filter->onDestroy();
+}
+
+TEST_F(RouterTest, RoundRobinSkipsUnresolvedEndpoints) {
+  useCluster("round_robin_test",
+             {endpoint("a", 8081), endpoint("b", 8082, false), endpoint("c", 8083)});
+  std::vector<uint16_t> ports;
+  for (int i = 0; i < 4; ++i) {
+    Stream& stream = get();
+    ports.push_back(upstreams_.back()->remote_address_.port());
+    EXPECT_EQ(upstreams_.back()->remote_address_, stream.callbacks.stream_info_.upstream_address);
+    stream.filter->onDestroy();
+  }
+  // Where the rotation starts is per worker; the order is what matters.
+  EXPECT_NE(ports[0], ports[1]);
+  EXPECT_EQ(ports[0], ports[2]);
+  EXPECT_EQ(ports[1], ports[3]);
+  for (uint16_t port : ports) {
+    EXPECT_TRUE(port == 8081 || port == 8083) << port;
+  }
+}
+
+TEST_F(RouterTest, RequestHeadersAreRewrittenForTheUpstream) {
+  Stream& stream = request("GET", "/api?x=1",
+                           {{"Host", "client.example"},
+                            {"User-Agent", "t"},
+                            {"Connection", "keep-alive, X-Secret"},
+                            {"Keep-Alive", "timeout=5"},
+                            {"X-Secret", "hop"},
+                            {"TE", "trailers"},
+                            {"Proxy-Connection", "keep-alive"},
+                            {"Upgrade", "websocket"},
+                            {"X-Forwarded-For", "1.2.3.4"},
+                            {"X-Forwarded-Proto", "https"},
+                            {"Accept", "*/*"}});
+  connect(0);
+  EXPECT_EQ(
+      "GET /api?x=1 HTTP/1.1\r\n"
+      "Host: backend:8080\r\n"
+      "User-Agent: t\r\n"
+      "X-Forwarded-For: 1.2.3.4, 10.0.0.7\r\n"
+      "X-Forwarded-Proto: http\r\n"
+      "Accept: */*\r\n"
+      "x-forwarded-host: client.example\r\n"
+      "\r\n",
+      upstream(0).written_);
+  EXPECT_EQ("backend", stream.callbacks.stream_info_.cluster_name);
+  EXPECT_EQ(ipv4("127.0.0.1", 8080), stream.callbacks.stream_info_.upstream_address);
+  stream.filter->onDestroy();
+}
+
+TEST_F(RouterTest, SeveralForwardedForLinesBecomeOneList) {
+  Stream& stream = request(
+      "GET", "/",
+      {{"host", "h"}, {"x-forwarded-for", "1.1.1.1"}, {"x-forwarded-for", "2.2.2.2, 3.3.3.3"}});
+  EXPECT_EQ(1u, stream.headers.count("x-forwarded-for"));
+  EXPECT_EQ("1.1.1.1, 2.2.2.2, 3.3.3.3, 10.0.0.7", *stream.headers.get("x-forwarded-for"));
+  stream.filter->onDestroy();
+}
+
+TEST_F(RouterTest, PreserveHostKeepsTheClientsHost) {
+  useCluster("backend", {endpoint("backend", 8080)}, true);
+  Stream& stream = get();
+  EXPECT_EQ("client.example", *stream.headers.get("host"));
+  EXPECT_EQ("client.example", *stream.headers.get("x-forwarded-host"));
+  stream.filter->onDestroy();
+}
+
+TEST_F(RouterTest, HostOmitsTheDefaultPortAndBracketsIpv6) {
+  useCluster("port80", {endpoint("backend", 80)});
+  Stream& plain = get();
+  EXPECT_EQ("backend", *plain.headers.get("host"));
+  plain.filter->onDestroy();
+
+  upstream::Endpoint v6 = endpoint("::1", 8080);
+  useCluster("v6", {v6});
+  Stream& bracketed = get();
+  EXPECT_EQ("[::1]:8080", *bracketed.headers.get("host"));
+  bracketed.filter->onDestroy();
+}
+
+TEST_F(RouterTest, RequestWithoutHostGetsTheEndpointsAuthority) {
+  Stream& stream = request("GET", "/", {}, true);
+  EXPECT_EQ("backend:8080", *stream.headers.get("host"));
+  EXPECT_FALSE(stream.headers.get("x-forwarded-host").has_value());
+  stream.filter->onDestroy();
+}
+
+TEST_F(RouterTest, RequestBodyAndTrailersStreamUpstream) {
+  Stream& stream =
+      request("POST", "/upload", {{"host", "h"}, {"transfer-encoding", "chunked"}}, false);
+  body(stream, "hello", false);
+  connect(0);
+  body(stream, " world", false);
+  stream.trailers.add("x-checksum", "abc");
+  EXPECT_EQ(http::FilterTrailersStatus::kStopIteration,
+            stream.filter->decodeTrailers(stream.trailers));
+  EXPECT_EQ(
+      "POST /upload HTTP/1.1\r\n"
+      "host: backend:8080\r\n"
+      "x-forwarded-host: h\r\n"
+      "x-forwarded-proto: http\r\n"
+      "x-forwarded-for: 10.0.0.7\r\n"
+      "Transfer-Encoding: chunked\r\n"
+      "\r\n"
+      "5\r\nhello\r\n6\r\n world\r\n0\r\nx-checksum: abc\r\n\r\n",
+      upstream(0).written_);
+  respond(0, kOk);
+  EXPECT_EQ("ok", stream.callbacks.response_body_);
+  stream.filter->onDestroy();
+}
+
+TEST_F(RouterTest, ResponsePassesThroughWithoutHopByHopHeaders) {
+  Stream& stream = get();
+  connect(0);
+  respond(0,
+          "HTTP/1.1 201 Created\r\n"
+          "Content-Length: 5\r\n"
+          "Connection: keep-alive, X-Private\r\n"
+          "Keep-Alive: timeout=5\r\n"
+          "X-Private: p\r\n"
+          "X-Upstream: yes\r\n"
+          "\r\n");
+  ASSERT_NE(nullptr, stream.callbacks.response_headers_);
+  const http::ResponseHeaderMap& headers = *stream.callbacks.response_headers_;
+  EXPECT_EQ(201, headers.status());
+  EXPECT_EQ("yes", *headers.get("x-upstream"));
+  EXPECT_EQ("5", *headers.get("content-length"));
+  EXPECT_FALSE(headers.get("connection").has_value());
+  EXPECT_FALSE(headers.get("keep-alive").has_value());
+  EXPECT_FALSE(headers.get("x-private").has_value());
+  EXPECT_FALSE(stream.callbacks.response_end_stream_);
+  EXPECT_EQ(201, stream.callbacks.stream_info_.response_code);
+
+  respond(0, "hel");
+  respond(0, "lo");
+  EXPECT_EQ("hello", stream.callbacks.response_body_);
+  EXPECT_TRUE(stream.callbacks.response_end_stream_);
+  EXPECT_EQ(http::RequestFailure::kNone, stream.callbacks.stream_info_.failure);
+  EXPECT_EQ(0, stream.callbacks.local_replies_);
+  stream.filter->onDestroy();
+}
+
+TEST_F(RouterTest, ChunkedResponseTrailersAreForwarded) {
+  Stream& stream = get();
+  connect(0);
+  respond(0,
+          "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: x-sum\r\n\r\n"
+          "3\r\nabc\r\n0\r\nx-sum: 1\r\n\r\n");
+  EXPECT_FALSE(stream.callbacks.response_headers_->get("transfer-encoding").has_value());
+  EXPECT_FALSE(stream.callbacks.response_headers_->get("trailer").has_value());
+  EXPECT_EQ("abc", stream.callbacks.response_body_);
+  ASSERT_NE(nullptr, stream.callbacks.response_trailers_);
+  EXPECT_EQ("1", *stream.callbacks.response_trailers_->get("x-sum"));
+  stream.filter->onDestroy();
+  EXPECT_EQ(1u, pool().idleCount());
+}
+
+TEST_F(RouterTest, InterimContinueIsRelayed) {
+  Stream& stream = request(
+      "POST", "/", {{"host", "h"}, {"expect", "100-continue"}, {"content-length", "2"}}, false);
+  connect(0);
+  EXPECT_THAT(upstream(0).written_, testing::HasSubstr("expect: 100-continue\r\n"));
+  respond(0, "HTTP/1.1 100 Continue\r\n\r\n");
+  ASSERT_EQ(1u, stream.callbacks.interim_headers_.size());
+  EXPECT_EQ(100, stream.callbacks.interim_headers_[0]->status());
+  EXPECT_EQ(nullptr, stream.callbacks.response_headers_);
+  body(stream, "hi", true);
+  EXPECT_THAT(upstream(0).written_, testing::EndsWith("\r\n\r\nhi"));
+  respond(0, kOk);
+  EXPECT_EQ(200, stream.callbacks.response_headers_->status());
+  stream.filter->onDestroy();
+}
+
+TEST_F(RouterTest, ConnectRefusedIs502) {
+  Stream& stream = get();
+  failConnect(0, ECONNREFUSED);
+  EXPECT_EQ(502, stream.callbacks.local_reply_code_);
+  EXPECT_EQ("upstream connection refused\n", stream.callbacks.local_reply_body_);
+  EXPECT_EQ(http::RequestFailure::kUpstreamConnectRefused, stream.callbacks.stream_info_.failure);
+  EXPECT_FALSE(timer(kResponseTimeout)->enabled_);
+  stream.filter->onDestroy();
+  EXPECT_EQ(0u, pool().idleCount());
+}
+
+TEST_F(RouterTest, OtherConnectErrorIs502) {
+  Stream& stream = get();
+  failConnect(0, EHOSTUNREACH);
+  EXPECT_EQ(502, stream.callbacks.local_reply_code_);
+  EXPECT_EQ(http::RequestFailure::kUpstreamConnectError, stream.callbacks.stream_info_.failure);
+  stream.filter->onDestroy();
+}
+
+TEST_F(RouterTest, ConnectTimeoutIs504) {
+  Stream& stream = get();
+  event::MockTimer* connect_timer = timer(kConnectTimeout);
+  ASSERT_NE(nullptr, connect_timer);
+  EXPECT_TRUE(connect_timer->enabled_);
+  connect_timer->invokeCallback();
+  EXPECT_EQ(504, stream.callbacks.local_reply_code_);
+  EXPECT_EQ("upstream connect timeout\n", stream.callbacks.local_reply_body_);
+  EXPECT_EQ(http::RequestFailure::kUpstreamConnectTimeout, stream.callbacks.stream_info_.failure);
+  EXPECT_EQ(network::ConnectionState::kClosed, upstream(0).state_);
+  stream.filter->onDestroy();
+}
+
+TEST_F(RouterTest, ResponseTimeoutIs504AndClosesTheUpstream) {
+  Stream& stream = get();
+  connect(0);
+  event::MockTimer* response_timer = timer(kResponseTimeout);
+  ASSERT_NE(nullptr, response_timer);
+  EXPECT_TRUE(response_timer->enabled_);
+  response_timer->invokeCallback();
+  EXPECT_EQ(504, stream.callbacks.local_reply_code_);
+  EXPECT_EQ("upstream response timeout\n", stream.callbacks.local_reply_body_);
+  EXPECT_EQ(http::RequestFailure::kUpstreamResponseTimeout, stream.callbacks.stream_info_.failure);
+  EXPECT_EQ(network::ConnectionState::kClosed, upstream(0).state_);
+  stream.filter->onDestroy();
+  EXPECT_EQ(0u, pool().idleCount());
+}
+
+TEST_F(RouterTest, ResponseTimerRunsFromTheRequestsEndUntilResponseHeaders) {
+  Stream& stream = request("POST", "/", {{"host", "h"}, {"content-length", "4"}}, false);
+  connect(0);
+  EXPECT_EQ(nullptr, timer(kResponseTimeout));
+  body(stream, "data", true);
+  ASSERT_NE(nullptr, timer(kResponseTimeout));
+  EXPECT_TRUE(timer(kResponseTimeout)->enabled_);
+  respond(0, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n");
+  EXPECT_FALSE(timer(kResponseTimeout)->enabled_);
+  respond(0, "ok");
+  stream.filter->onDestroy();
+}
+
+TEST_F(RouterTest, ZeroResponseTimeoutDisablesIt) {
+  config_->response_timeout = std::chrono::milliseconds(0);
+  Stream& stream = get();
+  connect(0);
+  EXPECT_EQ(nullptr, timer(std::chrono::milliseconds(0)));
+  stream.filter->onDestroy();
+}
+
+TEST_F(RouterTest, ResetBeforeResponseIs502) {
+  Stream& stream = get();
+  connect(0);
+  remoteClose(0, "connection_reset");
+  EXPECT_EQ(502, stream.callbacks.local_reply_code_);
+  EXPECT_EQ("upstream reset before response\n", stream.callbacks.local_reply_body_);
+  EXPECT_EQ(http::RequestFailure::kUpstreamReset, stream.callbacks.stream_info_.failure);
+  // A fresh connection is not retried.
+  EXPECT_EQ(1u, upstreams_.size());
+  stream.filter->onDestroy();
+}
+
+TEST_F(RouterTest, InvalidResponseIs502) {
+  Stream& stream = get();
+  connect(0);
+  respond(0, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\nok");
+  EXPECT_EQ(502, stream.callbacks.local_reply_code_);
+  EXPECT_EQ("invalid upstream response\n", stream.callbacks.local_reply_body_);
+  EXPECT_EQ(http::RequestFailure::kUpstreamProtocolError, stream.callbacks.stream_info_.failure);
+  EXPECT_EQ(nullptr, stream.callbacks.response_headers_);
+  EXPECT_EQ(network::ConnectionState::kClosed, upstream(0).state_);
+  stream.filter->onDestroy();
+}
+
+TEST_F(RouterTest, CutOffMidBodyResetsTheStream) {
+  Stream& stream = get();
+  connect(0);
+  respond(0, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf");
+  EXPECT_EQ("half", stream.callbacks.response_body_);
+  EXPECT_CALL(stream.callbacks, sendLocalReply(_, _)).Times(0);
+  EXPECT_CALL(stream.callbacks, resetStream());
+  remoteClose(0);
+  EXPECT_EQ(http::RequestFailure::kUpstreamReset, stream.callbacks.stream_info_.failure);
+  stream.filter->onDestroy();
+}
+
+TEST_F(RouterTest, InvalidChunkMidBodyResetsTheStream) {
+  Stream& stream = get();
+  connect(0);
+  respond(0, "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n");
+  EXPECT_EQ("abc", stream.callbacks.response_body_);
+  respond(0, "zz\r\n");
+  EXPECT_TRUE(stream.callbacks.reset_);
+  EXPECT_EQ(0, stream.callbacks.local_replies_);
+  EXPECT_EQ(http::RequestFailure::kUpstreamProtocolError, stream.callbacks.stream_info_.failure);
+  stream.filter->onDestroy();
+}
+
+TEST_F(RouterTest, KeepAliveConnectionIsReusedByTheNextRequest) {
+  Stream& first = get("/one");
+  connect(0);
+  completeExchange(first, 0);
+  EXPECT_EQ(1u, pool().idleCount());
+
+  Stream& second = get("/two");
+  EXPECT_EQ(1u, upstreams_.size());
+  EXPECT_EQ(0u, pool().idleCount());
+  EXPECT_THAT(upstream(0).written_, testing::EndsWith("GET /two HTTP/1.1\r\nhost: backend:8080\r\n"
+                                                      "x-forwarded-host: client.example\r\n"
+                                                      "x-forwarded-proto: http\r\n"
+                                                      "x-forwarded-for: 10.0.0.7\r\n\r\n"));
+  // Reused connections need no connect timer; the response timer runs.
+  EXPECT_TRUE(timer(kResponseTimeout)->enabled_);
+  completeExchange(second, 0);
+  EXPECT_EQ(1u, pool().idleCount());
+  EXPECT_EQ(network::ConnectionState::kOpen, upstream(0).state_);
+}
+
+TEST_F(RouterTest, ConnectionCloseResponseIsNotReused) {
+  Stream& first = get();
+  connect(0);
+  respond(0, "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok");
+  EXPECT_EQ("ok", first.callbacks.response_body_);
+  EXPECT_EQ(network::ConnectionState::kClosed, upstream(0).state_);
+  first.filter->onDestroy();
+  EXPECT_EQ(0u, pool().idleCount());
+
+  get();
+  EXPECT_EQ(2u, upstreams_.size());
+}
+
+TEST_F(RouterTest, ReusedConnectionClosedBeforeAnswerIsRetriedOnAFreshOne) {
+  Stream& first = get();
+  connect(0);
+  completeExchange(first, 0);
+
+  Stream& second = get("/again");
+  ASSERT_EQ(1u, upstreams_.size());
+  // The upstream had closed the idle connection just as it was reused.
+  remoteClose(0);
+  ASSERT_EQ(2u, upstreams_.size());
+  EXPECT_EQ(0, second.callbacks.local_replies_);
+  connect(1);
+  EXPECT_THAT(upstream(1).written_, testing::StartsWith("GET /again HTTP/1.1\r\n"));
+  respond(1, kOk);
+  EXPECT_EQ("ok", second.callbacks.response_body_);
+  EXPECT_EQ(http::RequestFailure::kNone, second.callbacks.stream_info_.failure);
+  second.filter->onDestroy();
+  EXPECT_EQ(1u, pool().idleCount());
+}
+
+TEST_F(RouterTest, RetryFailingAgainIsAnswered502) {
+  Stream& first = get();
+  connect(0);
+  completeExchange(first, 0);
+
+  Stream& second = get();
+  remoteClose(0);
+  ASSERT_EQ(2u, upstreams_.size());
+  connect(1);
+  remoteClose(1, "connection_reset");
+  EXPECT_EQ(2u, upstreams_.size());
+  EXPECT_EQ(502, second.callbacks.local_reply_code_);
+  EXPECT_EQ(http::RequestFailure::kUpstreamReset, second.callbacks.stream_info_.failure);
+  second.filter->onDestroy();
+}
+
+TEST_F(RouterTest, RetryReplaysAHeldBody) {
+  Stream& first = get();
+  connect(0);
+  completeExchange(first, 0);
+
+  Stream& second = request("POST", "/form", {{"host", "h"}, {"content-length", "7"}}, false);
+  body(second, "a=1", false);
+  body(second, "&b=2", true);
+  remoteClose(0);
+  ASSERT_EQ(2u, upstreams_.size());
+  connect(1);
+  EXPECT_THAT(upstream(1).written_, testing::StartsWith("POST /form HTTP/1.1\r\n"));
+  EXPECT_THAT(upstream(1).written_, testing::EndsWith("\r\n\r\na=1&b=2"));
+  respond(1, kOk);
+  EXPECT_EQ("ok", second.callbacks.response_body_);
+  second.filter->onDestroy();
+}
+
+TEST_F(RouterTest, RetryContinuesABodyStillArriving) {
+  Stream& first = get();
+  connect(0);
+  completeExchange(first, 0);
+
+  Stream& second = request("POST", "/up", {{"host", "h"}, {"content-length", "6"}}, false);
+  body(second, "abc", false);
+  remoteClose(0);
+  ASSERT_EQ(2u, upstreams_.size());
+  body(second, "def", true);
+  connect(1);
+  EXPECT_THAT(upstream(1).written_, testing::EndsWith("\r\n\r\nabcdef"));
+  second.filter->onDestroy();
+}
+
+TEST_F(RouterTest, LargeBodyIsNotReplayed) {
+  Stream& first = get();
+  connect(0);
+  completeExchange(first, 0);
+
+  Stream& second = request("POST", "/big", {{"host", "h"}, {"content-length", "100000"}}, false);
+  body(second, std::string(kMaxRetainedBody, 'x'), false);
+  body(second, "y", false);  // one byte more than is kept
+  remoteClose(0);
+  EXPECT_EQ(1u, upstreams_.size());
+  EXPECT_EQ(502, second.callbacks.local_reply_code_);
+  EXPECT_EQ(http::RequestFailure::kUpstreamReset, second.callbacks.stream_info_.failure);
+  second.filter->onDestroy();
+}
+
+TEST_F(RouterTest, NoRetryOnceResponseBytesArrived) {
+  Stream& first = get();
+  connect(0);
+  completeExchange(first, 0);
+
+  Stream& second = get();
+  respond(0, "HTTP/1.1 200");
+  remoteClose(0);
+  EXPECT_EQ(1u, upstreams_.size());
+  EXPECT_EQ(502, second.callbacks.local_reply_code_);
+  second.filter->onDestroy();
+}
+
+TEST_F(RouterTest, UpstreamWriteWatermarksPauseTheClient) {
+  Stream& stream = request("POST", "/", {{"host", "h"}, {"content-length", "10"}}, false);
+  EXPECT_EQ(1024u * 1024u, upstream(0).buffer_limit_);
+  connect(0);
+  upstream(0).raiseAboveHighWatermark();
+  EXPECT_EQ(1, stream.callbacks.read_disable_count_);
+  upstream(0).raiseAboveHighWatermark();  // held once
+  EXPECT_EQ(1, stream.callbacks.read_disable_count_);
+  upstream(0).raiseBelowLowWatermark();
+  EXPECT_EQ(0, stream.callbacks.read_disable_count_);
+  stream.filter->onDestroy();
+}
+
+TEST_F(RouterTest, DownstreamWatermarksPauseTheUpstream) {
+  Stream& stream = get();
+  connect(0);
+  ASSERT_EQ(1u, stream.callbacks.watermark_callbacks_.size());
+  http::DownstreamWatermarkCallbacks& watermarks = *stream.callbacks.watermark_callbacks_[0];
+  respond(0, "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nab");
+  watermarks.onAboveWriteBufferHighWatermark();
+  EXPECT_EQ(1, upstream(0).read_disable_count_);
+  watermarks.onBelowWriteBufferLowWatermark();
+  EXPECT_EQ(0, upstream(0).read_disable_count_);
+  watermarks.onAboveWriteBufferHighWatermark();
+  respond(0, "cd");
+  // Back in the pool, reading again.
+  stream.filter->onDestroy();
+  EXPECT_EQ(1u, pool().idleCount());
+  EXPECT_EQ(0, upstream(0).read_disable_count_);
+  EXPECT_TRUE(stream.callbacks.watermark_callbacks_.empty());
+}
+
+TEST_F(RouterTest, DownstreamAlreadyAboveHighWatermarkPausesANewUpstream) {
+  streams_.push_back(std::make_unique<Stream>());
+  Stream& stream = *streams_.back();
+  ON_CALL(stream.callbacks, dispatcher()).WillByDefault(ReturnRef(dispatcher_));
+  stream.callbacks.route_ = route_;
+  // What the connection manager does when the client is already behind.
+  ON_CALL(stream.callbacks, addDownstreamWatermarkCallbacks(_))
+      .WillByDefault([](http::DownstreamWatermarkCallbacks& callbacks) {
+        callbacks.onAboveWriteBufferHighWatermark();
+      });
+  stream.headers.setMethod("GET");
+  stream.headers.setPath("/");
+  stream.filter = std::make_shared<RouterFilter>(config_);
+  stream.filter->setDecoderFilterCallbacks(stream.callbacks);
+  stream.filter->decodeHeaders(stream.headers, true);
+  EXPECT_EQ(1, upstream(0).read_disable_count_);
+  // No client connection in this test: no X-Forwarded-For.
+  EXPECT_FALSE(stream.headers.get("x-forwarded-for").has_value());
+  stream.filter->onDestroy();
+}
+
+TEST_F(RouterTest, DestroyMidRequestClosesTheUpstream) {
+  Stream& stream = request("POST", "/", {{"host", "h"}, {"content-length", "10"}}, false);
+  connect(0);
+  body(stream, "12345", false);
+  EXPECT_CALL(stream.callbacks, removeDownstreamWatermarkCallbacks(_));
+  stream.filter->onDestroy();
+  EXPECT_EQ(network::ConnectionState::kClosed, upstream(0).state_);
+  EXPECT_EQ("exchange_unfinished", upstream(0).close_reason_);
+  EXPECT_EQ(0u, pool().idleCount());
+  EXPECT_FALSE(timer(kConnectTimeout)->enabled_);
+}
+
+TEST_F(RouterTest, DestroyMidResponseClosesTheUpstream) {
+  Stream& stream = get();
+  connect(0);
+  respond(0, "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf");
+  stream.filter->onDestroy();
+  EXPECT_EQ(network::ConnectionState::kClosed, upstream(0).state_);
+  EXPECT_EQ(0u, pool().idleCount());
+  EXPECT_EQ(http::RequestFailure::kNone, stream.callbacks.stream_info_.failure);
+}
+
+TEST_F(RouterTest, EarlyResponseClosesTheConnectionAndDropsTheRestOfTheBody) {
+  Stream& stream = request("POST", "/", {{"host", "h"}, {"content-length", "10"}}, false);
+  connect(0);
+  body(stream, "12345", false);
+  respond(0, "HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(413, stream.callbacks.response_headers_->status());
+  EXPECT_TRUE(stream.callbacks.response_end_stream_);
+  EXPECT_EQ(network::ConnectionState::kClosed, upstream(0).state_);
+  const size_t written = upstream(0).written_.size();
+  body(stream, "67890", true);
+  EXPECT_EQ(written, upstream(0).written_.size());
+  stream.filter->onDestroy();
+  EXPECT_EQ(0u, pool().idleCount());
+}
+
+TEST_F(RouterTest, ResponseCompletingInsideEncodeReleasesOnce) {
+  Stream& stream = get();
+  connect(0);
+  // The connection manager ends the stream from inside the last encodeData().
+  ON_CALL(stream.callbacks, encodeData(_, true)).WillByDefault([&](buffer::Instance& data, bool) {
+    stream.callbacks.response_body_ += data.toString();
+    data.drain(data.length());
+    stream.filter->onDestroy();
+  });
+  respond(0, kOk);
+  EXPECT_EQ("ok", stream.callbacks.response_body_);
+  EXPECT_EQ(1u, pool().idleCount());
+  EXPECT_EQ(network::ConnectionState::kOpen, upstream(0).state_);
+}
+
+TEST_F(RouterTest, LocalReplyEndingTheStreamInsideTheCallIsSafe) {
+  Stream& stream = get();
+  // The connection manager destroys the filters from inside sendLocalReply().
+  ON_CALL(stream.callbacks, sendLocalReply(_, _)).WillByDefault([&](int code, std::string_view) {
+    stream.callbacks.local_reply_code_ = code;
+    stream.filter->onDestroy();
+  });
+  failConnect(0, ECONNREFUSED);
+  EXPECT_EQ(502, stream.callbacks.local_reply_code_);
+  EXPECT_EQ(0u, pool().idleCount());
+}
+
+}  // namespace
+}  // namespace proxy::filters::router
