@@ -543,8 +543,12 @@ void ConnectionManagerImpl::rejectRequest(const CodecError& error) {
     stream_->reset(RequestFailure::kRequestRejected);
     releaseStream();
   }
-  std::string body = error.reason + "\n";
-  auto headers = localReplyHeaders(error.status, body.size());
+  replyAndClose(error.status, error.reason + "\n", "request_rejected");
+}
+
+void ConnectionManagerImpl::replyAndClose(int code, const std::string& body,
+                                          std::string_view reason) {
+  auto headers = localReplyHeaders(code, body.size());
   buffer::OwnedBuffer out;
   codec_->encodeHeaders(*headers, false, true, out);
   buffer::OwnedBuffer body_buffer;
@@ -552,7 +556,7 @@ void ConnectionManagerImpl::rejectRequest(const CodecError& error) {
   codec_->encodeData(body_buffer, true, out);
   connection().write(out, false);
   closed_ = true;
-  connection().close(network::ConnectionCloseType::kFlushWrite, "request_rejected");
+  connection().close(network::ConnectionCloseType::kFlushWrite, reason);
 }
 
 void ConnectionManagerImpl::onStreamComplete(bool close_connection) {
@@ -621,15 +625,7 @@ void ConnectionManagerImpl::onTimer() {
     if (counter != config_->rejections.end()) {
       counter->second->inc();
     }
-    std::string body = "request headers timeout\n";
-    auto headers = localReplyHeaders(408, body.size());
-    buffer::OwnedBuffer out;
-    codec_->encodeHeaders(*headers, false, true, out);
-    buffer::OwnedBuffer body_buffer;
-    body_buffer.add(body);
-    codec_->encodeData(body_buffer, true, out);
-    connection().write(out, false);
-    connection().close(network::ConnectionCloseType::kFlushWrite, "request_headers_timeout");
+    replyAndClose(408, "request headers timeout\n", "request_headers_timeout");
     return;
   }
   connection().close(network::ConnectionCloseType::kNoFlush, "idle_timeout");

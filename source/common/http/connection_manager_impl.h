@@ -2,6 +2,8 @@
 
 #include <list>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "api/event/dispatcher.h"
@@ -48,6 +50,9 @@ class ConnectionManagerImpl final : public network::ReadFilter,
   // Parses what is pending, unless a request is still being answered.
   void dispatch();
   void rejectRequest(const CodecError& error);
+  // Answers without a stream (the codec refused the request, or its headers never came)
+  // and closes the connection.
+  void replyAndClose(int code, const std::string& body, std::string_view reason);
   // The stream finished (or was reset): destroy it after this event and move on to the
   // next request, or close.
   void onStreamComplete(bool close_connection);
