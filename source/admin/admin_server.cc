@@ -95,7 +95,8 @@ AdminServer::AdminServer(const server::HostPort& address,
   params->setMaxQueued(64);
   params->setKeepAlive(true);
   server_ = std::make_unique<Poco::Net::HTTPServer>(
-      new RequestHandlerFactory(std::move(collectables), std::move(hooks)), socket, params);
+      new RequestHandlerFactory(std::move(collectables), std::move(hooks)), thread_pool_, socket,
+      params);
 }
 
 AdminServer::~AdminServer() { stop(); }
@@ -106,6 +107,7 @@ void AdminServer::stop() {
   if (server_ != nullptr) {
     server_->stopAll(true);
     server_.reset();
+    thread_pool_.joinAll();
   }
 }
 

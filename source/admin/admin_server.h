@@ -1,6 +1,7 @@
 #pragma once
 
 #include <Poco/Net/HTTPServer.h>
+#include <Poco/ThreadPool.h>
 
 #include <atomic>
 #include <functional>
@@ -35,6 +36,9 @@ class AdminServer {
  private:
   class RequestHandlerFactory;
 
+  // Its own pool, joined in stop(): POCO's default pool is a static whose destructor would
+  // otherwise race the server's dispatcher thread at exit.
+  Poco::ThreadPool thread_pool_{1, 4};
   std::unique_ptr<Poco::Net::HTTPServer> server_;
   std::string bound_address_;
 };

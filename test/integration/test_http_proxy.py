@@ -10,8 +10,8 @@ import time
 import unittest
 
 from http_upstream import Reader, header_values, read_response, start_http_upstream
-from proxy_harness import (MiB, ProxyTestCase, drain_hash, free_port, note, pattern_block,
-                           push_until_blocked, recv_until_eof, sleep_until)
+from proxy_harness import (MiB, ProxyTestCase, free_port, note, pattern_block, proxy_env,
+                           recv_until_eof, sleep_until)
 
 
 def http_config(admin, port, up_port, routes=None, vhosts=None, response_timeout="60s",
@@ -139,6 +139,53 @@ class SeedRoutingTest(HttpCase):
         self.assertEqual(self.up_requests(), [])
 
 
+class SeedFormTest(ProxyTestCase):
+    """The seed config shape (http_routes / http_config), two upstreams to tell rules apart."""
+
+    def setUp(self):
+        super().setUp()
+        self.a = start_http_upstream(self)
+        self.b = start_http_upstream(self)
+        self.admin, self.port = free_port(wildcard=True), free_port(wildcard=True)
+        config = f"""---
+http_routes:
+  - target: "http://127.0.0.1:{self.a.port}"
+    host: "admin.localhost"
+    path_prefix: "/users"
+    strip_path_prefix: true
+  - target: "http://127.0.0.1:{self.b.port}"
+    host: "admin.localhost"
+    path_prefix: "/"
+  - target: "http://127.0.0.1:{self.b.port}"
+    host: "localhost"
+http_config:
+  port: ":{self.port}"
+  shutdown_timeout: "2s"
+log_level: "info"
+"""
+        self.start_proxy(config, admin_port=self.admin,
+                         env=proxy_env(INTERNAL_API_PORT=f":{self.admin}"))
+
+    def get(self, target, host):
+        s = self.client(self.port)
+        s.sendall(f"GET {target} HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
+        return read_response(Reader(s))
+
+    def test_seed_rules(self):
+        resp = self.get("/users/42?q=1", "admin.localhost")
+        self.assertEqual(resp.status, 200)
+        self.assertEqual(resp.json()["target"], "/42?q=1")
+        self.assertEqual(self.get("/users", "admin.localhost").json()["target"], "/")
+        self.assertEqual(self.get("/users2", "admin.localhost").json()["target"], "/2")
+        self.assertEqual(len(self.a.results), 3)
+        resp = self.get("/payments/1", "Admin.Localhost:8021")
+        self.assertEqual(resp.json()["target"], "/payments/1")
+        self.assertEqual(self.get("/x", "localhost").json()["target"], "/x")
+        self.assertEqual(len(self.b.results), 2)
+        self.assertEqual(len(self.a.results), 3)
+        self.assertEqual(self.get("/", "other.test").status, 404)
+
+
 class HostRouterTest(HttpCase):
     vhosts = ['{ hosts: ["api.example.com", "*.api.example.com"], cluster: up }']
 
@@ -249,6 +296,12 @@ class KeepAliveTest(HttpCase):
 # 4. Bodies
 
 class BodiesTest(HttpCase):
+    def test_4mib_content_length_request_body(self):
+        body = os.urandom(4 * MiB)
+        got = self.echo("/", method="POST", body=body)
+        self.assertEqual((got["body_len"], got["body_sha"]),
+                         (len(body), hashlib.sha256(body).hexdigest()))
+
     def test_content_length_request_body(self):
         body = os.urandom(100000)
         got = self.echo("/", method="POST", body=body)
@@ -296,7 +349,7 @@ class LargeBodiesTest(HttpCase):
 
     def test_100mib_upload(self):
         block = pattern_block()
-        s, r = self.conn(timeout=60)
+        s, r = self.conn(timeout=10)
         rss0 = self.proxy.rss_kib()
         s.sendall(b"POST /up HTTP/1.1\r\nHost: h.test\r\nContent-Length: %d\r\n\r\n" % self.SIZE)
         digest = hashlib.sha256()
@@ -384,6 +437,19 @@ class UpstreamErrorsTest(HttpCase):
 
     def setUp(self):
         self.dead_port = free_port()
+        # A listener with a full accept queue: Linux drops further SYNs, so connects time out.
+        self.full = socket.socket()
+        self.addCleanup(self.full.close)
+        self.full.bind(("127.0.0.1", 0))
+        self.full.listen(0)
+        self.full_port = self.full.getsockname()[1]
+        self.fillers = []
+        for _ in range(3):
+            f = socket.socket()
+            f.setblocking(False)
+            f.connect_ex(("127.0.0.1", self.full_port))
+            self.fillers.append(f)
+            self.addCleanup(f.close)
         super().setUp()
 
     @property
@@ -391,6 +457,7 @@ class UpstreamErrorsTest(HttpCase):
         return ['{ host: dead.test, prefix: /, target: "http://127.0.0.1:%d" }' % self.dead_port,
                 '{ host: tls.test, prefix: /, target: "https://127.0.0.1:UPPORT" }',
                 '{ host: nx.test, prefix: /, target: "http://does-not-exist.invalid:80" }',
+                '{ host: slow.test, prefix: /, target: "http://127.0.0.1:%d" }' % self.full_port,
                 '{ prefix: /, cluster: up }']
 
     def check(self, target, status, host="h.test"):
@@ -406,6 +473,22 @@ class UpstreamErrorsTest(HttpCase):
         start = time.monotonic()
         self.check("/__hang", 504)
         self.assertLess(time.monotonic() - start, 5)
+
+    def test_connect_timeout_504(self):
+        probe = socket.socket()
+        probe.settimeout(1.5)
+        try:
+            probe.connect(("127.0.0.1", self.full_port))
+            self.skipTest("this kernel completed a connect to a full accept queue")
+        except (TimeoutError, socket.timeout):
+            pass
+        finally:
+            probe.close()
+        start = time.monotonic()
+        self.check("/", 504, host="slow.test")  # cluster connect_timeout is 1s
+        elapsed = time.monotonic() - start
+        self.assertGreater(elapsed, 0.5)
+        self.assertLess(elapsed, 5)
 
     def test_reset_502(self):
         self.check("/__reset", 502)

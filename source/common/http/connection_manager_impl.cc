@@ -98,6 +98,7 @@ class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallb
   }
 
   bool responseStarted() const { return response_started_; }
+  bool requestComplete() const { return request_complete_; }
 
  private:
   static constexpr size_t kNone = static_cast<size_t>(-1);
@@ -480,28 +481,29 @@ network::FilterStatus ConnectionManagerImpl::onData(buffer::Instance& data, bool
 }
 
 void ConnectionManagerImpl::dispatch() {
-  if (closed_ || (stream_ != nullptr)) {
-    // Busy with a request: what else arrives waits, up to a bound.
-    if (!closed_ && !read_disabled_for_pipeline_ && pending_.length() > kMaxPendingWhileBusy &&
-        stream_ != nullptr) {
-      read_disabled_for_pipeline_ = true;
-      connection().readDisable(true);
-    }
-    if (stream_ == nullptr || pending_.length() == 0) {
+  if (closed_) {
+    return;
+  }
+  if (stream_ == nullptr || !stream_->requestComplete()) {
+    if (pending_.length() == 0) {
       return;
     }
+    // Bytes with no request in flight begin a new request: its headers are now on the clock.
+    awaiting_headers_ = awaiting_headers_ || stream_ == nullptr;
+    auto error = codec_->dispatch(pending_);
+    if (error) {
+      rejectRequest(*error);
+      return;
+    }
+    armTimer();
   }
-  if (pending_.length() == 0) {
-    return;
+  // A request is being answered and what is left belongs to later (pipelined) requests:
+  // hold it, but stop reading once too much waits.
+  if (stream_ != nullptr && stream_->requestComplete() && !read_disabled_for_pipeline_ &&
+      pending_.length() > kMaxPendingWhileBusy) {
+    read_disabled_for_pipeline_ = true;
+    connection().readDisable(true);
   }
-  // Bytes with no request in flight begin a new request: its headers are now on the clock.
-  awaiting_headers_ = true;
-  auto error = codec_->dispatch(pending_);
-  if (error) {
-    rejectRequest(*error);
-    return;
-  }
-  armTimer();
 }
 
 void ConnectionManagerImpl::onRequestHeaders(RequestHeaderMapPtr headers, bool end_stream) {
