@@ -362,8 +362,11 @@ def cmd_run(a):
     else:
         ok = rc == 0 and not rec["error"] and rec["requests"]
         if a.pid and rec["requests"]:
+            # one request per connection with 'Connection: close' (tcp.sh), so per
+            # request is also per connection
             rec["cpu_us_per_conn"] = rec["proxy_cpu_s"] * 1e6 / rec["requests"]
-        summary = (f"{rec['rps'] or 0:8.0f} conn/s  cpu {fmt(rec.get('cpu_us_per_conn'), 1)} us/conn"
+            rec["cpu_us_per_req"] = rec["cpu_us_per_conn"]
+        summary = (f"{rec['rps'] or 0:8.0f} {a.unit}/s  cpu {fmt(rec.get('cpu_us_per_conn'), 1)} us/{a.unit}"
                    f"  p99 {fmt(rec['p99_ms'], 2)} ms  errors {rec['socket_errors']}+{rec['non2xx']}"
                    f"  origin accepts {rec.get('origin_accepts')}  rst {rec['tcp']['TcpOutRsts']}")
     if a.pid:
@@ -378,6 +381,8 @@ def cmd_run(a):
     summary += (f"  [core{a.proxy_core} {fmt(rec.get('proxy_core_busy_pct'), 0)}%"
                 f" (ksoftirqd {fmt(rec.get('ksoftirqd_pct'), 0)}%)"
                 f" core{a.load_core} {fmt(rec.get('load_core_busy_pct'), 0)}%]")
+    if a.pid and rec.get("proxy_rss_kib") is not None:
+        summary += f"  rss {rec['proxy_rss_kib'] / 1024:.1f} MiB"
     print(f"  {a.group:9s} r{a.round} {a.target:8s} {summary}{'' if ok else '  FAILED rc=' + str(rc)}",
           flush=True)
     if not ok:
@@ -483,6 +488,35 @@ def cmd_report(a):
                           "CPU us/conn", f"CPU/conn x {refname}", "origin conns/conn", "errors",
                           "RSTs/conn", "drops", "fd growth", "runs ok"], rows))
         out.append("")
+    for g in [g for g in groups if g.startswith("http-")]:
+        out.append(f"### HTTP {g[5:]} (wrk, keep-alive, through the target)\n")
+        rows = []
+        gr = [r for r in runs if r["group"] == g]
+        for t in targets:
+            rs = [r for r in gr if r["target"] == t]
+            if not rs:
+                continue
+            good = [r for r in rs if r["ok"]]
+            leaks = [r["fds_after"] - r["fds_before"] for r in rs if "fds_after" in r]
+            rss = [r.get("proxy_rss_kib") for r in good]
+            rows.append([
+                t, fmt(med(r["rps"] for r in good), 0),
+                fmt(ratio_vs(gr, t, ref, "rps"), 2) if ref else "-",
+                fmt(med(r["p50_ms"] for r in good), 3), fmt(med(r["p99_ms"] for r in good), 3),
+                fmt(med(r.get("proxy_cpu_pct") for r in good), 0),
+                fmt(med(r.get("cpu_us_per_req") for r in good), 2),
+                fmt(ratio_vs(gr, t, ref, "cpu_us_per_req"), 2) if ref and t != "direct" else "-",
+                fmt(med(v / 1024 for v in rss if v is not None) if any(v is not None for v in rss)
+                    else None, 1),
+                fmt(med(r["origin_accepts"] for r in good if r.get("origin_accepts") is not None), 0),
+                str(sum(r.get("socket_errors", 0) + r.get("non2xx", 0) for r in rs)),
+                str(sum(r["tcp_drops"] for r in rs)),
+                str(max(leaks)) if leaks else "-",
+                f"{len(good)}/{len(rs)}"])
+        out.append(table(["target", "req/s", f"x {refname}", "p50 ms", "p99 ms", "proxy CPU %",
+                          "CPU us/req", f"CPU/req x {refname}", "RSS MiB after",
+                          "origin conns", "errors", "drops", "fd growth", "runs ok"], rows))
+        out.append("")
     noisy = [r for r in runs if (r.get("proxy_core_other_pct") or 0) > a.noise]
     if noisy:
         out.append(f"Noisy runs: more than {a.noise:.0f}% of the proxy's core was busy with "
@@ -542,6 +576,7 @@ def main():
     s.add_argument("--load-core", type=int)
     s.add_argument("--origin-status", default="", help="nginx stub_status URL")
     s.add_argument("--timeout", type=float, default=60)
+    s.add_argument("--unit", default="conn", help="what one wrk request is, in the run line")
     s.add_argument("cmd", nargs=argparse.REMAINDER)
     s.set_defaults(fn=cmd_run)
     s = sub.add_parser("report")
