@@ -8,6 +8,7 @@
 #include <Poco/Net/IPAddress.h>
 #include <Poco/Net/ServerSocket.h>
 #include <Poco/Net/SocketAddress.h>
+#include <Poco/Timespan.h>
 #include <Poco/URI.h>
 
 #include "admin/prometheus_exposition.h"
@@ -94,6 +95,9 @@ AdminServer::AdminServer(const server::HostPort& address,
   params->setMaxThreads(4);
   params->setMaxQueued(64);
   params->setKeepAlive(true);
+  // POCO's connection dispatcher notices stop() only when its queue wait times out (default
+  // 10 s), which would hold up shutdown; a short wait bounds that.
+  params->setThreadIdleTime(Poco::Timespan(0, 200 * 1000));
   server_ = std::make_unique<Poco::Net::HTTPServer>(
       new RequestHandlerFactory(std::move(collectables), std::move(hooks)), thread_pool_, socket,
       params);

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 
+#include "common/http/connection_pool.h"
 #include "common/stats/store_impl.h"
 
 namespace proxy::server {
@@ -21,6 +22,8 @@ void Worker::run() {
   // The loop has ended: release everything on this thread, where it was created.
   listeners_.clear();
   closeConnections("worker_stopped");
+  // This worker's idle upstream connections go now, while the loop can still delete them.
+  http::ConnectionPools::releaseDispatcher(dispatcher_);
   dispatcher_.runOnce(std::chrono::milliseconds(0));
 }
 

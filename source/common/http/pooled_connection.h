@@ -98,8 +98,6 @@ class PooledConnection final : public event::DeferredDeletable,
   bool exchangeComplete() const { return request_complete_ && response_complete_; }
 
   network::ClientConnection& connection() { return *connection_; }
-  // The pool keeping this connection while it is idle; nullptr while in use.
-  ConnectionPool* idlePool() const { return idle_pool_; }
 
  private:
   friend class ConnectionPool;
