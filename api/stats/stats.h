@@ -57,8 +57,8 @@ class Scope {
                                const Labels& labels, const std::vector<double>& buckets) = 0;
   // A gauge whose value `compute` returns at each scrape, for values derived from other
   // handles (a mean). `compute` runs on the scraping thread and must only read handles.
-  virtual void computedGauge(const std::string& name, const std::string& help,
-                             const Labels& labels, std::function<double()> compute) = 0;
+  virtual void computedGauge(const std::string& name, const std::string& help, const Labels& labels,
+                             std::function<double()> compute) = 0;
 };
 
 }  // namespace proxy::stats
