@@ -1,6 +1,8 @@
 #include "filters/http/stats/stats_filter.h"
 
-#include <unordered_map>
+#include <map>
+#include <string_view>
+#include <tuple>
 
 #include "api/event/dispatcher.h"
 
@@ -23,6 +25,27 @@ const char* statusClass(int code) {
       return "none";  // no response: the client left first
   }
 }
+
+// Where a worker caches a label set's handles.
+struct HandleKey {
+  const StatsConfig* config;
+  std::string route;
+  std::string cluster;
+  const char* status_class;  // one of statusClass()'s literals
+};
+using HandleKeyView =
+    std::tuple<const StatsConfig*, std::string_view, std::string_view, const char*>;
+struct HandleKeyLess {
+  using is_transparent = void;
+  static HandleKeyView view(const HandleKey& k) {
+    return {k.config, k.route, k.cluster, k.status_class};
+  }
+  static const HandleKeyView& view(const HandleKeyView& v) { return v; }
+  template <class A, class B>
+  bool operator()(const A& a, const B& b) const {
+    return view(a) < view(b);
+  }
+};
 
 }  // namespace
 
@@ -50,11 +73,11 @@ StatsConfig::StatsConfig(stats::Scope& scope, std::string listener, std::vector<
 
 StatsConfig::Handles& StatsConfig::handlesFor(const std::string& route, const std::string& cluster,
                                               const char* status_class) const {
-  // Per worker thread: no lock after the first request of each label set.
-  using Key = std::tuple<const StatsConfig*, std::string, std::string, std::string>;
-  thread_local std::map<Key, Handles> cache;
-  Key key{this, route, cluster, status_class};
-  auto it = cache.find(key);
+  // Per worker thread: no lock after the first request of each label set, and no allocation
+  // either: the lookup compares views; only a new label set stores strings.
+  thread_local std::map<HandleKey, StatsConfig::Handles, HandleKeyLess> cache;
+  HandleKeyView lookup{this, route, cluster, status_class};
+  auto it = cache.find(lookup);
   if (it != cache.end()) {
     return it->second;
   }
@@ -68,7 +91,7 @@ StatsConfig::Handles& StatsConfig::handlesFor(const std::string& route, const st
   handles.duration = &scope_.histogram("proxy_http_request_duration_seconds",
                                        "HTTP request duration by listener and route.",
                                        {{"listener", listener_}, {"route", route}}, buckets_);
-  return cache.emplace(key, handles).first->second;
+  return cache.emplace(HandleKey{this, route, cluster, status_class}, handles).first->second;
 }
 
 void StatsConfig::record(const http::StreamInfo& info, double seconds) const {

@@ -21,11 +21,13 @@ class StatsConfig {
   // Records one finished request.
   void record(const http::StreamInfo& info, double seconds) const;
 
- private:
+ public:
   struct Handles {
     stats::Counter* requests;
     stats::Histogram* duration;
   };
+
+ private:
   Handles& handlesFor(const std::string& route, const std::string& cluster,
                       const char* status_class) const;
 
