@@ -2,7 +2,10 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <thread>
@@ -70,21 +73,35 @@ int Server::waitForShutdown() {
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGQUIT);
   sigaddset(&set, SIGHUP);
-  while (true) {
-    int signal_number = 0;
-    if (sigwait(&set, &signal_number) != 0) {
-      continue;
-    }
-    if (signal_number == SIGHUP) {
-      logger_.warning("SIGHUP received: configuration reload is not available in this build");
-      continue;
-    }
-    logger_.information(std::string(strsignal(signal_number)) + " received: draining for up to " +
-                        std::to_string(config_.shutdown_timeout.count()) + " ms");
-    break;
+  // The signals are blocked in every thread; a signalfd hands them to the main loop.
+  const int signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+  if (signal_fd < 0) {
+    throw std::runtime_error(std::string("signalfd: ") + strerror(errno));
   }
+  event::FileEventPtr signal_event = main_dispatcher_.createFileEvent(
+      signal_fd,
+      [this, signal_fd](uint32_t) {
+        signalfd_siginfo info;
+        while (read(signal_fd, &info, sizeof(info)) == sizeof(info)) {
+          onSignal(static_cast<int>(info.ssi_signo));
+        }
+      },
+      event::FileTriggerType::kLevel, event::FileReadyType::kRead);
+  main_dispatcher_.run();
+  signal_event.reset();
+  close(signal_fd);
   shutdown();
   return 0;
+}
+
+void Server::onSignal(int signal_number) {
+  if (signal_number == SIGHUP) {
+    logger_.warning("SIGHUP received: configuration reload is not available in this build");
+    return;
+  }
+  logger_.information(std::string(strsignal(signal_number)) + " received: draining for up to " +
+                      std::to_string(config_.shutdown_timeout.count()) + " ms");
+  main_dispatcher_.exit();
 }
 
 void Server::shutdown() {
