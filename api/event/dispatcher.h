@@ -8,12 +8,8 @@
 #include "api/event/deferred_deletable.h"
 #include "api/event/file_event.h"
 #include "api/event/timer.h"
-
-namespace proxy::network {
-class Address;
-class ClientConnection;
-using ClientConnectionPtr = std::unique_ptr<ClientConnection>;
-}  // namespace proxy::network
+#include "api/network/connection.h"
+#include "api/network/transport_socket.h"
 
 namespace proxy::event {
 
@@ -36,7 +32,14 @@ class Dispatcher {
   virtual TimerPtr createTimer(TimerCb cb) = 0;
 
   // A non-blocking outbound connection to `address`, not yet connecting: call connect().
-  virtual network::ClientConnectionPtr createClientConnection(const network::Address& address) = 0;
+  // Its bytes go through `transport_socket` (TLS, made by a TransportSocketFactory), or
+  // plain TCP when it is null.
+  virtual network::ClientConnectionPtr createClientConnection(
+      const network::Address& address, network::TransportSocketPtr transport_socket) = 0;
+  // Plain TCP.
+  network::ClientConnectionPtr createClientConnection(const network::Address& address) {
+    return createClientConnection(address, nullptr);
+  }
 
   // Destroys `object` after the current event returns.
   virtual void deferredDelete(DeferredDeletablePtr&& object) = 0;

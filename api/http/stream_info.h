@@ -17,6 +17,7 @@ enum class RequestFailure {
   kUpstreamConnectRefused,
   kUpstreamConnectTimeout,
   kUpstreamConnectError,
+  kUpstreamTlsError,  // connected, but the TLS handshake failed: the request was never sent
   kUpstreamResponseTimeout,
   kUpstreamReset,
   kUpstreamProtocolError,
@@ -38,6 +39,8 @@ inline const char* requestFailureName(RequestFailure failure) {
       return "upstream_connect_timeout";
     case RequestFailure::kUpstreamConnectError:
       return "upstream_connect_error";
+    case RequestFailure::kUpstreamTlsError:
+      return "upstream_tls_error";
     case RequestFailure::kUpstreamResponseTimeout:
       return "upstream_response_timeout";
     case RequestFailure::kUpstreamReset:

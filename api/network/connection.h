@@ -18,7 +18,7 @@ class Dispatcher;
 namespace proxy::network {
 
 enum class ConnectionEvent {
-  kConnected,      // an outbound connection completed its handshake
+  kConnected,      // an outbound connection completed its handshake (TCP, then TLS if any)
   kConnectFailed,  // an outbound connection could not be established (see failureReason())
   kRemoteClose,    // the peer closed or reset, or the socket failed
   kLocalClose,     // close() was called on this side
@@ -101,6 +101,10 @@ class ClientConnection : public virtual Connection {
   virtual const std::string& failureReason() const = 0;
   // The errno that made connecting fail, 0 if none.
   virtual int failureErrno() const = 0;
+  // True when the TCP connection was made but the transport's handshake failed (TLS: the
+  // certificate was not trusted, the name did not match, or the peer does not speak TLS);
+  // failureReason() says which.
+  virtual bool transportFailure() const = 0;
 };
 
 using ClientConnectionPtr = std::unique_ptr<ClientConnection>;

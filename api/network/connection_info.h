@@ -15,6 +15,7 @@ enum class FailureCause {
   kUpstreamConnectRefused,
   kUpstreamConnectTimeout,
   kUpstreamConnectError,
+  kUpstreamTlsError,  // connected, but the TLS handshake failed (untrusted, wrong name)
   kUpstreamReset,
   kNoHealthyEndpoint,
   kIdleTimeout,
@@ -32,6 +33,8 @@ inline const char* failureCauseName(FailureCause cause) {
       return "upstream_connect_timeout";
     case FailureCause::kUpstreamConnectError:
       return "upstream_connect_error";
+    case FailureCause::kUpstreamTlsError:
+      return "upstream_tls_error";
     case FailureCause::kUpstreamReset:
       return "upstream_reset";
     case FailureCause::kNoHealthyEndpoint:

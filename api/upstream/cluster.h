@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "api/network/address.h"
+#include "api/network/transport_socket.h"
 
 namespace proxy::upstream {
 
@@ -26,6 +27,9 @@ class Cluster {
   virtual const std::string& name() const = 0;
   virtual const std::vector<Endpoint>& endpoints() const = 0;
   virtual std::chrono::milliseconds connectTimeout() const = 0;
+  // How connections to its https endpoints are secured: the cluster's TLS context, built
+  // with the snapshot and shared by the workers. nullptr when no endpoint is https.
+  virtual const network::TransportSocketFactoryConstSharedPtr& tlsContext() const = 0;
 };
 
 using ClusterConstSharedPtr = std::shared_ptr<const Cluster>;

@@ -1,7 +1,10 @@
 #include "server/snapshot.h"
 
+#include <algorithm>
+
 #include "api/registry/registry.h"
 #include "common/network/socket_util.h"
+#include "common/tls/client_tls_context.h"
 #include "common/upstream/cluster_impl.h"
 #include "server/config/config_loader.h"
 
@@ -31,7 +34,37 @@ class FactoryContextImpl final : public registry::FactoryContext {
   std::vector<std::string> chain_names_;
 };
 
-upstream::ClusterConstSharedPtr buildCluster(const ClusterConfig& config) {
+// The cluster's TLS context when it has an https endpoint: one SSL_CTX, built here on the
+// main thread, shared by every worker. A CA file that loads no certificate is a config
+// error at its `ca_file`.
+network::TransportSocketFactoryConstSharedPtr buildTlsContext(const ClusterConfig& config,
+                                                              const std::string& file) {
+  const bool any_https = std::any_of(config.endpoints.begin(), config.endpoints.end(),
+                                     [](const EndpointConfig& e) { return e.tls; });
+  if (!any_https) {
+    return nullptr;
+  }
+  tls::ClientTlsOptions options;
+  if (config.tls) {
+    options.ca_file = config.tls->ca_file;
+    options.sni = config.tls->sni;
+    options.verify = config.tls->verify;
+  }
+  try {
+    return std::make_shared<const tls::ClientTlsContext>(std::move(options));
+  } catch (const tls::ClientTlsContextError& error) {
+    const bool ca = config.tls && !config.tls->ca_file.empty();
+    throw ConfigFileError(formatConfigError(
+        file,
+        registry::ConfigError(ca ? config.tls->ca_file_mark : config.mark,
+                              ca ? config.tls->field + ".ca_file" : config.field + ".tls",
+                              std::string(ca ? "expected a PEM file of CA certificates; "
+                                             : "expected a usable TLS setup; ") +
+                                  error.what())));
+  }
+}
+
+upstream::ClusterConstSharedPtr buildCluster(const ClusterConfig& config, const std::string& file) {
   std::vector<upstream::Endpoint> endpoints;
   for (const auto& endpoint_config : config.endpoints) {
     upstream::Endpoint endpoint;
@@ -47,7 +80,8 @@ upstream::ClusterConstSharedPtr buildCluster(const ClusterConfig& config) {
     endpoints.push_back(std::move(endpoint));
   }
   return std::make_shared<upstream::ClusterImpl>(config.name, std::move(endpoints),
-                                                 config.connect_timeout);
+                                                 config.connect_timeout,
+                                                 buildTlsContext(config, file));
 }
 
 }  // namespace
@@ -57,7 +91,7 @@ SnapshotConstSharedPtr buildSnapshot(const Config& config, stats::Scope& scope) 
   snapshot->config = config;
   auto clusters = std::make_shared<upstream::ClusterManagerImpl>();
   for (const auto& cluster : config.clusters) {
-    clusters->add(buildCluster(cluster));
+    clusters->add(buildCluster(cluster, config.file));
   }
   snapshot->clusters = clusters;
   for (const auto& listener : config.listeners) {

@@ -455,7 +455,6 @@ class UpstreamErrorsTest(HttpCase):
     @property
     def routes(self):
         return ['{ host: dead.test, prefix: /, target: "http://127.0.0.1:%d" }' % self.dead_port,
-                '{ host: tls.test, prefix: /, target: "https://127.0.0.1:UPPORT" }',
                 '{ host: nx.test, prefix: /, target: "http://does-not-exist.invalid:80" }',
                 '{ host: slow.test, prefix: /, target: "http://127.0.0.1:%d" }' % self.full_port,
                 '{ prefix: /, cluster: up }']
@@ -510,9 +509,6 @@ class UpstreamErrorsTest(HttpCase):
         with self.assertRaises(EOFError):
             read_response(r)
         self.served_normally()
-
-    def test_https_target_502(self):
-        self.check("/", 502, host="tls.test")
 
     def test_unresolvable_503(self):
         self.check("/", 503, host="nx.test")

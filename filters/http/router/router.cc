@@ -110,11 +110,15 @@ http::FilterHeadersStatus RouterFilter::decodeHeaders(http::RequestHeaderMap& he
     return http::FilterHeadersStatus::kStopIteration;
   }
   info.upstream_address = endpoint->address;
+  // An https endpoint is reached only through its cluster's TLS context: never in clear.
+  const network::TransportSocketFactoryConstSharedPtr* tls = nullptr;
   if (endpoint->tls) {
-    // The one place that knows TLS upstreams are missing.
-    info.failure = http::RequestFailure::kUpstreamConnectError;
-    callbacks_->sendLocalReply(502, "https upstreams are not supported yet\n");
-    return http::FilterHeadersStatus::kStopIteration;
+    tls = &cluster_->tlsContext();
+    if (*tls == nullptr) {
+      info.failure = http::RequestFailure::kUpstreamTlsError;
+      callbacks_->sendLocalReply(502, "upstream TLS is not configured\n");
+      return http::FilterHeadersStatus::kStopIteration;
+    }
   }
 
   rewriteRequestHeaders(headers, *endpoint, route->preserveHost());
@@ -122,7 +126,9 @@ http::FilterHeadersStatus RouterFilter::decodeHeaders(http::RequestHeaderMap& he
   request_complete_ = end_stream;
   callbacks_->addDownstreamWatermarkCallbacks(*this);
   watermarks_registered_ = true;
-  pool_ = &config_->pools(callbacks_->dispatcher()).get(endpoint->address);
+  pool_ = tls != nullptr
+              ? &config_->pools(callbacks_->dispatcher()).get(endpoint->address, *tls, endpoint->host)
+              : &config_->pools(callbacks_->dispatcher()).get(endpoint->address);
   startUpstream(false);
   return http::FilterHeadersStatus::kStopIteration;
 }
@@ -331,6 +337,9 @@ void RouterFilter::onUpstreamFailure(http::UpstreamFailure failure, std::string_
       return;
     case http::UpstreamFailure::kConnectError:
       fail(http::RequestFailure::kUpstreamConnectError, 502, "upstream connect error\n");
+      return;
+    case http::UpstreamFailure::kTlsError:
+      fail(http::RequestFailure::kUpstreamTlsError, 502, "upstream TLS handshake failed\n");
       return;
     case http::UpstreamFailure::kReset:
       fail(http::RequestFailure::kUpstreamReset, 502, "upstream reset before response\n");

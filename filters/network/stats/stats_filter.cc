@@ -53,7 +53,8 @@ void StatsFilter::onEvent(network::ConnectionEvent event) {
   }
   if (failure == network::FailureCause::kUpstreamConnectRefused ||
       failure == network::FailureCause::kUpstreamConnectTimeout ||
-      failure == network::FailureCause::kUpstreamConnectError) {
+      failure == network::FailureCause::kUpstreamConnectError ||
+      failure == network::FailureCause::kUpstreamTlsError) {
     config_->upstream_connect_failures->inc();
   }
 }

@@ -157,8 +157,9 @@ TimerPtr DispatcherImpl::createTimer(TimerCb cb) {
 }
 
 network::ClientConnectionPtr DispatcherImpl::createClientConnection(
-    const network::Address& address) {
-  return std::make_unique<network::ClientConnectionImpl>(*this, address);
+    const network::Address& address, network::TransportSocketPtr transport_socket) {
+  return std::make_unique<network::ClientConnectionImpl>(*this, address,
+                                                         std::move(transport_socket));
 }
 
 void DispatcherImpl::deferredDelete(DeferredDeletablePtr&& object) {

@@ -27,7 +27,9 @@ class DispatcherImpl final : public Dispatcher {
   FileEventPtr createFileEvent(int fd, FileReadyCb cb, FileTriggerType trigger,
                                uint32_t events) override;
   TimerPtr createTimer(TimerCb cb) override;
-  network::ClientConnectionPtr createClientConnection(const network::Address& address) override;
+  network::ClientConnectionPtr createClientConnection(
+      const network::Address& address, network::TransportSocketPtr transport_socket) override;
+  using Dispatcher::createClientConnection;
   void deferredDelete(DeferredDeletablePtr&& object) override;
   void post(PostCb cb) override;
   bool isThreadSafe() const override;

@@ -18,8 +18,13 @@ thread_local ThreadPools thread_pools;
 }  // namespace
 
 ConnectionPool::ConnectionPool(event::Dispatcher& dispatcher, const network::Address& address,
-                               const ConnectionPoolSettings& settings)
-    : dispatcher_(dispatcher), address_(address), settings_(settings) {}
+                               const ConnectionPoolSettings& settings,
+                               network::TransportSocketFactoryConstSharedPtr tls, std::string host)
+    : dispatcher_(dispatcher),
+      address_(address),
+      settings_(settings),
+      tls_(std::move(tls)),
+      host_(std::move(host)) {}
 
 ConnectionPool::~ConnectionPool() {
   // Taken out first: closing raises events, which must not find the list half destroyed.
@@ -45,9 +50,11 @@ PooledConnectionPtr ConnectionPool::acquire() {
 }
 
 PooledConnectionPtr ConnectionPool::create() {
-  return std::make_unique<PooledConnection>(dispatcher_,
-                                            dispatcher_.createClientConnection(address_),
-                                            settings_.codec_factory, settings_.limits);
+  network::TransportSocketPtr transport =
+      tls_ != nullptr ? tls_->createTransportSocket(host_) : nullptr;
+  return std::make_unique<PooledConnection>(
+      dispatcher_, dispatcher_.createClientConnection(address_, std::move(transport)),
+      settings_.codec_factory, settings_.limits);
 }
 
 void ConnectionPool::release(PooledConnectionPtr connection) {
@@ -124,6 +131,33 @@ ConnectionPool& ConnectionPools::get(const network::Address& address) {
              .first;
   }
   return *it->second;
+}
+
+ConnectionPool& ConnectionPools::get(const network::Address& address,
+                                     const network::TransportSocketFactoryConstSharedPtr& tls,
+                                     std::string_view host) {
+  std::vector<TlsPool>& pools = tls_pools_[address];
+  const std::string& key = tls->settingsKey();
+  for (TlsPool& entry : pools) {
+    if (entry.host == host && entry.settings_key == key) {
+      if (entry.pool->tls() != tls) {
+        entry.pool->setTls(tls);
+      }
+      return *entry.pool;
+    }
+  }
+  pools.push_back(TlsPool{key, std::string(host),
+                          std::make_unique<ConnectionPool>(dispatcher_, address, settings_, tls,
+                                                           std::string(host))});
+  return *pools.back().pool;
+}
+
+size_t ConnectionPools::size() const {
+  size_t count = pools_.size();
+  for (const auto& [address, pools] : tls_pools_) {
+    count += pools.size();
+  }
+  return count;
 }
 
 ConnectionPools& ConnectionPools::forDispatcher(event::Dispatcher& dispatcher) {

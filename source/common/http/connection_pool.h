@@ -4,12 +4,15 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "api/event/dispatcher.h"
 #include "api/event/timer.h"
 #include "api/network/address.h"
+#include "api/network/transport_socket.h"
 #include "common/http/codec.h"
 #include "common/http/pooled_connection.h"
 
@@ -27,7 +30,8 @@ struct ConnectionPoolSettings {
   ClientCodecFactory codec_factory = createClientCodec;
 };
 
-// One worker's HTTP/1.1 connections to one endpoint address. A stream takes a connection
+// One worker's HTTP/1.1 connections to one endpoint address (over TLS: to one address, with
+// one cluster's TLS settings, for one server name). A stream takes a connection
 // with acquire() (the most recently released idle one, warm and likely still open, or a new
 // one), uses it for one exchange and hands it back with release(), which keeps it for reuse
 // only when that exchange finished cleanly. There is no limit on connections in use: each
@@ -35,8 +39,11 @@ struct ConnectionPoolSettings {
 // workers.
 class ConnectionPool {
  public:
+  // With `tls`, every connection is made with a transport socket from it for `host`.
   ConnectionPool(event::Dispatcher& dispatcher, const network::Address& address,
-                 const ConnectionPoolSettings& settings);
+                 const ConnectionPoolSettings& settings,
+                 network::TransportSocketFactoryConstSharedPtr tls = nullptr,
+                 std::string host = "");
   // Closes the idle connections now. Must not run inside one of their callbacks (pools are
   // destroyed with their worker's registry, after the loop has stopped, or by tests).
   ~ConnectionPool();
@@ -56,6 +63,11 @@ class ConnectionPool {
 
   const network::Address& address() const { return address_; }
   size_t idleCount() const { return idle_.size(); }
+  const network::TransportSocketFactoryConstSharedPtr& tls() const { return tls_; }
+
+  // A reload built an equal TLS context: new connections use it (and the old one goes away
+  // with the last connection made from it). Idle connections stay.
+  void setTls(network::TransportSocketFactoryConstSharedPtr tls) { tls_ = std::move(tls); }
 
  private:
   friend class PooledConnection;
@@ -74,6 +86,8 @@ class ConnectionPool {
   event::Dispatcher& dispatcher_;
   const network::Address address_;
   const ConnectionPoolSettings settings_;
+  network::TransportSocketFactoryConstSharedPtr tls_;
+  const std::string host_;
   // Oldest first: acquire() takes from the back (LIFO keeps few connections warm and lets
   // the rest time out), the idle timer closes from the front.
   std::vector<Idle> idle_;
@@ -81,8 +95,10 @@ class ConnectionPool {
 };
 
 // The pools of one worker, one per endpoint address, created on first use and kept for the
-// worker's life (a pool without idle connections holds no socket or buffer). Keyed by
-// address alone because upstreams are plain text; TLS will add the server name to the key.
+// worker's life (a pool without idle connections holds no socket or buffer). Plain and TLS
+// connections never share a pool: a TLS pool is keyed by address, the TLS settings (their
+// settingsKey(), so a reload that left them equal keeps the connections) and the host the
+// certificate was verified for.
 class ConnectionPools {
  public:
   explicit ConnectionPools(event::Dispatcher& dispatcher, ConnectionPoolSettings settings = {});
@@ -91,8 +107,13 @@ class ConnectionPools {
   ConnectionPools(const ConnectionPools&) = delete;
   ConnectionPools& operator=(const ConnectionPools&) = delete;
 
+  // Plain TCP connections to `address`.
   ConnectionPool& get(const network::Address& address);
-  size_t size() const { return pools_.size(); }
+  // TLS connections to `address` made by `tls` for `host` (the endpoint's name).
+  ConnectionPool& get(const network::Address& address,
+                      const network::TransportSocketFactoryConstSharedPtr& tls,
+                      std::string_view host);
+  size_t size() const;
 
   // The pools of the worker running `dispatcher`, created on first use. They live in a
   // thread_local registry keyed by dispatcher, so each worker has its own with no locks.
@@ -110,9 +131,17 @@ class ConnectionPools {
     size_t operator()(const network::Address& address) const;
   };
 
+  struct TlsPool {
+    std::string settings_key;
+    std::string host;
+    std::unique_ptr<ConnectionPool> pool;
+  };
+
   event::Dispatcher& dispatcher_;
   const ConnectionPoolSettings settings_;
   std::unordered_map<network::Address, std::unique_ptr<ConnectionPool>, AddressHash> pools_;
+  // By address, then a short list scanned without building a key string per request.
+  std::unordered_map<network::Address, std::vector<TlsPool>, AddressHash> tls_pools_;
 };
 
 }  // namespace proxy::http

@@ -153,9 +153,10 @@ void PooledConnection::onEvent(network::ConnectionEvent event) {
     case network::ConnectionEvent::kConnectFailed: {
       connecting_ = false;
       const int error = connection_->failureErrno();
-      const UpstreamFailure failure = error == ECONNREFUSED ? UpstreamFailure::kConnectRefused
-                                      : error == ETIMEDOUT  ? UpstreamFailure::kConnectTimeout
-                                                            : UpstreamFailure::kConnectError;
+      const UpstreamFailure failure = connection_->transportFailure() ? UpstreamFailure::kTlsError
+                                      : error == ECONNREFUSED ? UpstreamFailure::kConnectRefused
+                                      : error == ETIMEDOUT    ? UpstreamFailure::kConnectTimeout
+                                                              : UpstreamFailure::kConnectError;
       fail(failure, connection_->failureReason().empty() ? std::string_view("connect_failed")
                                                          : connection_->failureReason());
       return;

@@ -28,6 +28,7 @@ enum class UpstreamFailure {
   kConnectRefused,  // connect() got ECONNREFUSED
   kConnectTimeout,  // the connect timer fired, or the kernel gave up (ETIMEDOUT)
   kConnectError,    // any other connect failure
+  kTlsError,        // connected, but the TLS handshake failed; nothing was sent
   kReset,           // closed or reset by the upstream before the response was complete
   kProtocolError,   // the codec refused the response
 };

@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "common/network/raw_transport_socket.h"
+
 namespace proxy::network {
 namespace {
 
@@ -30,9 +32,12 @@ constexpr int kMaxIovecs = 64;
 }  // namespace
 
 ConnectionImpl::ConnectionImpl(event::Dispatcher& dispatcher, int fd, const Address& remote,
-                               const Address& local, bool connected)
+                               const Address& local, bool connected,
+                               TransportSocketPtr transport_socket)
     : dispatcher_(dispatcher),
       fd_(fd),
+      transport_socket_(transport_socket != nullptr ? std::move(transport_socket)
+                                                    : std::make_unique<RawTransportSocket>()),
       remote_address_(remote),
       local_address_(local),
       connecting_(!connected),
@@ -45,6 +50,7 @@ ConnectionImpl::ConnectionImpl(event::Dispatcher& dispatcher, int fd, const Addr
 }
 
 void ConnectionImpl::registerSocket() {
+  transport_socket_->setFd(fd_);
   int one = 1;
   setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   // Edge-triggered read and write interest for the whole life of the connection: no
@@ -127,7 +133,7 @@ void ConnectionImpl::readDisable(bool disable) {
     // Re-registering re-checks readiness, so bytes that arrived while reading was off are
     // reported again; bytes already in the read buffer go to the filters now.
     file_event_->setEnabled(event::FileReadyType::kRead | event::FileReadyType::kWrite);
-    if (read_buffer_.length() > 0) {
+    if (read_buffer_.length() > 0 || transport_socket_->hasBufferedReadData()) {
       redeliver_read_buffer_ = true;
       file_event_->activate(event::FileReadyType::kRead);
     }
@@ -172,6 +178,7 @@ void ConnectionImpl::closeSocket(ConnectionEvent event, std::string_view reason)
   state_ = ConnectionState::kClosed;
   file_event_.reset();
   if (fd_ >= 0) {
+    transport_socket_->onClose(event == ConnectionEvent::kLocalClose && !socket_failed_);
     ::close(fd_);
     fd_ = -1;
   }
@@ -208,26 +215,23 @@ void ConnectionImpl::onReadReady() {
     size_t total = 0;
     while (total < kMaxReadPerEvent) {
       iovec space = read_buffer_.reserve(4096);
-      ssize_t n = ::read(fd_, space.iov_base, space.iov_len);
-      if (n > 0) {
-        read_buffer_.commit(static_cast<size_t>(n));
-        total += static_cast<size_t>(n);
+      IoResult result = transport_socket_->read(space.iov_base, space.iov_len);
+      if (result.status == IoResult::Status::kOk) {
+        read_buffer_.commit(result.bytes);
+        total += result.bytes;
         continue;
       }
       read_buffer_.commit(0);
-      if (n == 0) {
+      if (result.status == IoResult::Status::kEndOfStream) {
         read_end_stream_ = true;
         break;
       }
-      if (errno == EINTR) {
-        continue;
-      }
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      if (result.status == IoResult::Status::kAgain) {
         break;
       }
       info_.bytes_received += total;
-      closeSocket(ConnectionEvent::kRemoteClose,
-                  errno == ECONNRESET ? "connection_reset" : "read_error");
+      socket_failed_ = true;
+      closeSocket(ConnectionEvent::kRemoteClose, result.error);
       return;
     }
     info_.bytes_received += total;
@@ -268,20 +272,17 @@ bool ConnectionImpl::flushWriteBuffer() {
   while (write_buffer_.length() > 0) {
     iovec iov[kMaxIovecs];
     int count = write_buffer_.fillIovec(iov, kMaxIovecs);
-    ssize_t n = ::writev(fd_, iov, count);
-    if (n > 0) {
-      write_buffer_.drain(static_cast<size_t>(n));
+    IoResult result = transport_socket_->writev(iov, count);
+    if (result.status == IoResult::Status::kOk) {
+      write_buffer_.drain(result.bytes);
       continue;
     }
-    if (n < 0 && errno == EINTR) {
-      continue;
-    }
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+    if (result.status == IoResult::Status::kAgain) {
       updateWatermarksAfterWrite();
       return true;  // the next write-ready edge resumes
     }
-    closeSocket(ConnectionEvent::kRemoteClose,
-                errno == EPIPE || errno == ECONNRESET ? "connection_reset" : "write_error");
+    socket_failed_ = true;
+    closeSocket(ConnectionEvent::kRemoteClose, result.error);
     return false;
   }
   updateWatermarksAfterWrite();
@@ -293,7 +294,7 @@ bool ConnectionImpl::flushWriteBuffer() {
     return false;
   }
   if (write_end_pending_ && !write_end_sent_) {
-    ::shutdown(fd_, SHUT_WR);
+    transport_socket_->shutdownWrite();
     write_end_sent_ = true;
     if (read_end_stream_) {
       closeSocket(ConnectionEvent::kLocalClose, "local_close");
@@ -312,8 +313,9 @@ void ConnectionImpl::updateWatermarksAfterWrite() {
   }
 }
 
-ClientConnectionImpl::ClientConnectionImpl(event::Dispatcher& dispatcher, const Address& address)
-    : ConnectionImpl(dispatcher, -1, address, Address(), false) {}
+ClientConnectionImpl::ClientConnectionImpl(event::Dispatcher& dispatcher, const Address& address,
+                                           TransportSocketPtr transport_socket)
+    : ConnectionImpl(dispatcher, -1, address, Address(), false, std::move(transport_socket)) {}
 
 void ClientConnectionImpl::connect() {
   int error = 0;
@@ -343,6 +345,10 @@ void ClientConnectionImpl::connect() {
 }
 
 void ClientConnectionImpl::onConnectResult() {
+  if (handshaking_) {
+    continueHandshake();
+    return;
+  }
   int error = pending_error_;
   if (error == 0) {
     socklen_t len = sizeof(error);
@@ -359,9 +365,33 @@ void ClientConnectionImpl::onConnectResult() {
   if (getsockname(fd_, reinterpret_cast<sockaddr*>(&local), &local_len) == 0) {
     local_address_ = Address(reinterpret_cast<sockaddr*>(&local), local_len);
   }
+  handshaking_ = true;
+  continueHandshake();
+}
+
+void ClientConnectionImpl::continueHandshake() {
+  switch (transport_socket_->handshake()) {
+    case HandshakeStatus::kAgain:
+      return;  // the socket's next readiness edge brings us back
+    case HandshakeStatus::kFailed:
+      if (state() == ConnectionState::kClosed) {
+        return;
+      }
+      failure_reason_ = transport_socket_->failureReason();
+      transport_failure_ = true;
+      handshaking_ = false;
+      connecting_ = false;
+      socket_failed_ = true;  // no goodbye on a connection that never was
+      closeSocket(ConnectionEvent::kConnectFailed, "transport_handshake_failed");
+      return;
+    case HandshakeStatus::kDone:
+      break;
+  }
+  handshaking_ = false;
   connecting_ = false;
   raiseEvent(ConnectionEvent::kConnected);
-  // Anything written while connecting goes out now.
+  // Anything written while connecting goes out now, and bytes the handshake read ahead
+  // are delivered.
   if (state() == ConnectionState::kOpen && file_event_) {
     file_event_->activate(event::FileReadyType::kWrite | event::FileReadyType::kRead);
   }

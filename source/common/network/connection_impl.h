@@ -6,6 +6,7 @@
 
 #include "api/event/dispatcher.h"
 #include "api/network/connection.h"
+#include "api/network/transport_socket.h"
 #include "common/buffer/buffer_impl.h"
 #include "common/network/filter_manager_impl.h"
 
@@ -14,11 +15,13 @@ namespace proxy::network {
 // A non-blocking TCP connection on one dispatcher: edge-triggered reads into the read
 // buffer handed to the read filters, writes coalesced until the end of the loop iteration
 // and sent with writev, watermarks on the write buffer, half-close in both directions.
+// Bytes go through a transport socket: raw (plain TCP, the default) or TLS.
 class ConnectionImpl : public virtual Connection, protected FilterManagerImpl::ReadBufferSource {
  public:
   // Takes ownership of `fd`, a connected (or connecting, for ClientConnectionImpl) socket.
+  // A null `transport_socket` means plain TCP.
   ConnectionImpl(event::Dispatcher& dispatcher, int fd, const Address& remote, const Address& local,
-                 bool connected);
+                 bool connected, TransportSocketPtr transport_socket = nullptr);
   ~ConnectionImpl() override;
 
   // network::FilterManager
@@ -60,10 +63,15 @@ class ConnectionImpl : public virtual Connection, protected FilterManagerImpl::R
 
   event::Dispatcher& dispatcher_;
   int fd_;
+  const TransportSocketPtr transport_socket_;
   Address remote_address_;
   Address local_address_;
   event::FileEventPtr file_event_;
+  // Not established yet: the TCP connect or the transport's handshake is in progress.
   bool connecting_ = false;
+  // A read or write failed (or the handshake did): closing says no goodbye (TLS
+  // close_notify) on it.
+  bool socket_failed_ = false;
 
  private:
   void onReadReady();
@@ -95,21 +103,30 @@ class ConnectionImpl : public virtual Connection, protected FilterManagerImpl::R
 
 // An outbound connection: connect() starts a non-blocking connect whose result is raised
 // as kConnected or kConnectFailed.
+// With a TLS transport socket the handshake follows the TCP connect, and kConnected is
+// raised only once it completed; a handshake failure is kConnectFailed with
+// transportFailure() true.
 class ClientConnectionImpl final : public ConnectionImpl, public ClientConnection {
  public:
-  ClientConnectionImpl(event::Dispatcher& dispatcher, const Address& address);
+  // A null `transport_socket` means plain TCP.
+  ClientConnectionImpl(event::Dispatcher& dispatcher, const Address& address,
+                       TransportSocketPtr transport_socket = nullptr);
 
   // network::ClientConnection
   void connect() override;
   const std::string& failureReason() const override { return failure_reason_; }
   int failureErrno() const override { return failure_errno_; }
+  bool transportFailure() const override { return transport_failure_; }
 
  private:
   void onConnectResult() override;
+  void continueHandshake();
   void failConnect(int error);
 
   std::string failure_reason_;
   int failure_errno_ = 0;
+  bool transport_failure_ = false;
+  bool handshaking_ = false;  // TCP is connected; the transport's handshake is not done
   int pending_error_ = 0;  // a connect() error reported on the next iteration
   event::TimerPtr failure_timer_;
 };

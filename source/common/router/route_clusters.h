@@ -16,7 +16,8 @@ namespace proxy::router {
 // authority is also used with the other scheme), shared by the rules of this filter that
 // give the same URL. Resolves target names with getaddrinfo: main thread, config time only.
 // A name that does not resolve leaves the endpoint's address invalid (its requests get 503),
-// as for configured clusters; it is not a config error.
+// as for configured clusters; it is not a config error. https:// targets verify against the
+// system store and send their host as SNI (a cluster with a `tls:` block is needed for more).
 class RouteClusters {
  public:
   // Endpoints' connect timeout for inline targets, as for a configured cluster by default.
@@ -34,6 +35,8 @@ class RouteClusters {
   const upstream::ClusterManager& clusters_;
   std::map<std::string, upstream::ClusterConstSharedPtr> by_url_;  // "scheme://authority"
   std::map<std::string, bool> tls_by_name_;                        // names already used
+  // The TLS context of every https:// target (default settings), made with the first.
+  network::TransportSocketFactoryConstSharedPtr default_tls_;
 };
 
 }  // namespace proxy::router

@@ -1,6 +1,7 @@
 #include "server/config/config_loader.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -277,6 +278,66 @@ uint32_t parseWorkers(const YAML::Node& root) {
   return workers;
 }
 
+// A relative path in the config is relative to the config file's directory, so a config
+// and its CA file move together.
+std::string pathBesideConfig(const std::string& config_file, const std::string& path) {
+  const size_t slash = config_file.rfind('/');
+  if (path.empty() || path.front() == '/' || slash == std::string::npos) {
+    return path;
+  }
+  return config_file.substr(0, slash + 1) + path;
+}
+
+// A cluster's `tls:` block. The CA file must be a readable file now: a typo is a config
+// error rather than a 502 on every request (its certificates are loaded when the snapshot
+// is built).
+ClusterTlsConfig parseClusterTls(const YAML::Node& cluster, const std::string& where,
+                                 const std::string& config_file) {
+  const YAML::Node node = cluster["tls"];
+  const std::string field = fieldPath(where, "tls");
+  if (!node.IsNull()) {
+    requireMap(node, field, "a map with ca_file, sni and verify");
+  }
+  checkKeys(node, field, {"ca_file", "sni", "verify"});
+  ClusterTlsConfig tls;
+  tls.field = field;
+  tls.mark = node.Mark();
+  if (auto ca_file = optionalString(node, field, "ca_file")) {
+    const std::string ca_field = fieldPath(field, "ca_file");
+    tls.ca_file_mark = node["ca_file"].Mark();
+    if (ca_file->empty()) {
+      fail(node["ca_file"], ca_field, "expected the path of a PEM file of CA certificates, found \"\"");
+    }
+    tls.ca_file = pathBesideConfig(config_file, *ca_file);
+    struct stat info {};
+    std::string problem;
+    if (::stat(tls.ca_file.c_str(), &info) != 0 || ::access(tls.ca_file.c_str(), R_OK) != 0) {
+      problem = std::strerror(errno);
+    } else if (!S_ISREG(info.st_mode)) {
+      problem = "not a regular file";
+    }
+    if (!problem.empty()) {
+      fail(node["ca_file"], ca_field,
+           "expected a readable PEM file of CA certificates, found " + quoted(tls.ca_file) +
+               ": " + problem);
+    }
+  }
+  if (auto sni = optionalString(node, field, "sni")) {
+    const bool valid = !sni->empty() && std::none_of(sni->begin(), sni->end(), [](char c) {
+      return static_cast<unsigned char>(c) <= ' ' || c == '/' || c == '\x7f';
+    });
+    if (!valid) {
+      fail(node["sni"], fieldPath(field, "sni"),
+           "expected a server name such as \"api.example.com\", found " + describe(node["sni"]));
+    }
+    tls.sni = *sni;
+  }
+  if (auto verify = optionalBool(node, field, "verify")) {
+    tls.verify = *verify;
+  }
+  return tls;
+}
+
 void parseClusters(const YAML::Node& root, Config& config) {
   YAML::Node list = optionalList(root, "", "clusters");
   std::map<std::string, size_t> index_by_name;
@@ -284,7 +345,7 @@ void parseClusters(const YAML::Node& root, Config& config) {
     const YAML::Node node = list[i];
     const std::string where = indexPath("clusters", i);
     requireMap(node, where, "a cluster map with name and endpoints");
-    checkKeys(node, where, {"name", "endpoints", "lb_policy", "connect_timeout"});
+    checkKeys(node, where, {"name", "endpoints", "lb_policy", "connect_timeout", "tls"});
     ClusterConfig cluster;
     cluster.field = where;
     cluster.mark = node.Mark();
@@ -312,6 +373,16 @@ void parseClusters(const YAML::Node& root, Config& config) {
              "expected a duration above zero, found " + describe(node["connect_timeout"]));
       }
       cluster.connect_timeout = *timeout;
+    }
+    if (has(node, "tls")) {
+      cluster.tls = parseClusterTls(node, where, config.file);
+      const bool any_https = std::any_of(cluster.endpoints.begin(), cluster.endpoints.end(),
+                                         [](const EndpointConfig& e) { return e.tls; });
+      if (!any_https) {
+        fail(node["tls"], fieldPath(where, "tls"),
+             "expected an https:// endpoint for these TLS settings to apply to, found only plain "
+             "endpoints");
+      }
     }
     config.clusters.push_back(std::move(cluster));
   }
@@ -763,6 +834,13 @@ void checkTcpProxyClusters(const Config& config) {
                                         ", found " + quoted(name.Scalar()));
       }
       for (const EndpointConfig& endpoint : cluster->endpoints) {
+        if (endpoint.tls) {
+          throw registry::ConfigError(
+              mark, field,
+              "expected a cluster of plain TCP endpoints (tcp_proxy does not speak TLS), found " +
+                  quoted(cluster->name) + ", whose endpoint https://" +
+                  HostPort{endpoint.host, endpoint.port}.toString() + " is https");
+        }
         for (const ListenerConfig& own : config.listeners) {
           if (reaches(endpoint, own.address)) {
             throw registry::ConfigError(mark, field,

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,11 +46,22 @@ struct EndpointConfig {
   bool tls = false;  // from an https:// endpoint
 };
 
+// A cluster's `tls:` block: how its https endpoints are verified.
+struct ClusterTlsConfig {
+  std::string ca_file;  // PEM CAs to trust instead of the system store; empty: the system store
+  std::string sni;      // server name sent and verified instead of each endpoint's host
+  bool verify = true;   // false: no chain or name check (testing only)
+  std::string field;    // "clusters[0].tls"
+  YAML::Mark mark;
+  YAML::Mark ca_file_mark;
+};
+
 struct ClusterConfig {
   std::string name;
   std::vector<EndpointConfig> endpoints;
   std::string lb_policy = "round_robin";  // round_robin | least_request
   std::chrono::milliseconds connect_timeout{5000};
+  std::optional<ClusterTlsConfig> tls;  // absent: the defaults, for https endpoints
   std::string field;
   YAML::Mark mark;
 };

@@ -47,6 +47,17 @@ void printClusters(YAML::Emitter& out, const std::vector<ClusterConfig>& cluster
     out << YAML::EndSeq;
     out << YAML::Key << "lb_policy" << YAML::Value << cluster.lb_policy;
     out << YAML::Key << "connect_timeout" << YAML::Value << formatDuration(cluster.connect_timeout);
+    if (cluster.tls) {
+      out << YAML::Key << "tls" << YAML::Value << YAML::BeginMap;
+      if (!cluster.tls->ca_file.empty()) {
+        out << YAML::Key << "ca_file" << YAML::Value << YAML::DoubleQuoted << cluster.tls->ca_file;
+      }
+      if (!cluster.tls->sni.empty()) {
+        out << YAML::Key << "sni" << YAML::Value << YAML::DoubleQuoted << cluster.tls->sni;
+      }
+      out << YAML::Key << "verify" << YAML::Value << cluster.tls->verify;
+      out << YAML::EndMap;
+    }
     out << YAML::EndMap;
   }
   out << YAML::EndSeq;

@@ -345,6 +345,87 @@ TEST_F(ConnectionPoolTest, ConnectFailuresAreClassified) {
   EXPECT_EQ(0u, pool().idleCount());
 }
 
+TEST_F(ConnectionPoolTest, TlsHandshakeFailureIsATlsError) {
+  PooledConnectionPtr connection = pool().acquire();
+  connection->attach(callbacks_, 1024 * 1024);
+  connection->connect(std::chrono::milliseconds(250));
+  auto& upstream = mock(*connection);
+  upstream.transport_failure_ = true;
+  upstream.failure_reason_ = "certificate verify failed: hostname mismatch";
+  upstream.state_ = network::ConnectionState::kClosed;
+  upstream.raiseEvent(network::ConnectionEvent::kConnectFailed);
+  ASSERT_EQ(1u, callbacks_.failures_.size());
+  EXPECT_EQ(UpstreamFailure::kTlsError, callbacks_.failures_[0]);
+  EXPECT_EQ("certificate verify failed: hostname mismatch", callbacks_.reason_);
+  pool().release(std::move(connection));
+}
+
+TEST_F(ConnectionPoolTest, TlsConnectionsArePooledApartByAddressSettingsAndHost) {
+  ConnectionPools pools(dispatcher_);
+  auto tls = std::make_shared<NiceMock<network::MockTransportSocketFactory>>();
+  auto other_settings = std::make_shared<NiceMock<network::MockTransportSocketFactory>>();
+  other_settings->settings_key_ = "other";
+  ConnectionPool& plain = pools.get(loopback(8443));
+  ConnectionPool& secure = pools.get(loopback(8443), tls, "api.test");
+  EXPECT_NE(&plain, &secure);
+  EXPECT_EQ(&secure, &pools.get(loopback(8443), tls, "api.test"));
+  EXPECT_NE(&secure, &pools.get(loopback(8443), tls, "other.test"));
+  EXPECT_NE(&secure, &pools.get(loopback(8443), other_settings, "api.test"));
+  EXPECT_NE(&secure, &pools.get(loopback(9443), tls, "api.test"));
+  EXPECT_EQ(&plain, &pools.get(loopback(8443)));
+  EXPECT_EQ(5u, pools.size());
+
+  // TLS connections get a transport socket for the pool's host; plain ones none.
+  PooledConnectionPtr tls_connection = secure.acquire();
+  ASSERT_EQ(1u, upstreams_.size());
+  EXPECT_NE(nullptr, upstreams_[0]->transport_socket_);
+  EXPECT_EQ(std::vector<std::string>{"api.test"}, tls->hosts_);
+  PooledConnectionPtr plain_connection = plain.acquire();
+  ASSERT_EQ(2u, upstreams_.size());
+  EXPECT_EQ(nullptr, upstreams_[1]->transport_socket_);
+  secure.release(std::move(tls_connection));
+  plain.release(std::move(plain_connection));
+}
+
+TEST_F(ConnectionPoolTest, TlsConnectionIsReusedForTheNextExchange) {
+  ConnectionPools pools(dispatcher_);
+  auto tls = std::make_shared<NiceMock<network::MockTransportSocketFactory>>();
+  ConnectionPool& secure = pools.get(loopback(8443), tls, "api.test");
+  for (int i = 0; i < 3; ++i) {
+    NiceMock<MockPooledConnectionCallbacks> callbacks;
+    PooledConnectionPtr connection = secure.acquire();
+    connection->attach(callbacks, 1024 * 1024);
+    RequestHeaderMap request;
+    request.setMethod("GET");
+    request.setPath("/");
+    request.add("host", "api.test");
+    connection->encodeHeaders(request, true);
+    if (!connection->connected()) {
+      connection->connect(std::chrono::milliseconds(250));
+      mock(*connection).raiseEvent(network::ConnectionEvent::kConnected);
+    }
+    receive(*connection, kOk);
+    ASSERT_TRUE(callbacks.complete_);
+    secure.release(std::move(connection));
+  }
+  EXPECT_EQ(1u, upstreams_.size());
+  EXPECT_EQ(1u, tls->hosts_.size());
+  EXPECT_EQ(1u, secure.idleCount());
+}
+
+TEST_F(ConnectionPoolTest, EqualTlsSettingsFromAReloadKeepThePoolAndUseTheNewContext) {
+  ConnectionPools pools(dispatcher_);
+  auto before = std::make_shared<NiceMock<network::MockTransportSocketFactory>>();
+  auto after = std::make_shared<NiceMock<network::MockTransportSocketFactory>>();
+  ConnectionPool& pool = pools.get(loopback(8443), before, "api.test");
+  EXPECT_EQ(&pool, &pools.get(loopback(8443), after, "api.test"));
+  EXPECT_EQ(after, pool.tls());
+  PooledConnectionPtr connection = pool.acquire();
+  EXPECT_TRUE(before->hosts_.empty());
+  EXPECT_EQ(std::vector<std::string>{"api.test"}, after->hosts_);
+  pool.release(std::move(connection));
+}
+
 TEST_F(ConnectionPoolTest, ConnectTimeoutClosesAndFails) {
   PooledConnectionPtr connection = pool().acquire();
   connection->attach(callbacks_, 1024 * 1024);

@@ -64,6 +64,17 @@ TEST_F(RouteClustersTest, InlineTargets) {
   EXPECT_EQ(v6->endpoints()[0].address.asString(), "[::1]:9000");
 }
 
+TEST_F(RouteClustersTest, HttpsTargetsShareOneDefaultTlsContext) {
+  upstream::ClusterConstSharedPtr plain = forRule("{target: \"http://127.0.0.1:8084\"}");
+  EXPECT_EQ(plain->tlsContext(), nullptr);
+  upstream::ClusterConstSharedPtr a = forRule("{target: \"https://a.test\"}");
+  upstream::ClusterConstSharedPtr b = forRule("{target: \"https://b.test:8443\"}");
+  ASSERT_NE(a->tlsContext(), nullptr);
+  EXPECT_EQ(a->tlsContext(), b->tlsContext());
+  // The defaults: the system store, each endpoint's host as the server name, verified.
+  EXPECT_EQ(a->tlsContext()->settingsKey(), "ca_file=\nsni=\nverify=1");
+}
+
 TEST_F(RouteClustersTest, SameAuthorityUnderBothSchemesGetsTwoNames) {
   upstream::ClusterConstSharedPtr plain = forRule("{target: \"http://127.0.0.1:8443\"}");
   upstream::ClusterConstSharedPtr tls = forRule("{target: \"https://127.0.0.1:8443\"}");

@@ -111,11 +111,13 @@ TimerPtr MockDispatcher::createTimer(TimerCb cb) {
 }
 
 network::ClientConnectionPtr MockDispatcher::createClientConnection(
-    const network::Address& address) {
+    const network::Address& address, network::TransportSocketPtr transport_socket) {
   network::ClientConnection* connection = createClientConnection_(address);
-  if (auto* mock = dynamic_cast<network::MockClientConnection*>(connection);
-      mock != nullptr && !mock->remote_address_.valid()) {
-    mock->remote_address_ = address;
+  if (auto* mock = dynamic_cast<network::MockClientConnection*>(connection); mock != nullptr) {
+    if (!mock->remote_address_.valid()) {
+      mock->remote_address_ = address;
+    }
+    mock->transport_socket_ = std::move(transport_socket);
   }
   return network::ClientConnectionPtr(connection);
 }

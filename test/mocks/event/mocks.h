@@ -84,7 +84,8 @@ class MockFileEvent : public FileEvent {
 // object until clearDeferredDeleteList() or destruction; approximateMonotonicTime() returns
 // time_; createTimer() and createFileEvent() return new NiceMock objects holding the
 // callback, listed in timers() and fileEvents(); createClientConnection() returns a new
-// NiceMock<network::MockClientConnection> whose remote address is the one asked for.
+// NiceMock<network::MockClientConnection> whose remote address is the one asked for and
+// which holds the transport socket given (its transport_socket_).
 //
 // The factories are mocked through the raw-pointer methods createTimer_(),
 // createFileEvent_(), createClientConnection_() (the override wraps the result in its
@@ -102,7 +103,9 @@ class MockDispatcher : public Dispatcher {
   FileEventPtr createFileEvent(int fd, FileReadyCb cb, FileTriggerType trigger,
                                uint32_t events) override;
   TimerPtr createTimer(TimerCb cb) override;
-  network::ClientConnectionPtr createClientConnection(const network::Address& address) override;
+  network::ClientConnectionPtr createClientConnection(
+      const network::Address& address, network::TransportSocketPtr transport_socket) override;
+  using Dispatcher::createClientConnection;
   void deferredDelete(DeferredDeletablePtr&& object) override;
   MOCK_METHOD(void, post, (PostCb cb), (override));
   MOCK_METHOD(bool, isThreadSafe, (), (const, override));

@@ -106,9 +106,26 @@ MockClientConnection::MockClientConnection() {
   ON_CALL(*this, connect()).WillByDefault([this]() { raiseEvent(ConnectionEvent::kConnected); });
   ON_CALL(*this, failureReason()).WillByDefault(ReturnRef(failure_reason_));
   ON_CALL(*this, failureErrno()).WillByDefault(ReturnPointee(&failure_errno_));
+  ON_CALL(*this, transportFailure()).WillByDefault(ReturnPointee(&transport_failure_));
 }
 
 MockClientConnection::~MockClientConnection() = default;
+
+MockTransportSocket::MockTransportSocket() {
+  ON_CALL(*this, failureReason()).WillByDefault(ReturnRef(failure_reason_));
+}
+
+MockTransportSocket::~MockTransportSocket() = default;
+
+MockTransportSocketFactory::MockTransportSocketFactory() {
+  ON_CALL(*this, createTransportSocket(_)).WillByDefault([this](std::string_view host) {
+    hosts_.emplace_back(host);
+    return std::make_unique<testing::NiceMock<MockTransportSocket>>();
+  });
+  ON_CALL(*this, settingsKey()).WillByDefault(ReturnRef(settings_key_));
+}
+
+MockTransportSocketFactory::~MockTransportSocketFactory() = default;
 
 MockReadFilterCallbacks::MockReadFilterCallbacks() {
   ON_CALL(*this, connection()).WillByDefault(ReturnRef(connection_));

@@ -11,6 +11,7 @@
 #include "api/network/connection.h"
 #include "api/network/connection_info.h"
 #include "api/network/filter.h"
+#include "api/network/transport_socket.h"
 #include "test/mocks/event/mocks.h"
 
 namespace proxy::network {
@@ -106,9 +107,10 @@ class MockConnection : public MockConnectionBase<Connection> {
   ~MockConnection() override;
 };
 
-// Defaults as MockConnectionBase, and: connect() raises kConnected; failureReason() and
-// failureErrno() return failure_reason_ and failure_errno_. A MockDispatcher sets
-// remote_address_ to the address asked for when it creates one.
+// Defaults as MockConnectionBase, and: connect() raises kConnected; failureReason(),
+// failureErrno() and transportFailure() return failure_reason_, failure_errno_ and
+// transport_failure_. A MockDispatcher sets remote_address_ to the address asked for when it
+// creates one, and hands it the transport socket it was given (transport_socket_).
 class MockClientConnection : public MockConnectionBase<ClientConnection> {
  public:
   MockClientConnection();
@@ -118,9 +120,47 @@ class MockClientConnection : public MockConnectionBase<ClientConnection> {
   MOCK_METHOD(void, connect, (), (override));
   MOCK_METHOD(const std::string&, failureReason, (), (const, override));
   MOCK_METHOD(int, failureErrno, (), (const, override));
+  MOCK_METHOD(bool, transportFailure, (), (const, override));
 
   std::string failure_reason_;
   int failure_errno_ = 0;
+  bool transport_failure_ = false;
+  TransportSocketPtr transport_socket_;  // null for plain TCP
+};
+
+// Every method is a plain mock except failureReason(), which returns failure_reason_.
+class MockTransportSocket : public TransportSocket {
+ public:
+  MockTransportSocket();
+  ~MockTransportSocket() override;
+
+  // network::TransportSocket
+  MOCK_METHOD(void, setFd, (int fd), (override));
+  MOCK_METHOD(HandshakeStatus, handshake, (), (override));
+  MOCK_METHOD(const std::string&, failureReason, (), (const, override));
+  MOCK_METHOD(IoResult, read, (void* data, size_t size), (override));
+  MOCK_METHOD(IoResult, writev, (const iovec* iov, int count), (override));
+  MOCK_METHOD(void, shutdownWrite, (), (override));
+  MOCK_METHOD(void, onClose, (bool graceful), (override));
+  MOCK_METHOD(bool, hasBufferedReadData, (), (const, override));
+
+  std::string failure_reason_;
+};
+
+// createTransportSocket() records the host in hosts_ and returns a new
+// NiceMock<MockTransportSocket>; settingsKey() returns settings_key_.
+class MockTransportSocketFactory : public TransportSocketFactory {
+ public:
+  MockTransportSocketFactory();
+  ~MockTransportSocketFactory() override;
+
+  // network::TransportSocketFactory
+  MOCK_METHOD(TransportSocketPtr, createTransportSocket, (std::string_view host),
+              (const, override));
+  MOCK_METHOD(const std::string&, settingsKey, (), (const, override));
+
+  std::string settings_key_ = "mock";
+  mutable std::vector<std::string> hosts_;
 };
 
 // connection() returns the connection_ member; continueReading() does nothing.

@@ -13,6 +13,7 @@ MockCluster::MockCluster(std::string name) : name_(std::move(name)) {
   ON_CALL(*this, name()).WillByDefault(ReturnRef(name_));
   ON_CALL(*this, endpoints()).WillByDefault(ReturnRef(endpoints_));
   ON_CALL(*this, connectTimeout()).WillByDefault(ReturnPointee(&connect_timeout_));
+  ON_CALL(*this, tlsContext()).WillByDefault(ReturnRef(tls_context_));
 }
 
 MockCluster::~MockCluster() = default;

@@ -13,7 +13,8 @@
 
 namespace proxy::upstream {
 
-// name(), endpoints() and connectTimeout() return name_, endpoints_ and connect_timeout_.
+// name(), endpoints(), connectTimeout() and tlsContext() return name_, endpoints_,
+// connect_timeout_ and tls_context_.
 class MockCluster : public Cluster {
  public:
   MockCluster();
@@ -24,10 +25,13 @@ class MockCluster : public Cluster {
   MOCK_METHOD(const std::string&, name, (), (const, override));
   MOCK_METHOD(const std::vector<Endpoint>&, endpoints, (), (const, override));
   MOCK_METHOD(std::chrono::milliseconds, connectTimeout, (), (const, override));
+  MOCK_METHOD(const network::TransportSocketFactoryConstSharedPtr&, tlsContext, (),
+              (const, override));
 
   std::string name_;
   std::vector<Endpoint> endpoints_;
   std::chrono::milliseconds connect_timeout_{5000};
+  network::TransportSocketFactoryConstSharedPtr tls_context_;
 };
 
 // get() finds the cluster in clusters_ (nullptr when absent); addCluster() puts one there.

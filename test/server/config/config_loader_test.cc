@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -264,6 +267,51 @@ listeners:
   // A filter's config is kept as written, for its factory.
   EXPECT_EQ(edge.filters[0].config["anything"][1].Scalar(), "2");
   EXPECT_FALSE(edge.filters[1].config.IsDefined() && !edge.filters[1].config.IsNull());
+}
+
+TEST_F(ConfigLoaderTest, ClusterTlsSettings) {
+  const std::string ca_file = kTestdata + "canonical-example.yml";  // any readable file
+  Config config = parse(R"(clusters:
+  - name: api
+    endpoints: ["https://api.internal", "10.0.0.1:80"]
+    tls:
+      ca_file: )" + ca_file + R"(
+      sni: api.example.com
+      verify: false
+  - name: defaults
+    endpoints: ["https://api.internal"]
+  - name: empty_block
+    endpoints: ["https://api.internal"]
+    tls: {}
+)");
+  ASSERT_TRUE(config.clusters[0].tls.has_value());
+  const ClusterTlsConfig& tls = *config.clusters[0].tls;
+  EXPECT_EQ(tls.ca_file, ca_file);
+  EXPECT_EQ(tls.sni, "api.example.com");
+  EXPECT_FALSE(tls.verify);
+  EXPECT_EQ(tls.field, "clusters[0].tls");
+  EXPECT_EQ(tls.ca_file_mark.line, 4);
+  // No block: the defaults, applied when the snapshot is built.
+  EXPECT_FALSE(config.clusters[1].tls.has_value());
+  ASSERT_TRUE(config.clusters[2].tls.has_value());
+  EXPECT_EQ(config.clusters[2].tls->ca_file, "");
+  EXPECT_EQ(config.clusters[2].tls->sni, "");
+  EXPECT_TRUE(config.clusters[2].tls->verify);
+}
+
+TEST_F(ConfigLoaderTest, RelativeCaFileIsBesideTheConfigFile) {
+  char pattern[] = "/tmp/proxy_config_test_XXXXXX";
+  ASSERT_NE(nullptr, mkdtemp(pattern));
+  const std::string dir = pattern;
+  std::ofstream(dir + "/ca.pem") << "any\n";
+  std::ofstream(dir + "/proxy.yml")
+      << "clusters:\n  - name: a\n    endpoints: [\"https://a\"]\n    tls: { ca_file: ca.pem }\n";
+  Config config = loadConfigFile(dir + "/proxy.yml", env(), filters_);
+  ASSERT_TRUE(config.clusters[0].tls.has_value());
+  EXPECT_EQ(config.clusters[0].tls->ca_file, dir + "/ca.pem");
+  std::remove((dir + "/ca.pem").c_str());
+  std::remove((dir + "/proxy.yml").c_str());
+  ::rmdir(dir.c_str());
 }
 
 TEST_F(ConfigLoaderTest, LogLevels) {
@@ -554,7 +602,7 @@ const ErrorCase kErrorCases[] = {
      "1:10: admin.adress: unknown field, expected one of: address"},
     {"UnknownClusterKey", "clusters:\n  - { name: a, endpoints: [\"a:1\"], timeout: 1s }\n",
      "2:36: clusters[0].timeout: unknown field, expected one of: name, endpoints, lb_policy, "
-     "connect_timeout"},
+     "connect_timeout, tls"},
     {"UnknownListenerKey",
      "listeners:\n  - address: \":1\"\n    port: 1\n    filters: [{name: test_terminal}]\n",
      "3:5: listeners[0].port: unknown field, expected one of: name, address, max_connections, "
@@ -634,6 +682,38 @@ const ErrorCase kErrorCases[] = {
     {"BadConnectTimeout", "clusters:\n  - { name: a, endpoints: [\"a:1\"], connect_timeout: 5 }\n",
      "2:53: clusters[0].connect_timeout: expected a duration such as \"5s\", \"250ms\" or "
      "\"1m30s\", found \"5\""},
+    // Cluster TLS settings.
+    {"TlsNotAMap", "clusters:\n  - name: a\n    endpoints: [\"https://a\"]\n    tls: yes\n",
+     "4:10: clusters[0].tls: expected a map with ca_file, sni and verify, found \"yes\""},
+    {"UnknownTlsKey",
+     "clusters:\n  - name: a\n    endpoints: [\"https://a\"]\n    tls: { ca: x }\n",
+     "4:12: clusters[0].tls.ca: unknown field, expected one of: ca_file, sni, verify"},
+    {"TlsCaFileMissing",
+     "clusters:\n  - name: a\n    endpoints: [\"https://a\"]\n"
+     "    tls: { ca_file: /nonexistent/ca.pem }\n",
+     "4:21: clusters[0].tls.ca_file: expected a readable PEM file of CA certificates, found "
+     "\"/nonexistent/ca.pem\": No such file or directory"},
+    {"TlsCaFileIsADirectory",
+     "clusters:\n  - name: a\n    endpoints: [\"https://a\"]\n    tls: { ca_file: / }\n",
+     "4:21: clusters[0].tls.ca_file: expected a readable PEM file of CA certificates, found "
+     "\"/\": not a regular file"},
+    {"TlsCaFileEmpty",
+     "clusters:\n  - name: a\n    endpoints: [\"https://a\"]\n    tls: { ca_file: \"\" }\n",
+     "4:21: clusters[0].tls.ca_file: expected the path of a PEM file of CA certificates, found "
+     "\"\""},
+    {"TlsSniEmpty", "clusters:\n  - name: a\n    endpoints: [\"https://a\"]\n    tls: { sni: \"\" }\n",
+     "4:17: clusters[0].tls.sni: expected a server name such as \"api.example.com\", found \"\""},
+    {"TlsSniWithASpace",
+     "clusters:\n  - name: a\n    endpoints: [\"https://a\"]\n    tls: { sni: \"a b\" }\n",
+     "4:17: clusters[0].tls.sni: expected a server name such as \"api.example.com\", found "
+     "\"a b\""},
+    {"TlsVerifyNotABool",
+     "clusters:\n  - name: a\n    endpoints: [\"https://a\"]\n    tls: { verify: maybe }\n",
+     "4:20: clusters[0].tls.verify: expected true or false, found \"maybe\""},
+    {"TlsWithoutAnHttpsEndpoint",
+     "clusters:\n  - name: a\n    endpoints: [\"a:1\", \"http://b\"]\n    tls: { verify: true }\n",
+     "4:10: clusters[0].tls: expected an https:// endpoint for these TLS settings to apply to, "
+     "found only plain endpoints"},
     // Listeners.
     {"ListenerWithoutAddress", "listeners:\n  - filters: [{name: test_terminal}]\n",
      "2:5: listeners[0].address: expected an address such as \":8020\", found nothing"},
@@ -731,6 +811,11 @@ const ErrorCase kErrorCases[] = {
      "  - { name: b, address: \"127.0.0.1:9000\", filters: [{name: test_terminal}] }\n",
      "4:82: listeners[0].filters[0].config.cluster: expected a cluster outside this proxy, found "
      "\"loop\", whose endpoint localhost:9000 is this proxy's listener \"b\" (127.0.0.1:9000)"},
+    {"TcpProxyToAnHttpsCluster",
+     "clusters:\n  - { name: a, endpoints: [\"b:1\", \"https://a\"] }\nlisteners:\n"
+     "  - address: \":1\"\n    filters: [{ name: tcp_proxy, config: { cluster: a } }]\n",
+     "5:53: listeners[0].filters[0].config.cluster: expected a cluster of plain TCP endpoints "
+     "(tcp_proxy does not speak TLS), found \"a\", whose endpoint https://a:443 is https"},
     // Seed form.
     {"SeedTcpPortWithoutColon", "tcp:\n  port: 8020\n  target: \"localhost:8080\"\n",
      "2:9: tcp.port: expected \":\" and a port number such as \":8020\", found \"8020\""},

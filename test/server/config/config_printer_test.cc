@@ -34,6 +34,12 @@ void expectSameSettings(const Config& a, const Config& b) {
     EXPECT_EQ(a.clusters[i].field, b.clusters[i].field);
     EXPECT_EQ(a.clusters[i].lb_policy, b.clusters[i].lb_policy);
     EXPECT_EQ(a.clusters[i].connect_timeout, b.clusters[i].connect_timeout);
+    ASSERT_EQ(a.clusters[i].tls.has_value(), b.clusters[i].tls.has_value());
+    if (a.clusters[i].tls) {
+      EXPECT_EQ(a.clusters[i].tls->ca_file, b.clusters[i].tls->ca_file);
+      EXPECT_EQ(a.clusters[i].tls->sni, b.clusters[i].tls->sni);
+      EXPECT_EQ(a.clusters[i].tls->verify, b.clusters[i].tls->verify);
+    }
     ASSERT_EQ(a.clusters[i].endpoints.size(), b.clusters[i].endpoints.size());
     for (size_t j = 0; j < a.clusters[i].endpoints.size(); ++j) {
       EXPECT_EQ(a.clusters[i].endpoints[j].host, b.clusters[i].endpoints[j].host);
@@ -95,26 +101,43 @@ TEST(FormatEndpointTest, SchemeOnlyForTls) {
 }
 
 TEST_F(ConfigPrinterTest, PrintsEverySettingInCanonicalForm) {
-  Config config = parseConfig(R"(clusters:
+  // Any readable file will do as a CA file at load time.
+  const std::string ca_file = kTestdata + "canonical-example.yml";
+  auto withCaFile = [&](std::string text) {
+    text.replace(text.find("CA_FILE"), 7, ca_file);
+    return text;
+  };
+  Config config = parseConfig(withCaFile(R"(clusters:
   - name: backend
-    endpoints: ["127.0.0.1:8080", "https://api.internal"]
+    endpoints: ["127.0.0.1:8080"]
+  - name: api
+    endpoints: ["https://api.internal"]
+    tls: { ca_file: "CA_FILE", sni: api.example.com, verify: false }
 listeners:
   - address: ":8020"
     filters:
       - name: stats
       - name: tcp_proxy
         config: { cluster: backend, idle_timeout: 10s }
-)",
+)"),
                               "test.yml", noEnv, filters_);
-  EXPECT_EQ(printCanonicalConfig(config), R"(admin: {address: "127.0.0.1:42007"}
+  EXPECT_EQ(printCanonicalConfig(config), withCaFile(R"(admin: {address: "127.0.0.1:42007"}
 log_level: info
 workers: auto
 shutdown_timeout: 5s
 clusters:
   - name: "backend"
-    endpoints: ["127.0.0.1:8080", "https://api.internal:443"]
+    endpoints: ["127.0.0.1:8080"]
     lb_policy: round_robin
     connect_timeout: 5s
+  - name: "api"
+    endpoints: ["https://api.internal:443"]
+    lb_policy: round_robin
+    connect_timeout: 5s
+    tls:
+      ca_file: "CA_FILE"
+      sni: "api.example.com"
+      verify: false
 listeners:
   - name: "listener_8020"
     address: ":8020"
@@ -123,7 +146,8 @@ listeners:
       - name: stats
       - name: tcp_proxy
         config: {cluster: backend, idle_timeout: 10s}
-)");
+)"));
+  expectRoundTrip(config);
 }
 
 TEST_F(ConfigPrinterTest, SeedFormIsPrintedInCanonicalForm) {

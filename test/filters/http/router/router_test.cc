@@ -88,6 +88,14 @@ class RouterTest : public testing::Test {
                                                         preserve_host);
   }
 
+  void useTlsCluster(const std::string& name, std::vector<upstream::Endpoint> endpoints,
+                     network::TransportSocketFactoryConstSharedPtr tls) {
+    cluster_ = std::make_shared<upstream::ClusterImpl>(name, std::move(endpoints), kConnectTimeout,
+                                                       std::move(tls));
+    route_ = std::make_shared<proxy::router::RouteImpl>("route", "path_prefix_router", cluster_,
+                                                        false);
+  }
+
   // A new stream with a routed request; decodeHeaders() has run.
   Stream& request(std::string_view method, std::string_view path, Headers headers,
                   bool end_stream = true) {
@@ -133,7 +141,7 @@ class RouterTest : public testing::Test {
   }
   void failConnect(size_t index, int error) {
     upstream(index).failure_errno_ = error;
-    upstream(index).failure_reason_ = std::strerror(error);
+    upstream(index).failure_reason_ = error != 0 ? std::strerror(error) : "handshake failed";
     upstream(index).state_ = network::ConnectionState::kClosed;
     upstream(index).raiseEvent(network::ConnectionEvent::kConnectFailed);
   }
@@ -187,15 +195,55 @@ TEST_F(RouterTest, NoResolvedEndpointIs503) {
   stream.filter->onDestroy();
 }
 
-TEST_F(RouterTest, HttpsEndpointIsRefusedWith502) {
+TEST_F(RouterTest, HttpsEndpointWithoutATlsContextIsNeverSentInClear) {
   upstream::Endpoint secure = endpoint("api.example", 443);
   secure.tls = true;
   useCluster("secure", {secure});
   Stream& stream = get();
   EXPECT_EQ(502, stream.callbacks.local_reply_code_);
-  EXPECT_EQ("https upstreams are not supported yet\n", stream.callbacks.local_reply_body_);
-  EXPECT_EQ(http::RequestFailure::kUpstreamConnectError, stream.callbacks.stream_info_.failure);
+  EXPECT_EQ("upstream TLS is not configured\n", stream.callbacks.local_reply_body_);
+  EXPECT_EQ(http::RequestFailure::kUpstreamTlsError, stream.callbacks.stream_info_.failure);
   EXPECT_TRUE(upstreams_.empty());
+  stream.filter->onDestroy();
+}
+
+TEST_F(RouterTest, HttpsEndpointIsReachedThroughTheClustersTlsContext) {
+  auto tls = std::make_shared<NiceMock<network::MockTransportSocketFactory>>();
+  upstream::Endpoint secure = endpoint("api.example", 443);
+  secure.tls = true;
+  useTlsCluster("secure", {secure}, tls);
+  Stream& first = get();
+  ASSERT_EQ(1u, upstreams_.size());
+  EXPECT_NE(nullptr, upstream(0).transport_socket_);
+  EXPECT_EQ(std::vector<std::string>{"api.example"}, tls->hosts_);
+  // The target's authority (443 is https' default); the client spoke plain HTTP.
+  EXPECT_EQ("api.example", *first.headers.get("host"));
+  EXPECT_EQ("http", *first.headers.get("x-forwarded-proto"));
+  connect(0);
+  completeExchange(first, 0);
+  // Keep-alive over TLS: the next request takes the same connection.
+  Stream& second = get();
+  EXPECT_EQ(1u, upstreams_.size());
+  completeExchange(second, 0);
+  EXPECT_EQ(1u, pools_->get(ipv4("127.0.0.1", 443), tls, "api.example").idleCount());
+  // A plain endpoint at the same address never gets that connection.
+  EXPECT_EQ(0u, pools_->get(ipv4("127.0.0.1", 443)).idleCount());
+}
+
+TEST_F(RouterTest, TlsHandshakeFailureIs502AndNotRetried) {
+  auto tls = std::make_shared<NiceMock<network::MockTransportSocketFactory>>();
+  upstream::Endpoint secure = endpoint("api.example", 443);
+  secure.tls = true;
+  useTlsCluster("secure", {secure}, tls);
+  Stream& stream = get();
+  upstream(0).transport_failure_ = true;
+  failConnect(0, 0);
+  EXPECT_EQ(502, stream.callbacks.local_reply_code_);
+  EXPECT_EQ("upstream TLS handshake failed\n", stream.callbacks.local_reply_body_);
+  EXPECT_EQ(http::RequestFailure::kUpstreamTlsError, stream.callbacks.stream_info_.failure);
+  EXPECT_EQ(std::string("upstream_tls_error"),
+            http::requestFailureName(stream.callbacks.stream_info_.failure));
+  EXPECT_EQ(1u, upstreams_.size());
   stream.filter->onDestroy();
 }
 

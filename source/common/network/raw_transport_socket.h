@@ -1,0 +1,26 @@
+#pragma once
+
+#include "api/network/transport_socket.h"
+
+namespace proxy::network {
+
+// Plain TCP: read(2) and writev(2) on the connection's socket, nothing in between, so a
+// plain connection costs what it did before transport sockets existed.
+class RawTransportSocket final : public TransportSocket {
+ public:
+  // network::TransportSocket
+  void setFd(int fd) override { fd_ = fd; }
+  HandshakeStatus handshake() override { return HandshakeStatus::kDone; }
+  const std::string& failureReason() const override { return failure_reason_; }
+  IoResult read(void* data, size_t size) override;
+  IoResult writev(const iovec* iov, int count) override;
+  void shutdownWrite() override;
+  void onClose(bool) override {}
+  bool hasBufferedReadData() const override { return false; }
+
+ private:
+  int fd_ = -1;
+  const std::string failure_reason_;
+};
+
+}  // namespace proxy::network

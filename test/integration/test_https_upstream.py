@@ -1,0 +1,376 @@
+"""https:// upstreams end to end (CONTRACT.md §3 "TLS to https targets"): the real proxy, a
+python ssl upstream on 127.0.0.1 with certificates made here by the openssl CLI, raw socket
+clients speaking plain HTTP to the proxy."""
+
+import contextlib
+import hashlib
+import os
+import shutil
+import ssl
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+from http_upstream import Reader, header_values, http_handler, read_response
+from proxy_harness import (MiB, ProxyTestCase, free_port, note, pattern_block, proxy_env,
+                           run_proxy_once)
+
+
+def openssl(*args, cwd):
+    subprocess.run(["openssl", *args], cwd=cwd, check=True, capture_output=True, timeout=30)
+
+
+class Pki:
+    """A CA and server certificates signed by it, in a temporary directory."""
+
+    def __init__(self, name="Proxy Test CA"):
+        self.dir = tempfile.mkdtemp(prefix="proxy-tls-it-")
+        self.ca = os.path.join(self.dir, "ca.pem")
+        openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", f"/CN={name}",
+                "-addext", "basicConstraints=critical,CA:TRUE",
+                "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=self.dir)
+
+    def issue(self, name, alt_names):
+        """(cert path, key path) for subjectAltName `alt_names` ("DNS:localhost,IP:...")."""
+        with open(os.path.join(self.dir, f"{name}.ext"), "w") as f:
+            f.write(f"subjectAltName={alt_names}\nbasicConstraints=CA:FALSE\n"
+                    "extendedKeyUsage=serverAuth\n")
+        openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", f"/CN={name}",
+                cwd=self.dir)
+        openssl("x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+                "-CAcreateserial", "-out", f"{name}.pem", "-days", "2", "-extfile", f"{name}.ext",
+                cwd=self.dir)
+        return os.path.join(self.dir, f"{name}.pem"), os.path.join(self.dir, f"{name}.key")
+
+    def close(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+PKI = None
+OTHER_PKI = None
+
+
+def setUpModule():
+    global PKI, OTHER_PKI
+    PKI = Pki()
+    PKI.localhost = PKI.issue("localhost", "DNS:localhost,IP:127.0.0.1")
+    PKI.other = PKI.issue("other", "DNS:other.test")
+    OTHER_PKI = Pki("Unrelated CA")
+    OTHER_PKI.localhost = OTHER_PKI.issue("localhost", "DNS:localhost,IP:127.0.0.1")
+
+
+def tearDownModule():
+    for pki in (PKI, OTHER_PKI):
+        if pki is not None:
+            pki.close()
+
+
+def tls_handler(conn, server):
+    """http_upstream's handler behind a TLS server handshake. A failed handshake is recorded,
+    and so is every byte the client sends after it (there must be none)."""
+    raw = conn
+    try:
+        conn = server.ssl_context.wrap_socket(raw, server_side=True)
+    except (ssl.SSLError, OSError) as error:
+        after = 0
+        with contextlib.suppress(OSError):
+            raw.settimeout(2.0)
+            while True:
+                data = raw.recv(65536)
+                if not data:
+                    break
+                after += len(data)
+        with server.lock:
+            server.handshake_failures.append(repr(error))
+            server.bytes_after_failure += after
+        return
+    with server.lock:
+        server.tls_connections += 1
+    try:
+        http_handler(conn, server)
+    finally:
+        with contextlib.suppress(OSError):
+            conn.close()
+
+
+class HttpsCase(ProxyTestCase):
+    def start_https_upstream(self, cert):
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*cert)
+        server = self.start_server(tls_handler)
+        server.ssl_context = context
+        server.block = pattern_block()
+        server.big_sent = 0
+        server.sni = []
+        server.tls_connections = 0
+        server.handshake_failures = []
+        server.bytes_after_failure = 0
+        context.sni_callback = lambda sslobj, name, ctx: server.sni.append(name)
+        return server
+
+    def start(self, upstream, endpoint_host="localhost", tls_block=None, env=None):
+        """A proxy whose one route goes to cluster "secure" = https://HOST:upstream."""
+        self.admin, self.port = free_port(), free_port()
+        lines = [f'admin: {{ address: "127.0.0.1:{self.admin}" }}', "workers: 2",
+                 "shutdown_timeout: 2s", "clusters:", "  - name: secure",
+                 f'    endpoints: ["https://{endpoint_host}:{upstream.port}"]',
+                 "    connect_timeout: 2s"]
+        if tls_block is not None:
+            lines.append(f"    tls: {tls_block}")
+        lines += ["listeners:", "  - name: web", f'    address: "127.0.0.1:{self.port}"',
+                  "    filters:", "      - name: http_connection_manager", "        config:",
+                  "          http_filters:", "            - name: stats",
+                  "            - name: path_prefix_router",
+                  "              config: { routes: [{ prefix: /, cluster: secure }] }",
+                  "            - name: router"]
+        self.proxy = self.start_proxy("\n".join(lines) + "\n", admin_port=self.admin,
+                                      env=env if env is not None else self.clean_env())
+        return self.proxy
+
+    @staticmethod
+    def clean_env(**overrides):
+        # The upstream CA must come from the config or from what the test sets, never from
+        # the machine's own SSL_CERT_FILE.
+        return proxy_env(**{"SSL_CERT_FILE": None, "SSL_CERT_DIR": None, **overrides})
+
+    def conn(self, timeout=30.0):
+        s = self.client(self.port, timeout=timeout)
+        return s, Reader(s)
+
+    def request(self, target="/", sock=None, method="GET", body=None, host="h.test"):
+        s, r = sock if sock is not None else self.conn()
+        raw = f"{method} {target} HTTP/1.1\r\nHost: {host}\r\n".encode()
+        if body is not None:
+            raw += b"Content-Length: %d\r\n" % len(body)
+        s.sendall(raw + b"\r\n" + (body or b""))
+        return read_response(r, method)
+
+
+class TrustedTest(HttpsCase):
+    def test_cluster_ca_file_200_keepalive_and_sni(self):
+        up = self.start_https_upstream(PKI.localhost)
+        self.start(up, tls_block=f'{{ ca_file: "{PKI.ca}" }}')
+        c = self.conn()
+        for i in range(5):
+            body = b"payload-%d" % i
+            resp = self.request(f"/r{i}?q=1", sock=c, method="POST", body=body)
+            self.assertEqual(resp.status, 200, resp.body[:300])
+            got = resp.json()
+            self.assertEqual(got["target"], f"/r{i}?q=1")
+            self.assertEqual((got["body_len"], got["body_sha"]),
+                             (len(body), hashlib.sha256(body).hexdigest()))
+        # Host is the target's authority; the client spoke plain HTTP to the proxy.
+        self.assertEqual(header_values(got, "host"), [f"localhost:{up.port}"])
+        self.assertEqual(header_values(got, "x-forwarded-proto"), ["http"])
+        # Keep-alive over TLS: five requests, one upstream TLS connection.
+        self.assertEqual(up.tls_connections, 1)
+        self.assertEqual(up.accepted, 1)
+        # The endpoint's host name went out as SNI.
+        self.assertEqual(up.sni, ["localhost"])
+        self.assertEqual(up.handshake_failures, [])
+
+    def test_ssl_cert_file_env_is_the_system_store(self):
+        up = self.start_https_upstream(PKI.localhost)
+        self.start(up, env=self.clean_env(SSL_CERT_FILE=PKI.ca))
+        resp = self.request("/env")
+        self.assertEqual(resp.status, 200, resp.body[:300])
+        self.assertEqual(resp.json()["target"], "/env")
+
+    def test_configured_sni_is_sent_and_verified(self):
+        up = self.start_https_upstream(PKI.other)  # valid for other.test only
+        self.start(up, endpoint_host="127.0.0.1",
+                   tls_block=f'{{ ca_file: "{PKI.ca}", sni: other.test }}')
+        resp = self.request("/sni")
+        self.assertEqual(resp.status, 200, resp.body[:300])
+        self.assertEqual(up.sni, ["other.test"])
+
+    def test_ip_endpoint_verified_against_ip_san_without_sni(self):
+        up = self.start_https_upstream(PKI.localhost)
+        self.start(up, endpoint_host="127.0.0.1", tls_block=f'{{ ca_file: "{PKI.ca}" }}')
+        resp = self.request("/ip")
+        self.assertEqual(resp.status, 200, resp.body[:300])
+        self.assertEqual(up.sni, [None])  # an address is never sent as SNI
+
+
+class UntrustedTest(HttpsCase):
+    def assert_never_sent(self, up):
+        deadline = time.monotonic() + 5
+        while not up.handshake_failures and time.monotonic() < deadline:
+            time.sleep(0.02)
+        self.assertTrue(up.handshake_failures, "the upstream saw no failed handshake")
+        time.sleep(0.3)  # bytes_after_failure is read until the proxy closes
+        with up.lock:
+            self.assertEqual(up.results, [])
+            self.assertEqual(up.tls_connections, 0)
+            self.assertEqual(up.bytes_after_failure, 0)
+
+    def test_unknown_ca_502_and_request_never_sent(self):
+        up = self.start_https_upstream(OTHER_PKI.localhost)
+        self.start(up, tls_block=f'{{ ca_file: "{PKI.ca}" }}')
+        resp = self.request("/secret", method="POST", body=b"do not leak")
+        self.assertEqual(resp.status, 502)
+        self.assertIn(b"TLS", resp.body)
+        self.assert_never_sent(up)
+
+    def test_no_ca_at_all_502(self):
+        up = self.start_https_upstream(PKI.localhost)
+        self.start(up, env=self.clean_env(SSL_CERT_FILE="/nonexistent/ca.pem",
+                                          SSL_CERT_DIR="/nonexistent"))
+        resp = self.request("/x")
+        self.assertEqual(resp.status, 502)
+        self.assert_never_sent(up)
+
+    def test_host_name_mismatch_502(self):
+        up = self.start_https_upstream(PKI.other)  # other.test, asked for localhost
+        self.start(up, tls_block=f'{{ ca_file: "{PKI.ca}" }}')
+        resp = self.request("/x")
+        self.assertEqual(resp.status, 502)
+        self.assert_never_sent(up)
+        self.assertEqual(up.sni, ["localhost"])
+
+    def test_verify_false_accepts_it(self):
+        up = self.start_https_upstream(OTHER_PKI.localhost)
+        self.start(up, tls_block="{ verify: false }")
+        self.assertEqual(self.request("/x").status, 200)
+
+    def test_plain_http_upstream_behind_https_url_502(self):
+        def plain_http_server(conn, server):
+            # As nginx does with bytes that are not HTTP: 400, then close.
+            data = conn.recv(65536)
+            with server.lock:
+                server.results.append(data)
+            conn.sendall(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+        plain = self.start_server(plain_http_server)
+        self.start(plain, tls_block=f'{{ ca_file: "{PKI.ca}" }}')
+        resp = self.request("/x")
+        self.assertEqual(resp.status, 502)
+        self.assertIn(b"TLS", resp.body)
+        self.assertEqual(len(plain.results), 1)
+        self.assertEqual(plain.results[0][:1], b"\x16")  # a TLS handshake record, no request
+
+
+class LargeBodiesTest(HttpsCase):
+    SIZE = 20 * MiB
+
+    def setUp(self):
+        super().setUp()
+        self.up = self.start_https_upstream(PKI.localhost)
+        self.start(self.up, tls_block=f'{{ ca_file: "{PKI.ca}" }}')
+
+    def sample_rss(self):
+        rss0 = self.proxy.rss_kib()
+        peak = [rss0]
+        done = threading.Event()
+
+        def sample():
+            while not done.is_set():
+                try:
+                    peak[0] = max(peak[0], self.proxy.rss_kib())
+                except (OSError, RuntimeError):
+                    return
+                time.sleep(0.01)
+
+        thread = threading.Thread(target=sample, daemon=True)
+        thread.start()
+        self.addCleanup(thread.join, 2)
+        self.addCleanup(done.set)
+        return rss0, peak, done
+
+    def test_20mib_upload_byte_exact_rss_bounded(self):
+        block = pattern_block()
+        s, r = self.conn(timeout=60)
+        rss0, peak, done = self.sample_rss()
+        s.sendall(b"POST /up HTTP/1.1\r\nHost: h.test\r\nContent-Length: %d\r\n\r\n" % self.SIZE)
+        digest = hashlib.sha256()
+        view = memoryview(block)
+        sent = 0
+        while sent < self.SIZE:
+            off = sent % len(block)
+            k = min(len(block) - off, self.SIZE - sent, 1 * MiB)
+            s.sendall(view[off:off + k])
+            digest.update(view[off:off + k])
+            sent += k
+        resp = read_response(r)
+        done.set()
+        self.assertEqual(resp.status, 200, resp.body[:300])
+        got = resp.json()
+        self.assertEqual((got["body_len"], got["body_sha"]), (self.SIZE, digest.hexdigest()))
+        note(f"TLS upload RSS growth {(peak[0] - rss0) / 1024:.1f} MiB")
+        self.assertLessEqual(peak[0] - rss0, 16 * 1024)
+
+    def test_20mib_download_byte_exact_rss_bounded(self):
+        s, r = self.conn(timeout=60)
+        rss0, peak, done = self.sample_rss()
+        s.sendall(b"GET /__big/%d HTTP/1.1\r\nHost: h.test\r\n\r\n" % self.SIZE)
+        digest = hashlib.sha256()
+        resp_line = r.line()
+        self.assertIn(b" 200", resp_line)
+        length = None
+        while True:
+            h = r.line()
+            if h == b"":
+                break
+            k, _, v = h.partition(b":")
+            if k.strip().lower() == b"content-length":
+                length = int(v)
+        self.assertEqual(length, self.SIZE)
+        r.exact(self.SIZE, digest.update)
+        done.set()
+        block = self.up.block
+        expected = hashlib.sha256()
+        sent = 0
+        while sent < self.SIZE:
+            k = min(len(block), self.SIZE - sent)
+            expected.update(block[:k])
+            sent += k
+        self.assertEqual(digest.hexdigest(), expected.hexdigest())
+        note(f"TLS download RSS growth {(peak[0] - rss0) / 1024:.1f} MiB")
+        self.assertLessEqual(peak[0] - rss0, 16 * 1024)
+
+
+class ConfigTest(ProxyTestCase):
+    def setUp(self):
+        super().setUp()
+        self.dir = tempfile.TemporaryDirectory(prefix="proxy-tls-config-")
+        self.addCleanup(self.dir.cleanup)
+
+    def validate(self, tls_block, endpoint="https://localhost:1"):
+        path = os.path.join(self.dir.name, "config.yml")
+        with open(path, "w") as f:
+            f.write("clusters:\n"
+                    "  - name: secure\n"
+                    f'    endpoints: ["{endpoint}"]\n'
+                    f"    tls: {tls_block}\n"
+                    "listeners: []\n")
+        return path, run_proxy_once(["-c", path, "--validate"], env=proxy_env(), timeout=10)
+
+    def test_missing_ca_file_is_a_one_line_error_at_its_position(self):
+        path, result = self.validate("{ ca_file: missing-ca.pem }")
+        self.assertEqual(result.returncode, 1, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, result.stderr)
+        self.assertTrue(lines[0].startswith(f"{path}:4:21: clusters[0].tls.ca_file: "), lines[0])
+        self.assertIn(os.path.join(self.dir.name, "missing-ca.pem"), lines[0])
+
+    def test_ca_file_without_certificates_is_a_one_line_error(self):
+        with open(os.path.join(self.dir.name, "junk.pem"), "w") as f:
+            f.write("this is not PEM\n")
+        path, result = self.validate("{ ca_file: junk.pem }")
+        self.assertEqual(result.returncode, 1, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, result.stderr)
+        self.assertTrue(lines[0].startswith(f"{path}:4:21: clusters[0].tls.ca_file: expected a "
+                                            "PEM file of CA certificates"), lines[0])
+
+    def test_good_ca_file_validates(self):
+        path, result = self.validate(f'{{ ca_file: "{PKI.ca}", sni: api.test, verify: true }}')
+        self.assertEqual(result.returncode, 0, result.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
