@@ -24,9 +24,9 @@ struct IoResult {
 
 // How the handshake of a transport socket stands.
 enum class HandshakeStatus {
-  kDone,     // established: application bytes may flow
-  kAgain,    // waiting for the socket: call handshake() again on its next readiness event
-  kFailed,   // failed for good: failureReason() says why; close the connection
+  kDone,    // established: application bytes may flow
+  kAgain,   // waiting for the socket: call handshake() again on its next readiness event
+  kFailed,  // failed for good: failureReason() says why; close the connection
 };
 
 // How a connection moves bytes over its socket: plain TCP (the raw socket) or TLS. The

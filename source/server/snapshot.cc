@@ -55,12 +55,11 @@ network::TransportSocketFactoryConstSharedPtr buildTlsContext(const ClusterConfi
   } catch (const tls::ClientTlsContextError& error) {
     const bool ca = config.tls && !config.tls->ca_file.empty();
     throw ConfigFileError(formatConfigError(
-        file,
-        registry::ConfigError(ca ? config.tls->ca_file_mark : config.mark,
-                              ca ? config.tls->field + ".ca_file" : config.field + ".tls",
-                              std::string(ca ? "expected a PEM file of CA certificates; "
-                                             : "expected a usable TLS setup; ") +
-                                  error.what())));
+        file, registry::ConfigError(ca ? config.tls->ca_file_mark : config.mark,
+                                    ca ? config.tls->field + ".ca_file" : config.field + ".tls",
+                                    std::string(ca ? "expected a PEM file of CA certificates; "
+                                                   : "expected a usable TLS setup; ") +
+                                        error.what())));
   }
 }
 
@@ -79,9 +78,8 @@ upstream::ClusterConstSharedPtr buildCluster(const ClusterConfig& config, const 
     }
     endpoints.push_back(std::move(endpoint));
   }
-  return std::make_shared<upstream::ClusterImpl>(config.name, std::move(endpoints),
-                                                 config.connect_timeout,
-                                                 buildTlsContext(config, file));
+  return std::make_shared<upstream::ClusterImpl>(
+      config.name, std::move(endpoints), config.connect_timeout, buildTlsContext(config, file));
 }
 
 }  // namespace

@@ -52,9 +52,9 @@ X509* newCertificate(EVP_PKEY* key, const std::string& common_name, long serial)
 void writePem(const std::string& path, X509* cert, EVP_PKEY* key) {
   FILE* file = std::fopen(path.c_str(), "w");
   check(file != nullptr, "fopen");
-  bool ok = cert != nullptr ? PEM_write_X509(file, cert) == 1
-                            : PEM_write_PrivateKey(file, key, nullptr, nullptr, 0, nullptr,
-                                                   nullptr) == 1;
+  bool ok = cert != nullptr
+                ? PEM_write_X509(file, cert) == 1
+                : PEM_write_PrivateKey(file, key, nullptr, nullptr, 0, nullptr, nullptr) == 1;
   std::fclose(file);
   check(ok, "PEM write");
 }
@@ -90,8 +90,8 @@ TestPki::Leaf TestPki::issue(const std::string& file_name,
                              const std::vector<std::string>& dns_names,
                              const std::vector<std::string>& ips) {
   EVP_PKEY* key = newKey();
-  X509* cert = newCertificate(key, dns_names.empty() ? file_name : dns_names.front(),
-                              next_serial_++);
+  X509* cert =
+      newCertificate(key, dns_names.empty() ? file_name : dns_names.front(), next_serial_++);
   X509_set_issuer_name(cert, X509_get_subject_name(ca_cert_));
   std::string alt_names;
   for (const std::string& dns : dns_names) {

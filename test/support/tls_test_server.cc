@@ -124,7 +124,8 @@ void TlsTestServer::readAll() {
 void TlsTestServer::flush() {
   while (!output_.empty()) {
     ERR_clear_error();
-    int n = SSL_write(ssl_, output_.data(), static_cast<int>(std::min<size_t>(output_.size(), 65536)));
+    int n =
+        SSL_write(ssl_, output_.data(), static_cast<int>(std::min<size_t>(output_.size(), 65536)));
     if (n <= 0) {
       ERR_clear_error();
       return;

@@ -126,9 +126,9 @@ http::FilterHeadersStatus RouterFilter::decodeHeaders(http::RequestHeaderMap& he
   request_complete_ = end_stream;
   callbacks_->addDownstreamWatermarkCallbacks(*this);
   watermarks_registered_ = true;
-  pool_ = tls != nullptr
-              ? &config_->pools(callbacks_->dispatcher()).get(endpoint->address, *tls, endpoint->host)
-              : &config_->pools(callbacks_->dispatcher()).get(endpoint->address);
+  http::ConnectionPools& pools = config_->pools(callbacks_->dispatcher());
+  pool_ = tls != nullptr ? &pools.get(endpoint->address, *tls, endpoint->host)
+                         : &pools.get(endpoint->address);
   startUpstream(false);
   return http::FilterHeadersStatus::kStopIteration;
 }

@@ -146,9 +146,9 @@ ConnectionPool& ConnectionPools::get(const network::Address& address,
       return *entry.pool;
     }
   }
-  pools.push_back(TlsPool{key, std::string(host),
-                          std::make_unique<ConnectionPool>(dispatcher_, address, settings_, tls,
-                                                           std::string(host))});
+  pools.push_back(TlsPool{
+      key, std::string(host),
+      std::make_unique<ConnectionPool>(dispatcher_, address, settings_, tls, std::string(host))});
   return *pools.back().pool;
 }
 

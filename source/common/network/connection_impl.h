@@ -127,7 +127,7 @@ class ClientConnectionImpl final : public ConnectionImpl, public ClientConnectio
   int failure_errno_ = 0;
   bool transport_failure_ = false;
   bool handshaking_ = false;  // TCP is connected; the transport's handshake is not done
-  int pending_error_ = 0;  // a connect() error reported on the next iteration
+  int pending_error_ = 0;     // a connect() error reported on the next iteration
   event::TimerPtr failure_timer_;
 };
 

@@ -39,9 +39,9 @@ IoResult RawTransportSocket::writev(const iovec* iov, int count) {
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       return IoResult{IoResult::Status::kAgain, 0, {}};
     }
-    return IoResult{IoResult::Status::kError, 0,
-                    n < 0 && (errno == EPIPE || errno == ECONNRESET) ? "connection_reset"
-                                                                     : "write_error"};
+    return IoResult{
+        IoResult::Status::kError, 0,
+        n < 0 && (errno == EPIPE || errno == ECONNRESET) ? "connection_reset" : "write_error"};
   }
 }
 

@@ -90,8 +90,7 @@ network::TransportSocketPtr ClientTlsContext::createTransportSocket(std::string_
   ERR_clear_error();
   SSL* ssl = SSL_new(ctx_);
   if (ssl == nullptr) {
-    return std::make_unique<TlsTransportSocket>(nullptr,
-                                                "tls setup failed: " + takeOpenSslError());
+    return std::make_unique<TlsTransportSocket>(nullptr, "tls setup failed: " + takeOpenSslError());
   }
   SSL_set_connect_state(ssl);
   const std::string server_name = options_.sni.empty() ? std::string(host) : options_.sni;
@@ -110,8 +109,8 @@ network::TransportSocketPtr ClientTlsContext::createTransportSocket(std::string_
     }
   }
   if (!ok) {
-    std::string reason = "tls setup failed for server name \"" + server_name +
-                         "\": " + takeOpenSslError();
+    std::string reason =
+        "tls setup failed for server name \"" + server_name + "\": " + takeOpenSslError();
     SSL_free(ssl);
     return std::make_unique<TlsTransportSocket>(nullptr, std::move(reason));
   }

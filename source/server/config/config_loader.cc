@@ -306,7 +306,8 @@ ClusterTlsConfig parseClusterTls(const YAML::Node& cluster, const std::string& w
     const std::string ca_field = fieldPath(field, "ca_file");
     tls.ca_file_mark = node["ca_file"].Mark();
     if (ca_file->empty()) {
-      fail(node["ca_file"], ca_field, "expected the path of a PEM file of CA certificates, found \"\"");
+      fail(node["ca_file"], ca_field,
+           "expected the path of a PEM file of CA certificates, found \"\"");
     }
     tls.ca_file = pathBesideConfig(config_file, *ca_file);
     struct stat info {};
@@ -318,8 +319,8 @@ ClusterTlsConfig parseClusterTls(const YAML::Node& cluster, const std::string& w
     }
     if (!problem.empty()) {
       fail(node["ca_file"], ca_field,
-           "expected a readable PEM file of CA certificates, found " + quoted(tls.ca_file) +
-               ": " + problem);
+           "expected a readable PEM file of CA certificates, found " + quoted(tls.ca_file) + ": " +
+               problem);
     }
   }
   if (auto sni = optionalString(node, field, "sni")) {

@@ -92,7 +92,8 @@ TEST(ClientTlsContextTest, CaFileWithoutCertificatesIsAnError) {
     ClientTlsContext context(options);
     FAIL() << "expected ClientTlsContextError";
   } catch (const ClientTlsContextError& error) {
-    EXPECT_THAT(error.what(), HasSubstr("no CA certificate could be loaded from " + options.ca_file));
+    EXPECT_THAT(error.what(),
+                HasSubstr("no CA certificate could be loaded from " + options.ca_file));
     EXPECT_EQ(std::string(error.what()).find('\n'), std::string::npos);
   }
   EXPECT_EQ(0u, ERR_peek_error());  // nothing left on this thread's error queue

@@ -195,8 +195,8 @@ TEST_F(TlsClientConnectionTest, LargeTransferIsByteExactBothWays) {
   }
   connection_->setBufferLimits(1024 * 1024);
   write(data);
-  ASSERT_TRUE(runUntil([&] { return recorder_->received_.size() >= data.size(); },
-                       milliseconds(20000)));
+  ASSERT_TRUE(
+      runUntil([&] { return recorder_->received_.size() >= data.size(); }, milliseconds(20000)));
   EXPECT_EQ(data.size(), server_->received_.size());
   EXPECT_TRUE(server_->received_ == data);
   EXPECT_TRUE(recorder_->received_ == data);

@@ -275,7 +275,8 @@ TEST_F(ConfigLoaderTest, ClusterTlsSettings) {
   - name: api
     endpoints: ["https://api.internal", "10.0.0.1:80"]
     tls:
-      ca_file: )" + ca_file + R"(
+      ca_file: )" + ca_file +
+                        R"(
       sni: api.example.com
       verify: false
   - name: defaults
@@ -701,7 +702,8 @@ const ErrorCase kErrorCases[] = {
      "clusters:\n  - name: a\n    endpoints: [\"https://a\"]\n    tls: { ca_file: \"\" }\n",
      "4:21: clusters[0].tls.ca_file: expected the path of a PEM file of CA certificates, found "
      "\"\""},
-    {"TlsSniEmpty", "clusters:\n  - name: a\n    endpoints: [\"https://a\"]\n    tls: { sni: \"\" }\n",
+    {"TlsSniEmpty",
+     "clusters:\n  - name: a\n    endpoints: [\"https://a\"]\n    tls: { sni: \"\" }\n",
      "4:17: clusters[0].tls.sni: expected a server name such as \"api.example.com\", found \"\""},
     {"TlsSniWithASpace",
      "clusters:\n  - name: a\n    endpoints: [\"https://a\"]\n    tls: { sni: \"a b\" }\n",

@@ -92,8 +92,8 @@ class RouterTest : public testing::Test {
                      network::TransportSocketFactoryConstSharedPtr tls) {
     cluster_ = std::make_shared<upstream::ClusterImpl>(name, std::move(endpoints), kConnectTimeout,
                                                        std::move(tls));
-    route_ = std::make_shared<proxy::router::RouteImpl>("route", "path_prefix_router", cluster_,
-                                                        false);
+    route_ =
+        std::make_shared<proxy::router::RouteImpl>("route", "path_prefix_router", cluster_, false);
   }
 
   // A new stream with a routed request; decodeHeaders() has run.
