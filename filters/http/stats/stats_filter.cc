@@ -56,10 +56,19 @@ StatsConfig::StatsConfig(stats::Scope& scope, std::string listener, std::vector<
       legacy_total_(scope.counter("http_request_total_count",
                                   "HTTP requests answered since start (the Go proxy's name).")),
       duration_microseconds_(
-          scope.counter("proxy_http_request_duration_microseconds_total",
-                        "Total time spent on answered HTTP requests, in microseconds.")),
+          scope.counter("__http_request_duration_microseconds",
+                        "Total time spent on answered HTTP requests, in microseconds; only "
+                        "feeds the mean (internal: promtool wants seconds, counters count "
+                        "integers).")),
       answered_(scope.counter("proxy_http_requests_answered_total",
                               "HTTP requests answered since start, every listener.")) {
+  for (size_t i = 1; i < failures_.size(); ++i) {
+    failures_[i] = &scope.counter(
+        "proxy_http_request_failures_total",
+        "HTTP requests that failed, by cause (upstream connect failures, timeouts, no route...).",
+        {{"listener", listener_},
+         {"cause", http::requestFailureName(static_cast<http::RequestFailure>(i))}});
+  }
   stats::Counter& total = duration_microseconds_;
   stats::Counter& answered = answered_;
   // The Go program's integer mean in milliseconds of every request since start.
@@ -104,6 +113,9 @@ void StatsConfig::record(const http::StreamInfo& info, double seconds) const {
       handlesFor(info.route_name, info.cluster_name, statusClass(info.response_code));
   handles.requests->inc();
   handles.duration->recordValue(seconds);
+  if (info.failure != http::RequestFailure::kNone) {
+    failures_[static_cast<size_t>(info.failure)]->inc();
+  }
 }
 
 void StatsFilter::onDestroy() {
