@@ -11,7 +11,7 @@ import urllib.parse
 import unittest
 
 from http_upstream import Reader, read_response, start_http_upstream
-from proxy_harness import ProxyTestCase, curl, free_port, http_get, sleep_until
+from proxy_harness import ProxyTestCase, curl, free_port, http_get, note, sleep_until
 
 # Several router filters, wildcard and exact hosts, host-bound and strip_prefix rules.
 HTTP_FILTERS = """\
@@ -120,6 +120,7 @@ class RouteAgreesWithTrafficTest(ProxyTestCase):
                     self.assertIsNone(upstream, where)
                     self.assertEqual(response.status, answer["response_code"], where)
                     compared[answer["outcome"]] += 1
+        note(f"/route agreed with traffic: {compared}")
         self.assertGreaterEqual(sum(compared[k] for k in ("routed", "no_route", "bad_path")), 30)
         for kind, count in compared.items():
             self.assertGreater(count, 0, f"no {kind} case compared: {compared}")
