@@ -1,5 +1,6 @@
 #include "filters/http/stats/stats_filter.h"
 
+#include <atomic>
 #include <map>
 #include <string_view>
 #include <tuple>
@@ -26,15 +27,21 @@ const char* statusClass(int code) {
   }
 }
 
+uint64_t nextConfigId() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
 // Where a worker caches a label set's handles.
+// A config is known by its id rather than its address: a config built by a later reload may
+// reuse a freed one's address, and must not inherit its cached handles (other labels).
 struct HandleKey {
-  const StatsConfig* config;
+  uint64_t config;
   std::string route;
   std::string cluster;
   const char* status_class;  // one of statusClass()'s literals
 };
-using HandleKeyView =
-    std::tuple<const StatsConfig*, std::string_view, std::string_view, const char*>;
+using HandleKeyView = std::tuple<uint64_t, std::string_view, std::string_view, const char*>;
 struct HandleKeyLess {
   using is_transparent = void;
   static HandleKeyView view(const HandleKey& k) {
@@ -50,7 +57,8 @@ struct HandleKeyLess {
 }  // namespace
 
 StatsConfig::StatsConfig(stats::Scope& scope, std::string listener, std::vector<double> buckets)
-    : scope_(scope),
+    : id_(nextConfigId()),
+      scope_(scope),
       listener_(std::move(listener)),
       buckets_(std::move(buckets)),
       legacy_total_(scope.counter("http_request_total_count",
@@ -85,7 +93,7 @@ StatsConfig::Handles& StatsConfig::handlesFor(const std::string& route, const st
   // Per worker thread: no lock after the first request of each label set, and no allocation
   // either: the lookup compares views; only a new label set stores strings.
   thread_local std::map<HandleKey, StatsConfig::Handles, HandleKeyLess> cache;
-  HandleKeyView lookup{this, route, cluster, status_class};
+  HandleKeyView lookup{id_, route, cluster, status_class};
   auto it = cache.find(lookup);
   if (it != cache.end()) {
     return it->second;
@@ -100,7 +108,7 @@ StatsConfig::Handles& StatsConfig::handlesFor(const std::string& route, const st
   handles.duration = &scope_.histogram("proxy_http_request_duration_seconds",
                                        "HTTP request duration by listener and route.",
                                        {{"listener", listener_}, {"route", route}}, buckets_);
-  return cache.emplace(HandleKey{this, route, cluster, status_class}, handles).first->second;
+  return cache.emplace(HandleKey{id_, route, cluster, status_class}, handles).first->second;
 }
 
 void StatsConfig::record(const http::StreamInfo& info, double seconds) const {

@@ -32,6 +32,7 @@ class StatsConfig {
   Handles& handlesFor(const std::string& route, const std::string& cluster,
                       const char* status_class) const;
 
+  const uint64_t id_;  // unique for the process's life: the per-worker cache's key
   stats::Scope& scope_;
   const std::string listener_;
   const std::vector<double> buckets_;
