@@ -76,10 +76,27 @@ class PromtoolTest(ProxyTestCase):
 
         metrics = self.wait_metric(
             admin, lambda m: m.value("proxy_listener_connection_failures_total", listener="dead",
-                                     cause="upstream_connect_refused") == 1,
-            what="the refused TCP connection counted")
+                                     cause="upstream_connect_refused") == 1
+            and m.value("proxy_http_requests_total", listener="web") == 4,
+            what="the refused TCP connection and the 4 routed requests counted")
+        # The manager counted who answered: router's 404 and 502, path_prefix_router's 400.
+        local = {f: metrics.value("proxy_filter_local_replies_total", listener="web",
+                                  chain="http", filter=f)
+                 for f in ("stats", "path_prefix_router", "router")}
+        self.assertEqual(local, {"stats": 0, "path_prefix_router": 1, "router": 2})
+        self.assertEqual(metrics.value("proxy_filter_invocations_total", listener="web",
+                                       chain="http", filter="stats"), 4)  # no Host: codec
+        self.assertEqual(metrics.value("proxy_filter_invocations_total", listener="web",
+                                       chain="http", filter="router"), 3)
+        self.assertEqual(metrics.value("proxy_filter_invocations_total", listener="dead",
+                                       chain="network", filter="tcp_proxy"), 1)
+        self.assertEqual(metrics.value("proxy_http_request_failures_total", listener="web",
+                                       cause="upstream_connect_refused"), 1)
+        self.assertEqual(metrics.value("proxy_http_request_failures_total", listener="web",
+                                       cause="no_route"), 1)
         # Every family this issue completes is there, so the lint covers them.
         for family in ("proxy_filter_invocations_total", "proxy_filter_local_replies_total",
+                       "proxy_http_request_failures_total",
                        "proxy_http_requests_total", "proxy_http_request_duration_seconds",
                        "proxy_http_requests_rejected_total",
                        "proxy_listener_upstream_connect_failures_total",
