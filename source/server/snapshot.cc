@@ -83,13 +83,15 @@ SnapshotConstSharedPtr buildSnapshot(const Config& config, stats::Scope& scope) 
       }
       try {
         built->chain.push_back(factory->createFilterFactory(filter.config, context));
-        built->filter_counters.push_back(
-            stats::FilterCounters::forNetworkFilter(scope, listener.name, filter.name));
       } catch (const registry::ConfigError& error) {
         // A generated node (seed form) has no position: the filter's mark stands in.
         throw ConfigFileError(
             formatConfigError(config.file, error, filter.field + ".config", filter.mark));
       }
+    }
+    for (const auto& filter : listener.filters) {
+      built->filter_counters.push_back(
+          stats::FilterCounters::forNetworkFilter(scope, listener.name, filter.name));
     }
     snapshot->listeners.push_back(std::move(built));
   }

@@ -186,6 +186,11 @@ TEST_F(RouteQueryTest, RouterFiltersRegisterInChainOrder) {
   EXPECT_EQ(edge[0].first, "host_router");
   EXPECT_EQ(edge[1].first, "path_prefix_router");
   EXPECT_EQ(snapshot_->listeners[2]->route_introspectors.size(), 0u);
+  // The network filter manager's counters, one per config filter, same order as the chain.
+  for (const auto& listener : snapshot_->listeners) {
+    EXPECT_EQ(listener->filter_counters.size(), listener->chain.size());
+    EXPECT_NE(listener->filter_counters.front().invocations, nullptr);
+  }
 }
 
 }  // namespace
