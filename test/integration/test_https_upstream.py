@@ -215,6 +215,10 @@ class UntrustedTest(HttpsCase):
         self.assertEqual(resp.status, 502)
         self.assertIn(b"TLS", resp.body)
         self.assert_never_sent(up)
+        # The failure cause metrics and logs share.
+        self.wait_metric(self.admin, lambda m: m.value("proxy_http_request_failures_total",
+                                                       cause="upstream_tls_error") == 1,
+                         what='proxy_http_request_failures_total{cause="upstream_tls_error"} == 1')
 
     def test_no_ca_at_all_502(self):
         up = self.start_https_upstream(PKI.localhost)
