@@ -653,17 +653,17 @@ const ErrorCase kErrorCases[] = {
     {"PassiveHealthTooManyFailures",
      "clusters:\n  - { name: a, endpoints: [\"a:1\"],\n"
      "      passive_health: { consecutive_failures: 1001 } }\n",
-     "3:45: clusters[0].passive_health.consecutive_failures: expected a whole number from 0 to "
+     "3:47: clusters[0].passive_health.consecutive_failures: expected a whole number from 0 to "
      "1000, found \"1001\""},
     {"PassiveHealthNegativeFailures",
      "clusters:\n  - { name: a, endpoints: [\"a:1\"],\n"
      "      passive_health: { consecutive_failures: -1 } }\n",
-     "3:45: clusters[0].passive_health.consecutive_failures: expected a whole number from 0 to "
+     "3:47: clusters[0].passive_health.consecutive_failures: expected a whole number from 0 to "
      "1000, found \"-1\""},
     {"PassiveHealthZeroEjection",
      "clusters:\n  - { name: a, endpoints: [\"a:1\"],\n"
      "      passive_health: { ejection_time: 0s } }\n",
-     "3:38: clusters[0].passive_health.ejection_time: expected a duration above zero, found "
+     "3:40: clusters[0].passive_health.ejection_time: expected a duration above zero, found "
      "\"0s\""},
     {"DnsRefreshTooShort",
      "clusters:\n  - { name: a, endpoints: [\"a:1\"], dns_refresh_interval: 10ms }\n",
