@@ -64,8 +64,8 @@ upstream::ClusterSettings clusterSettings(const ClusterConfig& config) {
 // without an address, so its requests get 503 (no_healthy_endpoint) until a later refresh
 // resolves it, rather than failing the start-up.
 std::shared_ptr<upstream::ClusterImpl> buildCluster(const ClusterConfig& config,
-                                                   stats::Scope& scope,
-                                                   const upstream::Resolver& resolver) {
+                                                    stats::Scope& scope,
+                                                    const upstream::Resolver& resolver) {
   std::vector<upstream::Endpoint> endpoints;
   for (const auto& endpoint_config : config.endpoints) {
     upstream::Endpoint endpoint;

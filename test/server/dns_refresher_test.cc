@@ -67,8 +67,8 @@ TEST_F(DnsRefresherTest, RefreshesOnlyDueClustersAndReturnsTheNextDueTime) {
   names_["fast.test"] = {ipv4("10.0.0.1", 80)};
   names_["slow.test"] = {ipv4("10.0.0.2", 80)};
 
-  auto next = DnsRefresher::refreshDns(*current, resolver(), start_ + std::chrono::seconds(1),
-                                       nullptr);
+  auto next =
+      DnsRefresher::refreshDns(*current, resolver(), start_ + std::chrono::seconds(1), nullptr);
   EXPECT_EQ(lookups_["fast.test"], 1);
   EXPECT_EQ(lookups_["slow.test"], 0);
   EXPECT_EQ(lookups_["off.test"], 0);

@@ -19,9 +19,8 @@ bool excluded(const Host* host, std::span<const Host* const> exclude) {
 }  // namespace
 
 Resolver systemResolver() {
-  return [](const std::string& host, uint16_t port) {
-    return network::resolveAddresses(host, port);
-  };
+  return
+      [](const std::string& host, uint16_t port) { return network::resolveAddresses(host, port); };
 }
 
 ClusterImpl::ClusterImpl(std::string name, const std::vector<Endpoint>& endpoints,
@@ -57,13 +56,12 @@ std::shared_ptr<ClusterImpl> ClusterImpl::create(std::string name,
   // Computed at each scrape; a cluster a reload dropped reads 0 (the gauge stays until the
   // name is configured again).
   std::weak_ptr<const ClusterImpl> weak = cluster;
-  scope.computedGauge("proxy_upstream_endpoints_healthy",
-                      "Endpoints of the cluster that are resolved and not ejected.", labels,
-                      [weak] {
-                        auto alive = weak.lock();
-                        return alive == nullptr ? 0.0
-                                                : static_cast<double>(alive->healthyHostCount());
-                      });
+  scope.computedGauge(
+      "proxy_upstream_endpoints_healthy",
+      "Endpoints of the cluster that are resolved and not ejected.", labels, [weak] {
+        auto alive = weak.lock();
+        return alive == nullptr ? 0.0 : static_cast<double>(alive->healthyHostCount());
+      });
   return cluster;
 }
 

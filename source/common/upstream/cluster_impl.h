@@ -44,7 +44,8 @@ class ClusterImpl final : public Cluster {
 
   // Builds a cluster with its metrics in `scope` (ejections counted, healthy hosts computed
   // at each scrape) and its names resolved once. Main thread, config time.
-  static std::shared_ptr<ClusterImpl> create(std::string name, const std::vector<Endpoint>& endpoints,
+  static std::shared_ptr<ClusterImpl> create(std::string name,
+                                             const std::vector<Endpoint>& endpoints,
                                              ClusterSettings settings, stats::Scope& scope,
                                              const Resolver& resolver);
 

@@ -285,8 +285,7 @@ void parseClusterHealthAndDns(const YAML::Node& node, const std::string& where,
     const std::string health_where = fieldPath(where, "passive_health");
     if (!health.IsMap()) {
       fail(health, health_where,
-           "expected a map with consecutive_failures and ejection_time, found " +
-               describe(health));
+           "expected a map with consecutive_failures and ejection_time, found " + describe(health));
     }
     checkKeys(health, health_where, {"consecutive_failures", "ejection_time"});
     if (auto failures = optionalUint(health, health_where, "consecutive_failures", 0, 1000)) {

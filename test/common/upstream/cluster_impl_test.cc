@@ -224,8 +224,8 @@ TEST(ClusterImplTest, DnsRefreshResolvesSwapsAndKeepsAddresses) {
   FakeDns dns;
   ClusterSettings settings = settingsWith(clock);
   settings.dns_refresh_interval = std::chrono::seconds(30);
-  ClusterImpl cluster("dns", {endpoint("backend.test", 80, false), endpoint("127.0.0.1", 81, false)},
-                      settings);
+  ClusterImpl cluster(
+      "dns", {endpoint("backend.test", 80, false), endpoint("127.0.0.1", 81, false)}, settings);
   const Host& named = *cluster.hosts()[0];
 
   // Not resolvable yet: only the literal works, and the refresh is scheduled anyway.
@@ -277,9 +277,9 @@ TEST(ClusterImplTest, CreateResolvesAndRegistersMetrics) {
   stats::StoreImpl store(1);
   FakeDns dns;
   dns.names["up.test"] = {ipv4("127.0.0.1", 9000)};
-  auto cluster = ClusterImpl::create("metrics", {endpoint("up.test", 9000, false),
-                                                 endpoint("down.test", 9001, false)},
-                                     ClusterSettings{}, store, dns.resolver());
+  auto cluster = ClusterImpl::create(
+      "metrics", {endpoint("up.test", 9000, false), endpoint("down.test", 9001, false)},
+      ClusterSettings{}, store, dns.resolver());
   EXPECT_EQ(cluster->hosts()[0]->address().asString(), "127.0.0.1:9000");
   auto value = [&store](const std::string& family) {
     for (const auto& snapshot : store.snapshot()) {

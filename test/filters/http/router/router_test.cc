@@ -94,8 +94,8 @@ class RouterTest : public testing::Test {
     cluster->connect_timeout_ = kConnectTimeout;
     auto host = std::make_shared<NiceMock<upstream::MockHost>>(endpoint("backend", 8080));
     cluster->hosts_.push_back(host);
-    route_ = std::make_shared<proxy::router::RouteImpl>("route", "path_prefix_router", cluster,
-                                                        false);
+    route_ =
+        std::make_shared<proxy::router::RouteImpl>("route", "path_prefix_router", cluster, false);
     return *host;
   }
 
@@ -320,8 +320,8 @@ TEST_F(RouterTest, FiveRefusedConnectsEjectTheEndpoint) {
     }
   }
   // a's fifth failure ejected it: the rest went to b (reusing its pooled connection).
-  EXPECT_EQ((std::vector<uint16_t>{8081, 8082, 8081, 8082, 8081, 8082, 8081, 8082, 8081, 8082,
-                                   8082, 8082, 8082, 8082}),
+  EXPECT_EQ((std::vector<uint16_t>{8081, 8082, 8081, 8082, 8081, 8082, 8081, 8082, 8081, 8082, 8082,
+                                   8082, 8082, 8082}),
             ports);
   EXPECT_FALSE(cluster_->hosts()[0]->healthy());
   EXPECT_TRUE(cluster_->hosts()[1]->healthy());
