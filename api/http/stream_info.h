@@ -22,6 +22,8 @@ enum class RequestFailure {
   kUpstreamProtocolError,
   kClientReset,
   kRequestRejected,
+  // No byte either way for stream_idle_timeout while the request was in flight.
+  kStreamIdleTimeout,
 };
 
 inline const char* requestFailureName(RequestFailure failure) {
@@ -48,6 +50,8 @@ inline const char* requestFailureName(RequestFailure failure) {
       return "client_reset";
     case RequestFailure::kRequestRejected:
       return "request_rejected";
+    case RequestFailure::kStreamIdleTimeout:
+      return "stream_idle_timeout";
   }
   return "unknown";
 }
@@ -64,6 +68,9 @@ struct StreamInfo {
   uint64_t response_body_bytes = 0;
   RequestFailure failure = RequestFailure::kNone;
   std::string rejection;  // the codec's reason with kRequestRejected
+  // When the terminal filter handed over the upstream's response headers; the epoch (zero)
+  // when it never did (a local reply, or no response).
+  std::chrono::steady_clock::time_point response_headers_time{};
 };
 
 }  // namespace proxy::http

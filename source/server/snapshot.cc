@@ -1,6 +1,12 @@
 #include "server/snapshot.h"
 
+#include <Poco/Logger.h>
+
+#include <stdexcept>
+
 #include "api/registry/registry.h"
+#include "common/access_log/access_log_sink_impl.h"
+#include "common/log/poco_logger.h"
 #include "common/network/socket_util.h"
 #include "common/upstream/cluster_impl.h"
 #include "server/config/config_loader.h"
@@ -11,8 +17,11 @@ namespace {
 class FactoryContextImpl final : public registry::FactoryContext {
  public:
   FactoryContextImpl(const upstream::ClusterManager& clusters, stats::Scope& scope,
-                     const ListenerConfig& listener)
-      : clusters_(clusters), scope_(scope), listener_(listener) {
+                     const ListenerConfig& listener, access_log::AccessLogSinkSharedPtr access_log)
+      : clusters_(clusters),
+        scope_(scope),
+        listener_(listener),
+        access_log_(std::move(access_log)) {
     for (const auto& filter : listener.filters) {
       chain_names_.push_back(filter.name);
     }
@@ -23,11 +32,19 @@ class FactoryContextImpl final : public registry::FactoryContext {
   stats::Scope& scope() override { return scope_; }
   const std::string& listenerName() const override { return listener_.name; }
   const std::vector<std::string>& chainFilterNames() const override { return chain_names_; }
+  log::Logger& logger() override {
+    // The process's "proxy" logger, whose channel setUpLogging() installs; it outlives
+    // every snapshot.
+    static log::PocoLogger logger(Poco::Logger::get("proxy"));
+    return logger;
+  }
+  access_log::AccessLogSinkSharedPtr accessLog() override { return access_log_; }
 
  private:
   const upstream::ClusterManager& clusters_;
   stats::Scope& scope_;
   const ListenerConfig& listener_;
+  const access_log::AccessLogSinkSharedPtr access_log_;
   std::vector<std::string> chain_names_;
 };
 
@@ -60,6 +77,19 @@ SnapshotConstSharedPtr buildSnapshot(const Config& config, stats::Scope& scope) 
     clusters->add(buildCluster(cluster));
   }
   snapshot->clusters = clusters;
+  access_log::AccessLogSinkSharedPtr access_log;
+  if (config.access_log.enabled()) {
+    try {
+      access_log = access_log::AccessLogSinkImpl::open(config.access_log.path,
+                                                       config.access_log.format == "json"
+                                                           ? access_log::AccessLogFormat::kJson
+                                                           : access_log::AccessLogFormat::kText);
+    } catch (const std::runtime_error& error) {
+      throw ConfigFileError(formatConfigError(
+          config.file,
+          registry::ConfigError(config.access_log.mark, "access_log.path", error.what())));
+    }
+  }
   for (const auto& listener : config.listeners) {
     auto built = std::make_shared<ListenerSnapshot>();
     built->config = listener;
@@ -67,7 +97,7 @@ SnapshotConstSharedPtr buildSnapshot(const Config& config, stats::Scope& scope) 
         &scope.counter("proxy_listener_connections_rejected_total",
                        "Connections closed at accept because the listener was at max_connections.",
                        {{"listener", listener.name}});
-    FactoryContextImpl context(*clusters, scope, listener);
+    FactoryContextImpl context(*clusters, scope, listener, access_log);
     for (const auto& filter : listener.filters) {
       registry::NamedNetworkFilterFactory* factory = registry::networkFilters().get(filter.name);
       if (factory == nullptr) {

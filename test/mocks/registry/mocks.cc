@@ -11,6 +11,8 @@ MockFactoryContext::MockFactoryContext() {
   ON_CALL(*this, scope()).WillByDefault(ReturnRef(store_));
   ON_CALL(*this, listenerName()).WillByDefault(ReturnRef(listener_name_));
   ON_CALL(*this, chainFilterNames()).WillByDefault(ReturnRef(chain_filter_names_));
+  ON_CALL(*this, logger()).WillByDefault(ReturnRef(logger_));
+  ON_CALL(*this, accessLog()).WillByDefault(ReturnPointee(&access_log_));
 }
 
 MockFactoryContext::~MockFactoryContext() = default;

@@ -8,6 +8,8 @@
 
 #include "api/registry/filter_factory.h"
 #include "common/stats/store_impl.h"
+#include "test/mocks/access_log/mocks.h"
+#include "test/mocks/log/mocks.h"
 #include "test/mocks/upstream/mocks.h"
 
 namespace proxy::registry {
@@ -15,7 +17,8 @@ namespace proxy::registry {
 // clusterManager() returns the NiceMock cluster_manager_; scope() a real stats::StoreImpl
 // (store_, one worker slot), so a test reads what a filter counted from its handles or from
 // store_.snapshot(); listenerName() and chainFilterNames() return listener_name_
-// ("test_listener") and chain_filter_names_.
+// ("test_listener") and chain_filter_names_; logger() the NiceMock logger_ (which records
+// lines); accessLog() access_log_, null (off) unless a test sets it.
 class MockFactoryContext : public FactoryContext {
  public:
   MockFactoryContext();
@@ -26,8 +29,12 @@ class MockFactoryContext : public FactoryContext {
   MOCK_METHOD(stats::Scope&, scope, (), (override));
   MOCK_METHOD(const std::string&, listenerName, (), (const, override));
   MOCK_METHOD(const std::vector<std::string>&, chainFilterNames, (), (const, override));
+  MOCK_METHOD(log::Logger&, logger, (), (override));
+  MOCK_METHOD(access_log::AccessLogSinkSharedPtr, accessLog, (), (override));
 
   testing::NiceMock<upstream::MockClusterManager> cluster_manager_;
+  testing::NiceMock<log::MockLogger> logger_;
+  access_log::AccessLogSinkSharedPtr access_log_;
   stats::StoreImpl store_{1};
   std::string listener_name_ = "test_listener";
   std::vector<std::string> chain_filter_names_;
