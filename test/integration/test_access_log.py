@@ -103,7 +103,7 @@ class AccessLogCase(ProxyTestCase):
         s.sendall(b"ping")
         self.assertEqual(b"ping", recv_exact(s, 4))
         s.shutdown(socket.SHUT_WR)
-        recv_until_eof(s)
+        recv_until_eof(s)  # the echo ends its side too: the connection is over
         s.close()
 
 

@@ -158,7 +158,7 @@ void TcpProxyFilter::onEvent(network::ConnectionEvent event) {
   if (config_->access_log != nullptr && !logged_) {
     logged_ = true;
     config_->access_log->log(config_->listener_name, downstream.remoteAddress(), downstream.info(),
-                             downstream.dispatcher().approximateMonotonicTime());
+                             std::chrono::steady_clock::now());
   }
   if (connect_timer_ != nullptr) {
     connect_timer_->disableTimer();

@@ -718,8 +718,10 @@ void ConnectionManagerImpl::logTimeout(std::string_view name, std::chrono::milli
 void ConnectionManagerImpl::logAccess(const access_log::RequestLine& request,
                                       const StreamInfo& info) {
   if (config_->access_log != nullptr && dispatcher_ != nullptr) {
+    // The real time now: the loop's approximate time would count a request answered within
+    // one event as taking no time at all.
     config_->access_log->log(config_->listener_name, client_, request, info,
-                             dispatcher_->approximateMonotonicTime());
+                             std::chrono::steady_clock::now());
   }
 }
 

@@ -332,6 +332,7 @@ TEST_F(ConnectionManagerImplTest, RequestHeadersTimeoutLogsAndRecordsTheRejectio
 }
 
 TEST_F(ConnectionManagerImplTest, AccessLogRecordsTheRequestAsReceived) {
+  dispatcher().time_ += std::chrono::seconds(1);  // the epoch means "never"
   receive("GET /a/../b?x=1 HTTP/1.1\r\nHost: x\r\n\r\n");
   ASSERT_EQ(1u, access_log_->requests_.size());
   const auto& record = access_log_->requests_[0];
@@ -372,7 +373,9 @@ TEST_F(ConnectionManagerImplTest, CodecRejectionIsLoggedWithItsReason) {
 
 TEST_F(ConnectionManagerImplTest, BadBodyRejectionIsLoggedOnTheStream) {
   auto_respond_ = false;
-  receive("POST /up HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
+  receive("POST /up HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+  ASSERT_NE(nullptr, terminal_);
+  receive("zz\r\n");
   ASSERT_EQ(1u, access_log_->requests_.size());
   const auto& record = access_log_->requests_[0];
   EXPECT_EQ("/up", record.path);

@@ -311,9 +311,9 @@ TEST_F(ConfigLoaderTest, AccessLogErrors) {
   EXPECT_EQ(errorOf("access_log: { path: stdout, format: xml }"),
             "test.yml:1:37: access_log.format: expected text or json, found \"xml\"");
   EXPECT_EQ(errorOf("access_log: { format: json }"),
-            "test.yml:1:13: access_log.path: expected a string, found nothing");
+            "test.yml:1:13: access_log.path: expected a non-empty string, found nothing");
   EXPECT_EQ(errorOf("access_log: { path: stdout, level: 3 }"),
-            "test.yml:1:29: access_log.level: unknown key, expected one of: path, format");
+            "test.yml:1:29: access_log.level: unknown field, expected one of: path, format");
   EXPECT_EQ(errorOf("access_log: stdout"),
             "test.yml:1:13: access_log: expected a map with path and format, found \"stdout\"");
   EXPECT_THAT(errorOf("tcp: { port: \":1\", target: \"127.0.0.1:2\" }\naccess_log: { path: x }"),
@@ -572,7 +572,7 @@ const ErrorCase kErrorCases[] = {
     // Unknown keys, at every level.
     {"UnknownTopLevelKey", "log_level: info\nlistener: []\n",
      "2:1: listener: unknown field, expected one of: admin, log_level, workers, "
-     "shutdown_timeout, clusters, listeners"},
+     "shutdown_timeout, clusters, listeners, access_log"},
     {"UnknownAdminKey", "admin: { adress: \":1\" }\n",
      "1:10: admin.adress: unknown field, expected one of: address"},
     {"UnknownClusterKey", "clusters:\n  - { name: a, endpoints: [\"a:1\"], timeout: 1s }\n",
