@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -25,6 +26,9 @@ enum class RequestFailure {
   // No byte either way for stream_idle_timeout while the request was in flight.
   kStreamIdleTimeout,
 };
+
+// How many RequestFailure values there are (kNone included), for arrays indexed by it.
+constexpr size_t kRequestFailureCount = static_cast<size_t>(RequestFailure::kStreamIdleTimeout) + 1;
 
 inline const char* requestFailureName(RequestFailure failure) {
   switch (failure) {

@@ -8,6 +8,7 @@
 
 #include "api/access_log/access_log.h"
 #include "api/http/filter.h"
+#include "api/http/route_introspector.h"
 #include "api/log/logger.h"
 #include "api/network/filter.h"
 #include "api/stats/stats.h"
@@ -42,6 +43,11 @@ class FactoryContext {
   // The access log (top-level `access_log`), or null when it is off. Filters keep the shared
   // pointer in their config and call it on their worker.
   virtual access_log::AccessLogSinkSharedPtr accessLog() = 0;
+  // A router filter registers the rules its filters route with, under its own name
+  // ("path_prefix_router"), so the admin API's GET /route asks the same objects. Called in
+  // chain order; other filters never call it.
+  virtual void addRouteIntrospector(const std::string& filter_name,
+                                    http::RouteIntrospectorConstSharedPtr introspector) = 0;
 };
 
 // Installs fresh filters on one new connection. Runs on the connection's worker, so it must

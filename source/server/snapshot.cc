@@ -17,10 +17,12 @@ namespace {
 class FactoryContextImpl final : public registry::FactoryContext {
  public:
   FactoryContextImpl(const upstream::ClusterManager& clusters, stats::Scope& scope,
-                     const ListenerConfig& listener, access_log::AccessLogSinkSharedPtr access_log)
+                     const ListenerConfig& listener, ListenerSnapshot& built,
+                     access_log::AccessLogSinkSharedPtr access_log)
       : clusters_(clusters),
         scope_(scope),
         listener_(listener),
+        built_(built),
         access_log_(std::move(access_log)) {
     for (const auto& filter : listener.filters) {
       chain_names_.push_back(filter.name);
@@ -39,11 +41,16 @@ class FactoryContextImpl final : public registry::FactoryContext {
     return logger;
   }
   access_log::AccessLogSinkSharedPtr accessLog() override { return access_log_; }
+  void addRouteIntrospector(const std::string& filter_name,
+                            http::RouteIntrospectorConstSharedPtr introspector) override {
+    built_.route_introspectors.emplace_back(filter_name, std::move(introspector));
+  }
 
  private:
   const upstream::ClusterManager& clusters_;
   stats::Scope& scope_;
   const ListenerConfig& listener_;
+  ListenerSnapshot& built_;
   const access_log::AccessLogSinkSharedPtr access_log_;
   std::vector<std::string> chain_names_;
 };
@@ -97,7 +104,7 @@ SnapshotConstSharedPtr buildSnapshot(const Config& config, stats::Scope& scope) 
         &scope.counter("proxy_listener_connections_rejected_total",
                        "Connections closed at accept because the listener was at max_connections.",
                        {{"listener", listener.name}});
-    FactoryContextImpl context(*clusters, scope, listener, access_log);
+    FactoryContextImpl context(*clusters, scope, listener, *built, access_log);
     for (const auto& filter : listener.filters) {
       registry::NamedNetworkFilterFactory* factory = registry::networkFilters().get(filter.name);
       if (factory == nullptr) {
@@ -113,6 +120,10 @@ SnapshotConstSharedPtr buildSnapshot(const Config& config, stats::Scope& scope) 
         throw ConfigFileError(
             formatConfigError(config.file, error, filter.field + ".config", filter.mark));
       }
+    }
+    for (const auto& filter : listener.filters) {
+      built->filter_counters.push_back(
+          stats::FilterCounters::forNetworkFilter(scope, listener.name, filter.name));
     }
     snapshot->listeners.push_back(std::move(built));
   }

@@ -13,6 +13,10 @@ MockFactoryContext::MockFactoryContext() {
   ON_CALL(*this, chainFilterNames()).WillByDefault(ReturnRef(chain_filter_names_));
   ON_CALL(*this, logger()).WillByDefault(ReturnRef(logger_));
   ON_CALL(*this, accessLog()).WillByDefault(ReturnPointee(&access_log_));
+  ON_CALL(*this, addRouteIntrospector(testing::_, testing::_))
+      .WillByDefault([this](const std::string& name, http::RouteIntrospectorConstSharedPtr r) {
+        route_introspectors_.emplace_back(name, std::move(r));
+      });
 }
 
 MockFactoryContext::~MockFactoryContext() = default;

@@ -17,8 +17,9 @@ namespace proxy::registry {
 // clusterManager() returns the NiceMock cluster_manager_; scope() a real stats::StoreImpl
 // (store_, one worker slot), so a test reads what a filter counted from its handles or from
 // store_.snapshot(); listenerName() and chainFilterNames() return listener_name_
-// ("test_listener") and chain_filter_names_; logger() the NiceMock logger_ (which records
-// lines); accessLog() access_log_, null (off) unless a test sets it.
+// ("test_listener") and chain_filter_names_; addRouteIntrospector() appends to
+// route_introspectors_; logger() the NiceMock logger_ (which records lines); accessLog()
+// access_log_, null (off) unless a test sets it.
 class MockFactoryContext : public FactoryContext {
  public:
   MockFactoryContext();
@@ -31,6 +32,9 @@ class MockFactoryContext : public FactoryContext {
   MOCK_METHOD(const std::vector<std::string>&, chainFilterNames, (), (const, override));
   MOCK_METHOD(log::Logger&, logger, (), (override));
   MOCK_METHOD(access_log::AccessLogSinkSharedPtr, accessLog, (), (override));
+  MOCK_METHOD(void, addRouteIntrospector,
+              (const std::string& filter_name, http::RouteIntrospectorConstSharedPtr introspector),
+              (override));
 
   testing::NiceMock<upstream::MockClusterManager> cluster_manager_;
   testing::NiceMock<log::MockLogger> logger_;
@@ -38,6 +42,7 @@ class MockFactoryContext : public FactoryContext {
   stats::StoreImpl store_{1};
   std::string listener_name_ = "test_listener";
   std::vector<std::string> chain_filter_names_;
+  std::vector<std::pair<std::string, http::RouteIntrospectorConstSharedPtr>> route_introspectors_;
 };
 
 // name() and capabilities() return name_ and capabilities_; createFilterFactory() returns a
