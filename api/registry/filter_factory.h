@@ -6,8 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "api/access_log/access_log.h"
 #include "api/http/filter.h"
 #include "api/http/route_introspector.h"
+#include "api/log/logger.h"
 #include "api/network/filter.h"
 #include "api/stats/stats.h"
 #include "api/upstream/cluster.h"
@@ -41,6 +43,12 @@ class FactoryContext {
   virtual const std::string& listenerName() const = 0;
   // The names of the filters in the chain being built, in order.
   virtual const std::vector<std::string>& chainFilterNames() const = 0;
+  // The process's log; filters keep the reference (it outlives every snapshot) and may log
+  // from any worker.
+  virtual log::Logger& logger() = 0;
+  // The access log (top-level `access_log`), or null when it is off. Filters keep the shared
+  // pointer in their config and call it on their worker.
+  virtual access_log::AccessLogSinkSharedPtr accessLog() = 0;
   // A router filter registers the rules its filters route with, under its own name
   // ("path_prefix_router"), so the admin API's GET /route asks the same objects. Called in
   // chain order; other filters never call it.

@@ -1,6 +1,12 @@
 #include "server/snapshot.h"
 
+#include <Poco/Logger.h>
+
+#include <stdexcept>
+
 #include "api/registry/registry.h"
+#include "common/access_log/access_log_sink_impl.h"
+#include "common/log/poco_logger.h"
 #include "common/network/socket_util.h"
 #include "common/upstream/cluster_impl.h"
 #include "server/config/config_loader.h"
@@ -12,12 +18,13 @@ class FactoryContextImpl final : public registry::FactoryContext {
  public:
   FactoryContextImpl(upstream::ClusterManagerImpl& clusters, stats::Scope& scope,
                      const ListenerConfig& listener, const upstream::Resolver& resolver,
-                     ListenerSnapshot& built)
+                     ListenerSnapshot& built, access_log::AccessLogSinkSharedPtr access_log)
       : clusters_(clusters),
         scope_(scope),
         listener_(listener),
         resolver_(resolver),
-        built_(built) {
+        built_(built),
+        access_log_(std::move(access_log)) {
     for (const auto& filter : listener.filters) {
       chain_names_.push_back(filter.name);
     }
@@ -45,6 +52,13 @@ class FactoryContextImpl final : public registry::FactoryContext {
   stats::Scope& scope() override { return scope_; }
   const std::string& listenerName() const override { return listener_.name; }
   const std::vector<std::string>& chainFilterNames() const override { return chain_names_; }
+  log::Logger& logger() override {
+    // The process's "proxy" logger, whose channel setUpLogging() installs; it outlives
+    // every snapshot.
+    static log::PocoLogger logger(Poco::Logger::get("proxy"));
+    return logger;
+  }
+  access_log::AccessLogSinkSharedPtr accessLog() override { return access_log_; }
   void addRouteIntrospector(const std::string& filter_name,
                             http::RouteIntrospectorConstSharedPtr introspector) override {
     built_.route_introspectors.emplace_back(filter_name, std::move(introspector));
@@ -56,6 +70,7 @@ class FactoryContextImpl final : public registry::FactoryContext {
   const ListenerConfig& listener_;
   const upstream::Resolver& resolver_;
   ListenerSnapshot& built_;
+  const access_log::AccessLogSinkSharedPtr access_log_;
   std::vector<std::string> chain_names_;
 };
 
@@ -99,6 +114,19 @@ SnapshotConstSharedPtr buildSnapshot(const Config& config, stats::Scope& scope,
     clusters->add(buildCluster(cluster, scope, resolver));
   }
   snapshot->clusters = clusters;
+  access_log::AccessLogSinkSharedPtr access_log;
+  if (config.access_log.enabled()) {
+    try {
+      access_log = access_log::AccessLogSinkImpl::open(config.access_log.path,
+                                                       config.access_log.format == "json"
+                                                           ? access_log::AccessLogFormat::kJson
+                                                           : access_log::AccessLogFormat::kText);
+    } catch (const std::runtime_error& error) {
+      throw ConfigFileError(formatConfigError(
+          config.file,
+          registry::ConfigError(config.access_log.mark, "access_log.path", error.what())));
+    }
+  }
   for (const auto& listener : config.listeners) {
     auto built = std::make_shared<ListenerSnapshot>();
     built->config = listener;
@@ -106,7 +134,7 @@ SnapshotConstSharedPtr buildSnapshot(const Config& config, stats::Scope& scope,
         &scope.counter("proxy_listener_connections_rejected_total",
                        "Connections closed at accept because the listener was at max_connections.",
                        {{"listener", listener.name}});
-    FactoryContextImpl context(*clusters, scope, listener, resolver, *built);
+    FactoryContextImpl context(*clusters, scope, listener, resolver, *built, access_log);
     for (const auto& filter : listener.filters) {
       registry::NamedNetworkFilterFactory* factory = registry::networkFilters().get(filter.name);
       if (factory == nullptr) {

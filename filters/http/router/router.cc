@@ -3,6 +3,8 @@
 #include <string>
 #include <vector>
 
+#include "common/log/timeout_log.h"
+
 #include "api/network/connection.h"
 
 namespace proxy::filters::router {
@@ -234,6 +236,7 @@ void RouterFilter::armResponseTimer() {
 }
 
 void RouterFilter::onResponseTimeout() {
+  logTimeout("response_timeout", config_->response_timeout);
   if (upstream_ != nullptr) {
     releaseUpstream();  // unfinished: closed
   }
@@ -333,6 +336,7 @@ void RouterFilter::onUpstreamFailure(http::UpstreamFailure failure, std::string_
       fail(http::RequestFailure::kUpstreamConnectRefused, 502, "upstream connection refused\n");
       return;
     case http::UpstreamFailure::kConnectTimeout:
+      logTimeout("connect_timeout", cluster_->connectTimeout());
       fail(http::RequestFailure::kUpstreamConnectTimeout, 504, "upstream connect timeout\n");
       return;
     case http::UpstreamFailure::kConnectError:
@@ -344,6 +348,14 @@ void RouterFilter::onUpstreamFailure(http::UpstreamFailure failure, std::string_
     case http::UpstreamFailure::kProtocolError:
       fail(http::RequestFailure::kUpstreamProtocolError, 502, "invalid upstream response\n");
       return;
+  }
+}
+
+void RouterFilter::logTimeout(std::string_view name, std::chrono::milliseconds duration) {
+  network::Connection* connection = callbacks_->connection();
+  if (config_->logger != nullptr && connection != nullptr) {
+    log::logTimeout(*config_->logger, name, duration, config_->listener_name,
+                    connection->remoteAddress());
   }
 }
 

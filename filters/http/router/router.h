@@ -11,6 +11,7 @@
 #include "api/event/dispatcher.h"
 #include "api/event/timer.h"
 #include "api/http/filter.h"
+#include "api/log/logger.h"
 #include "api/upstream/cluster.h"
 #include "common/buffer/buffer_impl.h"
 #include "common/http/connection_pool.h"
@@ -25,6 +26,9 @@ struct RouterConfig {
   std::chrono::milliseconds response_timeout{60000};
   // Bytes queued toward the upstream before the client stops being read.
   uint32_t buffer_limit = 1024 * 1024;
+  // For the line a timeout logs when it fires.
+  std::string listener_name;
+  log::Logger* logger = nullptr;
   // Where a stream finds its worker's connection pools; tests hand in their own.
   std::function<http::ConnectionPools&(event::Dispatcher&)> pools =
       http::ConnectionPools::forDispatcher;
@@ -84,6 +88,7 @@ class RouterFilter final : public http::StreamDecoderFilter,
   void startUpstream(bool fresh);
   void armResponseTimer();
   void onResponseTimeout();
+  void logTimeout(std::string_view name, std::chrono::milliseconds duration);
   // The response is complete: the connection goes back to the pool if it can be reused.
   void onUpstreamComplete();
   void releaseUpstream();

@@ -3,6 +3,7 @@
 #include <cerrno>
 
 #include "api/event/dispatcher.h"
+#include "common/log/timeout_log.h"
 #include "filters/network/tcp_proxy/upstream_callbacks.h"
 
 namespace proxy::filters::tcp_proxy {
@@ -82,6 +83,7 @@ void TcpProxyFilter::connectNext() {
 }
 
 void TcpProxyFilter::onConnectTimeout() {
+  logTimeout("connect_timeout", config_->cluster->connectTimeout());
   read_callbacks_->connection().info().failure = network::FailureCause::kUpstreamConnectTimeout;
   host_->onConnectFailure();
   releaseUpstream(false);
@@ -142,6 +144,17 @@ void TcpProxyFilter::onEvent(network::ConnectionEvent event) {
       event != network::ConnectionEvent::kLocalClose) {
     return;
   }
+  network::Connection& downstream = read_callbacks_->connection();
+  if (event == network::ConnectionEvent::kRemoteClose &&
+      downstream.closeReason() == "connection_reset" &&
+      downstream.info().failure == network::FailureCause::kNone) {
+    downstream.info().failure = network::FailureCause::kClientReset;
+  }
+  if (config_->access_log != nullptr && !logged_) {
+    logged_ = true;
+    config_->access_log->log(config_->listener_name, downstream.remoteAddress(), downstream.info(),
+                             std::chrono::steady_clock::now());
+  }
   if (connect_timer_ != nullptr) {
     connect_timer_->disableTimer();
   }
@@ -184,6 +197,7 @@ void TcpProxyFilter::onUpstreamBelowLowWatermark() {
 }
 
 void TcpProxyFilter::onIdleTimeout() {
+  logTimeout("idle_timeout", config_->idle_timeout);
   network::Connection& downstream = read_callbacks_->connection();
   downstream.info().failure = network::FailureCause::kIdleTimeout;
   releaseUpstream(false);
@@ -193,6 +207,13 @@ void TcpProxyFilter::onIdleTimeout() {
 void TcpProxyFilter::resetIdleTimer() {
   if (idle_timer_ != nullptr) {
     idle_timer_->enableTimer(config_->idle_timeout);
+  }
+}
+
+void TcpProxyFilter::logTimeout(std::string_view name, std::chrono::milliseconds duration) {
+  if (config_->logger != nullptr) {
+    log::logTimeout(*config_->logger, name, duration, config_->listener_name,
+                    read_callbacks_->connection().remoteAddress());
   }
 }
 

@@ -5,7 +5,9 @@
 #include <memory>
 #include <vector>
 
+#include "api/access_log/access_log.h"
 #include "api/event/timer.h"
+#include "api/log/logger.h"
 #include "api/network/connection.h"
 #include "api/network/filter.h"
 #include "api/upstream/cluster.h"
@@ -19,6 +21,10 @@ struct TcpProxyConfig {
   std::chrono::milliseconds idle_timeout{std::chrono::hours(1)};
   // Bytes queued toward either side before the other side stops being read.
   uint32_t buffer_limit = 1024 * 1024;
+  // For timeout log lines and the access log (null: off).
+  std::string listener_name;
+  log::Logger* logger = nullptr;
+  access_log::AccessLogSinkSharedPtr access_log;
 };
 
 using TcpProxyConfigConstSharedPtr = std::shared_ptr<const TcpProxyConfig>;
@@ -58,6 +64,7 @@ class TcpProxyFilter final : public network::ReadFilter, public network::Connect
   void onUpstreamAboveHighWatermark();
   void onUpstreamBelowLowWatermark();
   void failDownstream(network::FailureCause cause);
+  void logTimeout(std::string_view name, std::chrono::milliseconds duration);
   // Lets go of the upstream connection: closed now, or handed to its callbacks to finish
   // flushing when bytes are still queued toward it.
   void releaseUpstream(bool flush);
@@ -75,6 +82,7 @@ class TcpProxyFilter final : public network::ReadFilter, public network::Connect
   bool connected_ = false;
   bool downstream_read_disabled_ = false;
   bool upstream_read_disabled_ = false;
+  bool logged_ = false;
 };
 
 }  // namespace proxy::filters::tcp_proxy

@@ -32,8 +32,8 @@ using config::optionalUint;
 using config::requiredString;
 
 constexpr std::string_view kSeedOnlyKeys[] = {"tcp", "http_routes", "http_config"};
-constexpr std::string_view kCanonicalOnlyKeys[] = {"admin", "workers", "shutdown_timeout",
-                                                   "clusters", "listeners"};
+constexpr std::string_view kCanonicalOnlyKeys[] = {"admin",    "workers",   "shutdown_timeout",
+                                                   "clusters", "listeners", "access_log"};
 
 // The one filter whose config the loader reads: its cluster must exist and must not be one of
 // the proxy's own listeners (a connection loop). The factory validates the rest.
@@ -828,6 +828,28 @@ void applyEnvironment(Config& config, const EnvLookup& env) {
   config.admin_address = *address;
 }
 
+// `access_log: { path: stdout|FILE, format: text|json }`; absent: off.
+void parseAccessLog(const YAML::Node& root, Config& config) {
+  if (!has(root, "access_log")) {
+    return;
+  }
+  YAML::Node node = root["access_log"];
+  requireMap(node, "access_log", "a map with path and format");
+  checkKeys(node, "access_log", {"path", "format"});
+  config.access_log.path = requiredString(node, "access_log", "path");
+  config.access_log.mark = node["path"].Mark();
+  if (config.access_log.path.empty()) {
+    fail(node["path"], "access_log.path", "expected stdout or a file path, found \"\"");
+  }
+  if (auto format = optionalString(node, "access_log", "format")) {
+    if (*format != "text" && *format != "json") {
+      fail(node["format"], "access_log.format",
+           "expected text or json, found " + describe(node["format"]));
+    }
+    config.access_log.format = *format;
+  }
+}
+
 Config parseRoot(const YAML::Node& root, const std::string& file_name, const EnvLookup& env,
                  const NetworkFilterRegistry& filters) {
   if (!root.IsMap()) {
@@ -854,7 +876,8 @@ Config parseRoot(const YAML::Node& root, const std::string& file_name, const Env
     checkKeys(root, "", {"tcp", "http_routes", "http_config", "log_level"});
   } else {
     checkKeys(root, "",
-              {"admin", "log_level", "workers", "shutdown_timeout", "clusters", "listeners"});
+              {"admin", "log_level", "workers", "shutdown_timeout", "clusters", "listeners",
+               "access_log"});
   }
   config.log_level = parseLogLevel(root);
   if (!seed_key.empty()) {
@@ -867,6 +890,7 @@ Config parseRoot(const YAML::Node& root, const std::string& file_name, const Env
     config.admin_address = parseAdminAddress(root);
     parseClusters(root, config);
     parseListeners(root, config);
+    parseAccessLog(root, config);
   }
   applyEnvironment(config, env);
   checkChains(config, filters);

@@ -63,6 +63,14 @@ struct ClusterConfig {
   YAML::Mark mark;
 };
 
+// The top-level `access_log`: one line per HTTP request and per TCP connection.
+struct AccessLogConfig {
+  std::string path;             // "stdout" or a file; empty: the access log is off
+  std::string format = "text";  // text | json
+  YAML::Mark mark;              // of `access_log.path`, for an error opening it
+  bool enabled() const { return !path.empty(); }
+};
+
 struct Config {
   std::string file;                // the path it was read from, for errors and logs
   bool seed_form = false;          // it was written in the Go program's form
@@ -72,6 +80,7 @@ struct Config {
   std::chrono::milliseconds shutdown_timeout{5000};
   std::vector<ClusterConfig> clusters;
   std::vector<ListenerConfig> listeners;
+  AccessLogConfig access_log;
   // Things that loaded but deserve a log line (an HTTP part not yet supported, ...).
   std::vector<std::string> warnings;
 };

@@ -107,6 +107,11 @@ std::string printCanonicalConfig(const Config& config) {
   out << YAML::Key << "shutdown_timeout" << YAML::Value << formatDuration(config.shutdown_timeout);
   printClusters(out, config.clusters);
   printListeners(out, config.listeners);
+  if (config.access_log.enabled()) {
+    out << YAML::Key << "access_log" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key
+        << "path" << YAML::Value << YAML::DoubleQuoted << config.access_log.path << YAML::Key
+        << "format" << YAML::Value << config.access_log.format << YAML::EndMap;
+  }
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }

@@ -22,6 +22,8 @@ MockFactoryContext::MockFactoryContext() {
   ON_CALL(*this, scope()).WillByDefault(ReturnRef(store_));
   ON_CALL(*this, listenerName()).WillByDefault(ReturnRef(listener_name_));
   ON_CALL(*this, chainFilterNames()).WillByDefault(ReturnRef(chain_filter_names_));
+  ON_CALL(*this, logger()).WillByDefault(ReturnRef(logger_));
+  ON_CALL(*this, accessLog()).WillByDefault(ReturnPointee(&access_log_));
   ON_CALL(*this, addRouteIntrospector(testing::_, testing::_))
       .WillByDefault([this](const std::string& name, http::RouteIntrospectorConstSharedPtr r) {
         route_introspectors_.emplace_back(name, std::move(r));

@@ -9,6 +9,8 @@
 
 #include "api/registry/filter_factory.h"
 #include "common/stats/store_impl.h"
+#include "test/mocks/access_log/mocks.h"
+#include "test/mocks/log/mocks.h"
 #include "test/mocks/upstream/mocks.h"
 
 namespace proxy::registry {
@@ -19,7 +21,8 @@ namespace proxy::registry {
 // (store_, one worker slot), so a test reads what a filter counted from its handles or from
 // store_.snapshot(); listenerName() and chainFilterNames() return listener_name_
 // ("test_listener") and chain_filter_names_; addRouteIntrospector() appends to
-// route_introspectors_.
+// route_introspectors_; logger() the NiceMock logger_ (which records lines); accessLog()
+// access_log_, null (off) unless a test sets it.
 class MockFactoryContext : public FactoryContext {
  public:
   MockFactoryContext();
@@ -32,11 +35,15 @@ class MockFactoryContext : public FactoryContext {
   MOCK_METHOD(stats::Scope&, scope, (), (override));
   MOCK_METHOD(const std::string&, listenerName, (), (const, override));
   MOCK_METHOD(const std::vector<std::string>&, chainFilterNames, (), (const, override));
+  MOCK_METHOD(log::Logger&, logger, (), (override));
+  MOCK_METHOD(access_log::AccessLogSinkSharedPtr, accessLog, (), (override));
   MOCK_METHOD(void, addRouteIntrospector,
               (const std::string& filter_name, http::RouteIntrospectorConstSharedPtr introspector),
               (override));
 
   testing::NiceMock<upstream::MockClusterManager> cluster_manager_;
+  testing::NiceMock<log::MockLogger> logger_;
+  access_log::AccessLogSinkSharedPtr access_log_;
   stats::StoreImpl store_{1};
   std::map<std::string, upstream::ClusterConstSharedPtr> target_clusters_;
   std::string listener_name_ = "test_listener";

@@ -306,6 +306,29 @@ TEST_F(ConfigLoaderTest, DurationsUseGoSyntax) {
   }
 }
 
+TEST_F(ConfigLoaderTest, AccessLogIsOffUnlessConfigured) {
+  EXPECT_FALSE(parse("log_level: info").access_log.enabled());
+  Config config = parse("access_log: { path: stdout }");
+  EXPECT_EQ("stdout", config.access_log.path);
+  EXPECT_EQ("text", config.access_log.format);
+  config = parse("access_log: { path: /tmp/access.log, format: json }");
+  EXPECT_EQ("/tmp/access.log", config.access_log.path);
+  EXPECT_EQ("json", config.access_log.format);
+}
+
+TEST_F(ConfigLoaderTest, AccessLogErrors) {
+  EXPECT_EQ(errorOf("access_log: { path: stdout, format: xml }"),
+            "test.yml:1:37: access_log.format: expected text or json, found \"xml\"");
+  EXPECT_EQ(errorOf("access_log: { format: json }"),
+            "test.yml:1:13: access_log.path: expected a non-empty string, found nothing");
+  EXPECT_EQ(errorOf("access_log: { path: stdout, level: 3 }"),
+            "test.yml:1:29: access_log.level: unknown field, expected one of: path, format");
+  EXPECT_EQ(errorOf("access_log: stdout"),
+            "test.yml:1:13: access_log: expected a map with path and format, found \"stdout\"");
+  EXPECT_THAT(errorOf("tcp: { port: \":1\", target: \"127.0.0.1:2\" }\naccess_log: { path: x }"),
+              testing::HasSubstr("access_log"));
+}
+
 TEST_F(ConfigLoaderTest, WorkersAutoOrCount) {
   EXPECT_EQ(parse("workers: auto").workers, 0u);
   EXPECT_EQ(parse("workers: 1").workers, 1u);
@@ -558,7 +581,7 @@ const ErrorCase kErrorCases[] = {
     // Unknown keys, at every level.
     {"UnknownTopLevelKey", "log_level: info\nlistener: []\n",
      "2:1: listener: unknown field, expected one of: admin, log_level, workers, "
-     "shutdown_timeout, clusters, listeners"},
+     "shutdown_timeout, clusters, listeners, access_log"},
     {"UnknownAdminKey", "admin: { adress: \":1\" }\n",
      "1:10: admin.adress: unknown field, expected one of: address"},
     {"UnknownClusterKey", "clusters:\n  - { name: a, endpoints: [\"a:1\"], timeout: 1s }\n",

@@ -186,6 +186,18 @@ listeners:
                               "test.yml", noEnv, filters_));
 }
 
+TEST_F(ConfigPrinterTest, AccessLogIsPrintedWhenOn) {
+  Config config = parseConfig("access_log: { path: \"/var/log/a b.log\", format: json }\n",
+                              "test.yml", noEnv, filters_);
+  std::string printed = printCanonicalConfig(config);
+  EXPECT_THAT(printed, HasSubstr("access_log: {path: \"/var/log/a b.log\", format: json}"));
+  Config reparsed = parseConfig(printed, "printed.yml", noEnv, filters_);
+  EXPECT_EQ("/var/log/a b.log", reparsed.access_log.path);
+  EXPECT_EQ("json", reparsed.access_log.format);
+  EXPECT_THAT(printCanonicalConfig(parseConfig("log_level: warn\n", "test.yml", noEnv, filters_)),
+              testing::Not(HasSubstr("access_log")));
+}
+
 TEST_F(ConfigPrinterTest, EmptyConfigRoundTrips) {
   Config config = parseConfig("log_level: warn\n", "test.yml", noEnv, filters_);
   EXPECT_THAT(printCanonicalConfig(config), HasSubstr("clusters: []\nlisteners: []\n"));

@@ -15,6 +15,7 @@
 #include "common/upstream/cluster_impl.h"
 #include "test/mocks/event/mocks.h"
 #include "test/mocks/http/mocks.h"
+#include "test/mocks/log/mocks.h"
 #include "test/mocks/network/mocks.h"
 #include "test/mocks/upstream/mocks.h"
 
@@ -75,6 +76,8 @@ class RouterTest : public testing::Test {
         });
     pools_ = std::make_unique<http::ConnectionPools>(dispatcher_);
     config_->response_timeout = kResponseTimeout;
+    config_->listener_name = "web";
+    config_->logger = &logger_;
     config_->pools = [this](event::Dispatcher& dispatcher) -> http::ConnectionPools& {
       EXPECT_EQ(&dispatcher_, &dispatcher);
       return *pools_;
@@ -167,6 +170,7 @@ class RouterTest : public testing::Test {
   }
   http::ConnectionPool& pool() { return pools_->get(ipv4("127.0.0.1", 8080)); }
 
+  NiceMock<log::MockLogger> logger_;
   NiceMock<event::MockDispatcher> dispatcher_;
   NiceMock<network::MockConnection> downstream_;
   std::shared_ptr<upstream::ClusterImpl> cluster_;
@@ -508,6 +512,10 @@ TEST_F(RouterTest, ConnectTimeoutIs504) {
   EXPECT_EQ("upstream connect timeout\n", stream.callbacks.local_reply_body_);
   EXPECT_EQ(http::RequestFailure::kUpstreamConnectTimeout, stream.callbacks.stream_info_.failure);
   EXPECT_EQ(network::ConnectionState::kClosed, upstream(0).state_);
+  ASSERT_EQ(1u, logger_.lines_.size());
+  EXPECT_THAT(logger_.lines_[0],
+              testing::MatchesRegex("info timeout connect_timeout \\([0-9a-z]+\\) fired: listener "
+                                    "web client 10\\.0\\.0\\.7:5555"));
   stream.filter->onDestroy();
 }
 
@@ -522,6 +530,10 @@ TEST_F(RouterTest, ResponseTimeoutIs504AndClosesTheUpstream) {
   EXPECT_EQ("upstream response timeout\n", stream.callbacks.local_reply_body_);
   EXPECT_EQ(http::RequestFailure::kUpstreamResponseTimeout, stream.callbacks.stream_info_.failure);
   EXPECT_EQ(network::ConnectionState::kClosed, upstream(0).state_);
+  ASSERT_EQ(1u, logger_.lines_.size());
+  EXPECT_THAT(logger_.lines_[0],
+              testing::MatchesRegex("info timeout response_timeout \\([0-9a-z]+\\) fired: listener "
+                                    "web client 10\\.0\\.0\\.7:5555"));
   stream.filter->onDestroy();
   EXPECT_EQ(0u, pool().idleCount());
 }

@@ -8,7 +8,9 @@
 
 #include "common/buffer/buffer_impl.h"
 #include "common/upstream/cluster_impl.h"
+#include "test/mocks/access_log/mocks.h"
 #include "test/mocks/event/mocks.h"
+#include "test/mocks/log/mocks.h"
 #include "test/mocks/network/mocks.h"
 #include "test/mocks/upstream/mocks.h"
 
@@ -53,6 +55,10 @@ class TcpProxyTest : public testing::Test {
     auto config = std::make_shared<TcpProxyConfig>();
     config->cluster = std::move(cluster);
     config->idle_timeout = idle;
+    config->listener_name = "tcp";
+    config->logger = &logger_;
+    config->access_log = access_log_;
+    downstream().remote_address_ = loopback(5555);
     ON_CALL(dispatcher(), createClientConnection_(_))
         .WillByDefault([this](const network::Address& address) {
           auto* upstream = new NiceMock<network::MockClientConnection>();
@@ -85,6 +91,9 @@ class TcpProxyTest : public testing::Test {
   NiceMock<network::MockReadFilterCallbacks> callbacks_;
   std::vector<network::MockClientConnection*> upstreams_;  // owned by the filter or deferred
   std::unique_ptr<TcpProxyFilter> filter_;
+  NiceMock<log::MockLogger> logger_;
+  std::shared_ptr<NiceMock<access_log::MockAccessLogSink>> access_log_ =
+      std::make_shared<NiceMock<access_log::MockAccessLogSink>>();
 };
 
 TEST_F(TcpProxyTest, DownstreamWaitsUnreadUntilUpstreamConnects) {
@@ -314,6 +323,56 @@ TEST_F(TcpProxyTest, RefusalsEjectARealClustersHost) {
   EXPECT_FALSE(cluster->hosts()[0]->healthy());
   EXPECT_EQ(1u, cluster->hosts()[1]->activeRequests());
   EXPECT_EQ(cluster->hosts()[1], cluster->chooseHost().host);
+}
+
+TEST_F(TcpProxyTest, ConnectTimeoutLogsItsNameAndTheConnectionIsLogged) {
+  start({8080});
+  timer(0).invokeCallback();
+  EXPECT_EQ(std::vector<std::string>{"info timeout connect_timeout (250ms) fired: listener tcp "
+                                     "client 127.0.0.1:5555"},
+            logger_.lines_);
+  ASSERT_EQ(1u, access_log_->connections_.size());
+  const auto& record = access_log_->connections_[0];
+  EXPECT_EQ("tcp", record.listener);
+  EXPECT_EQ(loopback(5555), record.client);
+  EXPECT_EQ("backend", record.info.upstream_cluster);
+  EXPECT_EQ(network::FailureCause::kUpstreamConnectTimeout, record.info.failure);
+}
+
+TEST_F(TcpProxyTest, IdleTimeoutLogsItsName) {
+  start({8080}, std::chrono::milliseconds(500));
+  connectUpstream();
+  timer(1).invokeCallback();
+  EXPECT_EQ(std::vector<std::string>{"info timeout idle_timeout (500ms) fired: listener tcp "
+                                     "client 127.0.0.1:5555"},
+            logger_.lines_);
+  ASSERT_EQ(1u, access_log_->connections_.size());
+  EXPECT_EQ(network::FailureCause::kIdleTimeout, access_log_->connections_[0].info.failure);
+}
+
+TEST_F(TcpProxyTest, OneLinePerConnectionWithItsBytes) {
+  start({8080});
+  connectUpstream();
+  downstream().info_.bytes_received = 4;
+  downstream().info_.bytes_sent = 7;
+  downstream().raiseEvent(network::ConnectionEvent::kRemoteClose);
+  downstream().raiseEvent(network::ConnectionEvent::kLocalClose);
+  ASSERT_EQ(1u, access_log_->connections_.size());
+  const auto& record = access_log_->connections_[0];
+  EXPECT_EQ(4u, record.info.bytes_received);
+  EXPECT_EQ(7u, record.info.bytes_sent);
+  EXPECT_EQ(loopback(8080), record.info.upstream_address);
+  EXPECT_EQ(network::FailureCause::kNone, record.info.failure);
+}
+
+TEST_F(TcpProxyTest, ClientResetIsTheCause) {
+  start({8080});
+  connectUpstream();
+  downstream().close_reason_ = "connection_reset";
+  downstream().raiseEvent(network::ConnectionEvent::kRemoteClose);
+  EXPECT_EQ(network::FailureCause::kClientReset, downstream().info_.failure);
+  ASSERT_EQ(1u, access_log_->connections_.size());
+  EXPECT_EQ(network::FailureCause::kClientReset, access_log_->connections_[0].info.failure);
 }
 
 }  // namespace
