@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "api/http/filter.h"
+#include "api/registry/config_handle.h"
 #include "api/network/filter.h"
 #include "api/stats/stats.h"
 #include "api/upstream/cluster.h"
@@ -34,6 +35,17 @@ class FactoryContext {
   virtual const std::string& listenerName() const = 0;
   // The names of the filters in the chain being built, in order.
   virtual const std::vector<std::string>& chainFilterNames() const = 0;
+
+  // Stores `value` under `key` in this listener's ConfigHandle once the snapshot being built
+  // is applied (never if the reload is refused) and returns that handle: the same object for
+  // every snapshot of the listener while it keeps its name and address. nullptr where configs
+  // are never replaced (HTTP filter contexts, tests): the filter then uses what it built.
+  virtual ConfigHandleSharedPtr publishOnApply(const std::string& key,
+                                               std::shared_ptr<const void> value) {
+    (void)key;
+    (void)value;
+    return nullptr;
+  }
 };
 
 // Installs fresh filters on one new connection. Runs on the connection's worker, so it must

@@ -4,16 +4,37 @@
 #include "common/network/socket_util.h"
 #include "common/upstream/cluster_impl.h"
 #include "server/config/config_loader.h"
+#include "server/config/config_printer.h"
 
 namespace proxy::server {
 namespace {
 
+// The snapshot's clusters as one listener's factories see them, noting which they look up.
+class RecordingClusterManager final : public upstream::ClusterManager {
+ public:
+  RecordingClusterManager(const upstream::ClusterManager& clusters, ListenerSnapshot& listener)
+      : clusters_(clusters), listener_(listener) {}
+
+  // upstream::ClusterManager
+  upstream::ClusterConstSharedPtr get(std::string_view name) const override {
+    upstream::ClusterConstSharedPtr cluster = clusters_.get(name);
+    if (cluster != nullptr) {
+      listener_.clusters_used[std::string(name)] = cluster;
+    }
+    return cluster;
+  }
+
+ private:
+  const upstream::ClusterManager& clusters_;
+  ListenerSnapshot& listener_;
+};
+
 class FactoryContextImpl final : public registry::FactoryContext {
  public:
   FactoryContextImpl(const upstream::ClusterManager& clusters, stats::Scope& scope,
-                     const ListenerConfig& listener)
-      : clusters_(clusters), scope_(scope), listener_(listener) {
-    for (const auto& filter : listener.filters) {
+                     ListenerSnapshot& listener, const ListenerSnapshot* previous)
+      : clusters_(clusters, listener), scope_(scope), listener_(listener), previous_(previous) {
+    for (const auto& filter : listener.config.filters) {
       chain_names_.push_back(filter.name);
     }
   }
@@ -21,13 +42,29 @@ class FactoryContextImpl final : public registry::FactoryContext {
   // registry::FactoryContext
   const upstream::ClusterManager& clusterManager() const override { return clusters_; }
   stats::Scope& scope() override { return scope_; }
-  const std::string& listenerName() const override { return listener_.name; }
+  const std::string& listenerName() const override { return listener_.config.name; }
   const std::vector<std::string>& chainFilterNames() const override { return chain_names_; }
+  registry::ConfigHandleSharedPtr publishOnApply(const std::string& key,
+                                                 std::shared_ptr<const void> value) override {
+    ConfigHandleImplSharedPtr handle;
+    if (previous_ != nullptr) {
+      if (auto it = previous_->published.find(key); it != previous_->published.end()) {
+        handle = it->second.first;
+      }
+    }
+    if (handle == nullptr) {
+      handle = std::make_shared<ConfigHandleImpl>();
+    }
+    listener_.published[key] = {handle, std::move(value)};
+    return handle;
+  }
 
  private:
-  const upstream::ClusterManager& clusters_;
+  RecordingClusterManager clusters_;
   stats::Scope& scope_;
-  const ListenerConfig& listener_;
+  ListenerSnapshot& listener_;
+  // The same listener (name and address) in the running snapshot, whose handles carry over.
+  const ListenerSnapshot* previous_;
   std::vector<std::string> chain_names_;
 };
 
@@ -52,12 +89,39 @@ upstream::ClusterConstSharedPtr buildCluster(const ClusterConfig& config) {
 
 }  // namespace
 
-SnapshotConstSharedPtr buildSnapshot(const Config& config, stats::Scope& scope) {
+const ListenerSnapshot* Snapshot::listener(const std::string& name) const {
+  for (const auto& listener : listeners) {
+    if (listener->config.name == name) {
+      return listener.get();
+    }
+  }
+  return nullptr;
+}
+
+bool sameSocket(const ListenerConfig& old_listener, const ListenerConfig& next) {
+  return old_listener.name == next.name &&
+         old_listener.address.toString() == next.address.toString();
+}
+
+SnapshotConstSharedPtr buildSnapshot(const Config& config, stats::Scope& scope,
+                                     const Snapshot* previous) {
   auto snapshot = std::make_shared<Snapshot>();
   snapshot->config = config;
+  snapshot->generation = previous == nullptr ? 1 : previous->generation + 1;
   auto clusters = std::make_shared<upstream::ClusterManagerImpl>();
   for (const auto& cluster : config.clusters) {
-    clusters->add(buildCluster(cluster));
+    upstream::ClusterConstSharedPtr kept;
+    if (previous != nullptr) {
+      // Compared by content: an unchanged cluster is the running object, state and all.
+      for (const auto& old_cluster : previous->config.clusters) {
+        if (old_cluster.name == cluster.name &&
+            printClusterConfig(old_cluster) == printClusterConfig(cluster)) {
+          kept = previous->clusters->get(cluster.name);
+          break;
+        }
+      }
+    }
+    clusters->add(kept != nullptr ? kept : buildCluster(cluster));
   }
   snapshot->clusters = clusters;
   for (const auto& listener : config.listeners) {
@@ -67,7 +131,12 @@ SnapshotConstSharedPtr buildSnapshot(const Config& config, stats::Scope& scope) 
         &scope.counter("proxy_listener_connections_rejected_total",
                        "Connections closed at accept because the listener was at max_connections.",
                        {{"listener", listener.name}});
-    FactoryContextImpl context(*clusters, scope, listener);
+    const ListenerSnapshot* old_listener =
+        previous == nullptr ? nullptr : previous->listener(listener.name);
+    if (old_listener != nullptr && !sameSocket(old_listener->config, listener)) {
+      old_listener = nullptr;
+    }
+    FactoryContextImpl context(*clusters, scope, *built, old_listener);
     for (const auto& filter : listener.filters) {
       registry::NamedNetworkFilterFactory* factory = registry::networkFilters().get(filter.name);
       if (factory == nullptr) {

@@ -25,9 +25,9 @@ class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallb
                                                   public event::DeferredDeletable {
  public:
   ActiveStream(ConnectionManagerImpl& parent, RequestHeaderMapPtr headers)
-      : parent_(parent), request_headers_(std::move(headers)) {
+      : parent_(parent), config_(parent.config_), request_headers_(std::move(headers)) {
     info_.start_time = parent_.connection().dispatcher().approximateMonotonicTime();
-    for (const auto& install : parent_.config_->filter_factories) {
+    for (const auto& install : config_->filter_factories) {
       install(*this);
     }
   }
@@ -421,6 +421,8 @@ class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallb
   }
 
   ConnectionManagerImpl& parent_;
+  // The config this request started with; a reload meanwhile does not change its filters.
+  const ConnectionManagerConfigConstSharedPtr config_;
   RequestHeaderMapPtr request_headers_;
   HeaderMapPtr request_trailers_;
   ResponseHeaderMapPtr response_headers_;
@@ -450,8 +452,23 @@ class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallb
   bool destroyed_ = false;
 };
 
-ConnectionManagerImpl::ConnectionManagerImpl(ConnectionManagerConfigConstSharedPtr config)
-    : config_(std::move(config)) {}
+ConnectionManagerImpl::ConnectionManagerImpl(ConnectionManagerConfigConstSharedPtr config,
+                                             registry::ConfigHandleSharedPtr handle)
+    : config_(std::move(config)), config_handle_(std::move(handle)) {
+  if (config_handle_ != nullptr) {
+    config_version_ = config_handle_->version();
+  }
+}
+
+void ConnectionManagerImpl::refreshConfig() {
+  if (config_handle_ == nullptr || config_handle_->version() == config_version_) {
+    return;
+  }
+  std::shared_ptr<const void> newest = config_handle_->current(config_version_);
+  if (newest != nullptr) {
+    config_ = std::static_pointer_cast<const ConnectionManagerConfig>(newest);
+  }
+}
 
 ConnectionManagerImpl::~ConnectionManagerImpl() {
   if (stream_ != nullptr) {
@@ -508,6 +525,8 @@ void ConnectionManagerImpl::dispatch() {
 
 void ConnectionManagerImpl::onRequestHeaders(RequestHeaderMapPtr headers, bool end_stream) {
   awaiting_headers_ = false;
+  // A reload since the last request: this one runs the new chain (routes).
+  refreshConfig();
   stream_ = std::make_unique<ActiveStream>(*this, std::move(headers));
   armTimer();
   stream_->decodeHeaders(end_stream);
