@@ -83,10 +83,10 @@ class ReloadTestBase(ProxyTestCase):
             "              config:",
             "                routes:",
             "                  - { name: fixed, prefix: /fixed, cluster: u3 }",
-            f"                  - {{ name: main, prefix: /, cluster: {route_cluster} }}",
         ]
-        lines += more_routes.splitlines()
+        lines += more_routes.splitlines()  # before the catch-all: first match wins
         lines += [
+            f"                  - {{ name: main, prefix: /, cluster: {route_cluster} }}",
             "            - name: router",
             "  - name: tcp",
             '    address: "127.0.0.1:0"',
