@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "api/http/filter.h"
-#include "api/registry/config_handle.h"
 #include "api/network/filter.h"
+#include "api/registry/config_handle.h"
 #include "api/stats/stats.h"
 #include "api/upstream/cluster.h"
 

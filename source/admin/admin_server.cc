@@ -63,8 +63,7 @@ class AdminServer::RequestHandlerFactory final : public Poco::Net::HTTPRequestHa
       }
       try {
         Reply reply = hooks_.reload();
-        return new TextHandler(static_cast<Status>(reply.status), "application/json",
-                               reply.body);
+        return new TextHandler(static_cast<Status>(reply.status), "application/json", reply.body);
       } catch (const std::exception& error) {
         return new TextHandler(Status::HTTP_SERVICE_UNAVAILABLE, "text/plain",
                                std::string(error.what()) + "\n");

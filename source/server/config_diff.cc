@@ -31,12 +31,6 @@ ChangeSet compare(const ContentByName& running, const ContentByName& next) {
   return changes;
 }
 
-std::string emit(const YAML::Node& node) {
-  YAML::Emitter out;
-  out << node;
-  return out.c_str();
-}
-
 // node[key], or an undefined node (yaml-cpp throws on a missing key's node once asked its type).
 YAML::Node child(const YAML::Node& node, const std::string& key) {
   if (!node.IsDefined() || !node.IsMap()) {
@@ -74,7 +68,7 @@ void collectRules(const std::string& prefix, const YAML::Node& list, bool virtua
     } else {
       name = names.derive(scalarOr(rule, "host", "") + scalarOr(rule, "prefix", ""));
     }
-    rules[prefix + name] = emit(rule);
+    rules[prefix + name] = yamlToJson(rule);
   }
 }
 
@@ -120,20 +114,28 @@ std::string ConfigDiff::toJson() const {
          ",\"restart_required\":" + jsonStringArray(restart_required) + "}";
 }
 
+std::string listenerContent(const ListenerConfig& listener) {
+  return yamlToJson(YAML::Load(printListenerConfig(listener)));
+}
+
+std::string clusterContent(const ClusterConfig& cluster) {
+  return yamlToJson(YAML::Load(printClusterConfig(cluster)));
+}
+
 ConfigDiff diffConfigs(const Config& running, const Config& next) {
   ConfigDiff diff;
   ContentByName running_listeners, next_listeners, running_clusters, next_clusters;
   for (const auto& listener : running.listeners) {
-    running_listeners[listener.name] = printListenerConfig(listener);
+    running_listeners[listener.name] = listenerContent(listener);
   }
   for (const auto& listener : next.listeners) {
-    next_listeners[listener.name] = printListenerConfig(listener);
+    next_listeners[listener.name] = listenerContent(listener);
   }
   for (const auto& cluster : running.clusters) {
-    running_clusters[cluster.name] = printClusterConfig(cluster);
+    running_clusters[cluster.name] = clusterContent(cluster);
   }
   for (const auto& cluster : next.clusters) {
-    next_clusters[cluster.name] = printClusterConfig(cluster);
+    next_clusters[cluster.name] = clusterContent(cluster);
   }
   diff.listeners = compare(running_listeners, next_listeners);
   diff.clusters = compare(running_clusters, next_clusters);

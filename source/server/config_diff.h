@@ -40,4 +40,9 @@ struct ConfigDiff {
 
 ConfigDiff diffConfigs(const Config& running, const Config& next);
 
+// What a listener or cluster is, for comparing by content: equal strings mean equal configs,
+// whatever the YAML style (flow or block) or the position in the file.
+std::string listenerContent(const ListenerConfig& listener);
+std::string clusterContent(const ClusterConfig& cluster);
+
 }  // namespace proxy::server

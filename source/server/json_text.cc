@@ -51,8 +51,8 @@ std::string yamlToJson(const YAML::Node& node) {
       std::string out = "{";
       bool first = true;
       for (const auto& entry : node) {
-        out += (first ? "" : ",") + jsonQuote(entry.first.Scalar()) + ":" +
-               yamlToJson(entry.second);
+        out +=
+            (first ? "" : ",") + jsonQuote(entry.first.Scalar()) + ":" + yamlToJson(entry.second);
         first = false;
       }
       return out + "}";

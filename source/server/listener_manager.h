@@ -30,7 +30,8 @@ class ListenerManager {
   // Reload, step 2: every worker switches to `next` (Worker::applySnapshot), waiting until
   // each has; then the sockets of listeners `next` no longer has are closed.
   void apply(const Snapshot& running, SnapshotConstSharedPtr next,
-             std::vector<std::unique_ptr<Worker>>& workers, std::chrono::milliseconds drain_timeout);
+             std::vector<std::unique_ptr<Worker>>& workers,
+             std::chrono::milliseconds drain_timeout);
 
   // Stops accepting on every worker (waiting until each has) and closes the sockets.
   // Connections already accepted are not touched.

@@ -1,6 +1,6 @@
 #include "server/reload_plan.h"
 
-#include "server/config/config_printer.h"
+#include "server/config_diff.h"
 
 namespace proxy::server {
 
@@ -40,7 +40,7 @@ ConnectionAction planConnection(const ListenerSnapshot& accepted_under, const Sn
     }
     return ConnectionAction::kKeep;
   }
-  if (printListenerConfig(accepted_under.config) != printListenerConfig(listener->config)) {
+  if (listenerContent(accepted_under.config) != listenerContent(listener->config)) {
     return ConnectionAction::kDrain;
   }
   for (const auto& [name, cluster] : accepted_under.clusters_used) {

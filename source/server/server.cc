@@ -54,8 +54,8 @@ void Server::start() {
   store_ = std::make_unique<stats::StoreImpl>(worker_count);
   snapshot_ = buildSnapshot(config_, *store_);
   listener_manager_.bind(*snapshot_);
-  generation_gauge_ = &store_->gauge("proxy_config_generation",
-                                     "Generation of the running config: 1 at start, +1 per reload.");
+  generation_gauge_ = &store_->gauge(
+      "proxy_config_generation", "Generation of the running config: 1 at start, +1 per reload.");
   generation_gauge_->add(static_cast<int64_t>(snapshot_->generation));
   const std::string reloads_help = "Config reloads (admin /reload and SIGHUP), by result.";
   reloads_ok_ = &store_->counter("proxy_config_reloads_total", reloads_help, {{"result", "ok"}});
@@ -230,8 +230,8 @@ Server::ReloadResult Server::tryReload() {
   result.generation = snapshot_->generation;
   result.json = "{\"status\":\"ok\",\"generation\":" + std::to_string(result.generation) +
                 ",\"changes\":" + diff.toJson() + "}\n";
-  result.log_line = "reload applied, generation " + std::to_string(result.generation) + ": " +
-                    diff.toJson();
+  result.log_line =
+      "reload applied, generation " + std::to_string(result.generation) + ": " + diff.toJson();
   return result;
 }
 

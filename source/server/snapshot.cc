@@ -4,7 +4,7 @@
 #include "common/network/socket_util.h"
 #include "common/upstream/cluster_impl.h"
 #include "server/config/config_loader.h"
-#include "server/config/config_printer.h"
+#include "server/config_diff.h"
 
 namespace proxy::server {
 namespace {
@@ -115,7 +115,7 @@ SnapshotConstSharedPtr buildSnapshot(const Config& config, stats::Scope& scope,
       // Compared by content: an unchanged cluster is the running object, state and all.
       for (const auto& old_cluster : previous->config.clusters) {
         if (old_cluster.name == cluster.name &&
-            printClusterConfig(old_cluster) == printClusterConfig(cluster)) {
+            clusterContent(old_cluster) == clusterContent(cluster)) {
           kept = previous->clusters->get(cluster.name);
           break;
         }

@@ -48,8 +48,8 @@ void Worker::addListener(int listen_fd, ListenerSnapshotConstSharedPtr listener,
 void Worker::applySnapshot(SnapshotConstSharedPtr next, std::map<std::string, int> listen_fds,
                            uint32_t worker_count, std::chrono::milliseconds drain_timeout,
                            std::function<void()> done) {
-  dispatcher_.post([this, next = std::move(next), listen_fds = std::move(listen_fds),
-                    worker_count, drain_timeout, done = std::move(done)] {
+  dispatcher_.post([this, next = std::move(next), listen_fds = std::move(listen_fds), worker_count,
+                    drain_timeout, done = std::move(done)] {
     std::vector<std::unique_ptr<ActiveListener>> listeners;
     for (const auto& listener : next->listeners) {
       uint32_t share = (listener->config.max_connections + worker_count - 1) / worker_count;
@@ -71,8 +71,14 @@ void Worker::applySnapshot(SnapshotConstSharedPtr next, std::map<std::string, in
     for (auto& active : connections_) {
       open.push_back(active.get());
     }
+    // Connections share few listener snapshots: plan once per snapshot.
+    std::map<const ListenerSnapshot*, ConnectionAction> actions;
     for (auto* active : open) {
-      if (planConnection(active->listener(), *next) == ConnectionAction::kDrain) {
+      auto [it, added] = actions.try_emplace(&active->listener(), ConnectionAction::kKeep);
+      if (added) {
+        it->second = planConnection(active->listener(), *next);
+      }
+      if (it->second == ConnectionAction::kDrain) {
         active->drainWithin(drain_timeout);
       }
     }

@@ -47,7 +47,8 @@ listeners:
 )" + extra_listener;
 }
 
-const std::string kRoutes = R"([{ name: users, prefix: /users, cluster: a }, { prefix: /, cluster: b }])";
+const std::string kRoutes =
+    R"([{ name: users, prefix: /users, cluster: a }, { prefix: /, cluster: b }])";
 
 TEST(ConfigDiffTest, SameConfigChangesNothing) {
   ConfigDiff diff = diffConfigs(parse(config(kRoutes)), parse(config(kRoutes)));
@@ -59,7 +60,7 @@ TEST(ConfigDiffTest, SameConfigChangesNothing) {
 }
 
 TEST(ConfigDiffTest, ComparesByContentNotByPositionOrStyle) {
-  // The same rules in block style, clusters in the other order.
+  // The same rules in block style.
   const std::string block = R"(
                   - name: users
                     prefix: /users
@@ -109,10 +110,11 @@ TEST(ConfigDiffTest, ClusterChangedWhenAnEndpointChanges) {
 }
 
 TEST(ConfigDiffTest, WorkersAndAdminNeedARestartLogLevelDoesNot) {
-  ConfigDiff diff = diffConfigs(
-      parse(config(kRoutes)),
-      parse(config(kRoutes, "", "workers: 3\nlog_level: debug\nadmin: { address: \"127.0.0.1:1\" }\n"
-                                "shutdown_timeout: 2s\n")));
+  ConfigDiff diff =
+      diffConfigs(parse(config(kRoutes)),
+                  parse(config(kRoutes, "",
+                               "workers: 3\nlog_level: debug\nadmin: { address: \"127.0.0.1:1\" }\n"
+                               "shutdown_timeout: 2s\n")));
   EXPECT_THAT(diff.restart_required, ElementsAre("workers", "admin.address"));
   EXPECT_THAT(diff.settings, ElementsAre("log_level", "shutdown_timeout"));
 }
