@@ -12,11 +12,13 @@
 #include <prometheus/collectable.h>
 
 #include "server/config/config_model.h"
+#include "server/snapshot.h"
 
 namespace proxy::admin {
 
 // The admin API (CONTRACT.md §6) on POCO's HTTPServer: a small thread pool serves it, away
-// from the workers. GET /metrics and GET /ready; later issues add reload and the dumps.
+// from the workers. GET /metrics, /ready, /healthz and /route; later issues add reload and
+// the dumps.
 class AdminServer {
  public:
   // An answer computed by the server: HTTP status and JSON (or YAML) body.
@@ -33,6 +35,8 @@ class AdminServer {
     std::function<Reply()> reload;
     // The running config, generation and bound addresses; YAML when the argument is true.
     std::function<std::string(bool yaml)> config_dump;
+    // The snapshot traffic is routed by now (GET /route asks its router filters).
+    std::function<server::SnapshotConstSharedPtr()> snapshot;
   };
 
   AdminServer(const server::HostPort& address,

@@ -74,6 +74,7 @@ void Server::start() {
   hooks.config_dump = [this](bool yaml) {
     return runOnMainThread([this, yaml] { return configDump(yaml); });
   };
+  hooks.snapshot = [this] { return currentSnapshot(); };
   try {
     admin_ = std::make_unique<admin::AdminServer>(config_.admin_address, collectables, hooks);
   } catch (const Poco::Exception& error) {
@@ -94,6 +95,12 @@ void Server::start() {
   logger_.information("admin API on " + admin_->boundAddress() + "; " +
                       std::to_string(worker_count) + " workers");
   ready_ = true;
+}
+
+SnapshotConstSharedPtr Server::currentSnapshot() const {
+  // Admin threads read it while a reload may swap it on the main thread.
+  std::lock_guard<std::mutex> lock(snapshot_mutex_);
+  return snapshot_;
 }
 
 int Server::waitForShutdown() {
@@ -217,7 +224,10 @@ Server::ReloadResult Server::tryReload() {
   if (next_config.log_level != snapshot_->config.log_level) {
     applyLogLevel(next_config.log_level);
   }
-  snapshot_ = next;
+  {
+    std::lock_guard<std::mutex> lock(snapshot_mutex_);
+    snapshot_ = next;
+  }
   config_ = next_config;
   generation_gauge_->add(1);
   reloads_ok_->inc();

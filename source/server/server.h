@@ -40,6 +40,9 @@ class Server {
   // SIGTERM/SIGINT/SIGQUIT, then drains (CONTRACT.md §7) and returns the exit code.
   int waitForShutdown();
 
+  // The snapshot new traffic is routed by; any thread (the admin API asks it).
+  SnapshotConstSharedPtr currentSnapshot() const;
+
   // The main thread's loop: config work (reload, DNS) runs here, never on a worker.
   event::Dispatcher& mainDispatcher() { return main_dispatcher_; }
   // Any thread but the main one: runs `fn` on the main thread and waits for its result.
@@ -85,6 +88,8 @@ class Server {
   stats::Counter* reloads_failed_ = nullptr;
   // Guards posting to the main loop against its end (runOnMainThread).
   std::mutex main_loop_mutex_;
+  // Guards snapshot_ between the main thread (writes, at reload) and currentSnapshot().
+  mutable std::mutex snapshot_mutex_;
   bool main_loop_open_ = true;
 };
 

@@ -58,6 +58,10 @@ class FactoryContextImpl final : public registry::FactoryContext {
     listener_.published[key] = {handle, std::move(value)};
     return handle;
   }
+  void addRouteIntrospector(const std::string& filter_name,
+                            http::RouteIntrospectorConstSharedPtr introspector) override {
+    listener_.route_introspectors.emplace_back(filter_name, std::move(introspector));
+  }
 
  private:
   RecordingClusterManager clusters_;
@@ -152,6 +156,10 @@ SnapshotConstSharedPtr buildSnapshot(const Config& config, stats::Scope& scope,
         throw ConfigFileError(
             formatConfigError(config.file, error, filter.field + ".config", filter.mark));
       }
+    }
+    for (const auto& filter : listener.filters) {
+      built->filter_counters.push_back(
+          stats::FilterCounters::forNetworkFilter(scope, listener.name, filter.name));
     }
     snapshot->listeners.push_back(std::move(built));
   }

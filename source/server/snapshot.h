@@ -6,8 +6,10 @@
 #include <utility>
 #include <vector>
 
+#include "api/http/route_introspector.h"
 #include "api/registry/filter_factory.h"
 #include "api/stats/stats.h"
+#include "common/stats/filter_counters.h"
 #include "common/upstream/cluster_manager_impl.h"
 #include "server/config/config_model.h"
 #include "server/config_handle_impl.h"
@@ -18,6 +20,8 @@ namespace proxy::server {
 struct ListenerSnapshot {
   ListenerConfig config;
   std::vector<registry::NetworkFilterFactoryCb> chain;
+  // What the filter manager counts for each filter of `chain`, same index.
+  std::vector<stats::FilterCounters> filter_counters;
   // Connections closed at accept because the listener was at max_connections.
   stats::Counter* connections_rejected = nullptr;
   // What the chain's filters publish for connections of older snapshots (registry::
@@ -28,6 +32,9 @@ struct ListenerSnapshot {
   // The clusters the chain's factories looked up, as they were then. A connection that cannot
   // follow a new config (TCP) is drained once one of them is replaced or removed.
   std::map<std::string, upstream::ClusterConstSharedPtr> clusters_used;
+  // The router filters of the listener's HTTP chain, in chain order, with the rules they
+  // route by (for GET /route). Empty for a TCP listener.
+  std::vector<std::pair<std::string, http::RouteIntrospectorConstSharedPtr>> route_introspectors;
 };
 
 using ListenerSnapshotConstSharedPtr = std::shared_ptr<const ListenerSnapshot>;
