@@ -11,6 +11,7 @@
 #include "api/http/route_introspector.h"
 #include "api/log/logger.h"
 #include "api/network/filter.h"
+#include "api/registry/config_handle.h"
 #include "api/stats/stats.h"
 #include "api/upstream/cluster.h"
 
@@ -49,6 +50,17 @@ class FactoryContext {
   // The access log (top-level `access_log`), or null when it is off. Filters keep the shared
   // pointer in their config and call it on their worker.
   virtual access_log::AccessLogSinkSharedPtr accessLog() = 0;
+
+  // Stores `value` under `key` in this listener's ConfigHandle once the snapshot being built
+  // is applied (never if the reload is refused) and returns that handle: the same object for
+  // every snapshot of the listener while it keeps its name and address. nullptr where configs
+  // are never replaced (HTTP filter contexts, tests): the filter then uses what it built.
+  virtual ConfigHandleSharedPtr publishOnApply(const std::string& key,
+                                               std::shared_ptr<const void> value) {
+    (void)key;
+    (void)value;
+    return nullptr;
+  }
   // A router filter registers the rules its filters route with, under its own name
   // ("path_prefix_router"), so the admin API's GET /route asks the same objects. Called in
   // chain order; other filters never call it.

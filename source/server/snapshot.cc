@@ -10,36 +10,65 @@
 #include "common/network/socket_util.h"
 #include "common/upstream/cluster_impl.h"
 #include "server/config/config_loader.h"
+#include "server/config_diff.h"
 
 namespace proxy::server {
 namespace {
 
+// The snapshot's clusters as one listener's factories see them, noting which they look up
+// (a reload drains a TCP connection whose cluster was replaced).
+class RecordingClusterManager final : public upstream::ClusterManager {
+ public:
+  RecordingClusterManager(const upstream::ClusterManager& clusters, ListenerSnapshot& listener)
+      : clusters_(clusters), listener_(listener) {}
+
+  // upstream::ClusterManager
+  upstream::ClusterConstSharedPtr get(std::string_view name) const override {
+    upstream::ClusterConstSharedPtr cluster = clusters_.get(name);
+    if (cluster != nullptr) {
+      listener_.clusters_used[std::string(name)] = cluster;
+    }
+    return cluster;
+  }
+
+ private:
+  const upstream::ClusterManager& clusters_;
+  ListenerSnapshot& listener_;
+};
+
 class FactoryContextImpl final : public registry::FactoryContext {
  public:
   FactoryContextImpl(upstream::ClusterManagerImpl& clusters, stats::Scope& scope,
-                     const ListenerConfig& listener, const upstream::Resolver& resolver,
-                     ListenerSnapshot& built, access_log::AccessLogSinkSharedPtr access_log)
+                     ListenerSnapshot& listener, const ListenerSnapshot* previous_listener,
+                     const upstream::ClusterManagerImpl* previous_clusters,
+                     const upstream::Resolver& resolver,
+                     access_log::AccessLogSinkSharedPtr access_log)
       : clusters_(clusters),
+        recording_(clusters, listener),
         scope_(scope),
         listener_(listener),
+        previous_listener_(previous_listener),
+        previous_clusters_(previous_clusters),
         resolver_(resolver),
-        built_(built),
         access_log_(std::move(access_log)) {
-    for (const auto& filter : listener.filters) {
+    for (const auto& filter : listener.config.filters) {
       chain_names_.push_back(filter.name);
     }
   }
 
   // registry::FactoryContext
-  const upstream::ClusterManager& clusterManager() const override { return clusters_; }
+  const upstream::ClusterManager& clusterManager() const override { return recording_; }
   upstream::ClusterConstSharedPtr targetCluster(const std::string& name,
                                                 const upstream::Endpoint& endpoint) override {
-    for (const auto& cluster : clusters_.all()) {
-      const auto& hosts = cluster->hosts();
-      if (cluster->name() == name && hosts.size() == 1 && hosts[0]->hostname() == endpoint.host &&
-          hosts[0]->port() == endpoint.port && hosts[0]->tls() == endpoint.tls &&
-          clusters_.get(name) != cluster) {
-        return cluster;
+    // The same inline target in this snapshot, or else in the running one (a reload keeps
+    // its health and DNS state), is shared.
+    if (auto found = findTarget(clusters_, name, endpoint)) {
+      return found;
+    }
+    if (previous_clusters_ != nullptr) {
+      if (auto found = findTarget(*previous_clusters_, name, endpoint)) {
+        clusters_.addTarget(found);
+        return found;
       }
     }
     upstream::Endpoint unresolved = endpoint;
@@ -50,7 +79,7 @@ class FactoryContextImpl final : public registry::FactoryContext {
     return cluster;
   }
   stats::Scope& scope() override { return scope_; }
-  const std::string& listenerName() const override { return listener_.name; }
+  const std::string& listenerName() const override { return listener_.config.name; }
   const std::vector<std::string>& chainFilterNames() const override { return chain_names_; }
   log::Logger& logger() override {
     // The process's "proxy" logger, whose channel setUpLogging() installs; it outlives
@@ -59,17 +88,50 @@ class FactoryContextImpl final : public registry::FactoryContext {
     return logger;
   }
   access_log::AccessLogSinkSharedPtr accessLog() override { return access_log_; }
+  registry::ConfigHandleSharedPtr publishOnApply(const std::string& key,
+                                                 std::shared_ptr<const void> value) override {
+    ConfigHandleImplSharedPtr handle;
+    if (previous_listener_ != nullptr) {
+      if (auto it = previous_listener_->published.find(key);
+          it != previous_listener_->published.end()) {
+        handle = it->second.first;
+      }
+    }
+    if (handle == nullptr) {
+      handle = std::make_shared<ConfigHandleImpl>();
+    }
+    listener_.published[key] = {handle, std::move(value)};
+    return handle;
+  }
   void addRouteIntrospector(const std::string& filter_name,
                             http::RouteIntrospectorConstSharedPtr introspector) override {
-    built_.route_introspectors.emplace_back(filter_name, std::move(introspector));
+    listener_.route_introspectors.emplace_back(filter_name, std::move(introspector));
   }
 
  private:
+  // An inline-target cluster (not a configured one) named `name` with exactly `endpoint`.
+  static std::shared_ptr<upstream::ClusterImpl> findTarget(
+      const upstream::ClusterManagerImpl& clusters, const std::string& name,
+      const upstream::Endpoint& endpoint) {
+    for (const auto& cluster : clusters.all()) {
+      const auto& hosts = cluster->hosts();
+      if (cluster->name() == name && hosts.size() == 1 && hosts[0]->hostname() == endpoint.host &&
+          hosts[0]->port() == endpoint.port && hosts[0]->tls() == endpoint.tls &&
+          clusters.get(name) != cluster) {
+        return cluster;
+      }
+    }
+    return nullptr;
+  }
+
   upstream::ClusterManagerImpl& clusters_;
+  RecordingClusterManager recording_;
   stats::Scope& scope_;
-  const ListenerConfig& listener_;
+  ListenerSnapshot& listener_;
+  // The same listener (name and address) in the running snapshot, whose handles carry over.
+  const ListenerSnapshot* previous_listener_;
+  const upstream::ClusterManagerImpl* previous_clusters_;
   const upstream::Resolver& resolver_;
-  ListenerSnapshot& built_;
   const access_log::AccessLogSinkSharedPtr access_log_;
   std::vector<std::string> chain_names_;
 };
@@ -105,13 +167,39 @@ std::shared_ptr<upstream::ClusterImpl> buildCluster(const ClusterConfig& config,
 
 }  // namespace
 
+const ListenerSnapshot* Snapshot::listener(const std::string& name) const {
+  for (const auto& listener : listeners) {
+    if (listener->config.name == name) {
+      return listener.get();
+    }
+  }
+  return nullptr;
+}
+
+bool sameSocket(const ListenerConfig& old_listener, const ListenerConfig& next) {
+  return old_listener.name == next.name &&
+         old_listener.address.toString() == next.address.toString();
+}
+
 SnapshotConstSharedPtr buildSnapshot(const Config& config, stats::Scope& scope,
-                                     const upstream::Resolver& resolver) {
+                                     const Snapshot* previous, const upstream::Resolver& resolver) {
   auto snapshot = std::make_shared<Snapshot>();
   snapshot->config = config;
+  snapshot->generation = previous == nullptr ? 1 : previous->generation + 1;
   auto clusters = std::make_shared<upstream::ClusterManagerImpl>();
   for (const auto& cluster : config.clusters) {
-    clusters->add(buildCluster(cluster, scope, resolver));
+    std::shared_ptr<upstream::ClusterImpl> kept;
+    if (previous != nullptr) {
+      // Compared by content: an unchanged cluster is the running object, state and all.
+      for (const auto& old_cluster : previous->config.clusters) {
+        if (old_cluster.name == cluster.name &&
+            clusterContent(old_cluster) == clusterContent(cluster)) {
+          kept = previous->clusters->find(cluster.name);
+          break;
+        }
+      }
+    }
+    clusters->add(kept != nullptr ? kept : buildCluster(cluster, scope, resolver));
   }
   snapshot->clusters = clusters;
   access_log::AccessLogSinkSharedPtr access_log;
@@ -134,7 +222,14 @@ SnapshotConstSharedPtr buildSnapshot(const Config& config, stats::Scope& scope,
         &scope.counter("proxy_listener_connections_rejected_total",
                        "Connections closed at accept because the listener was at max_connections.",
                        {{"listener", listener.name}});
-    FactoryContextImpl context(*clusters, scope, listener, resolver, *built, access_log);
+    const ListenerSnapshot* old_listener =
+        previous == nullptr ? nullptr : previous->listener(listener.name);
+    if (old_listener != nullptr && !sameSocket(old_listener->config, listener)) {
+      old_listener = nullptr;
+    }
+    FactoryContextImpl context(*clusters, scope, *built, old_listener,
+                               previous == nullptr ? nullptr : previous->clusters.get(), resolver,
+                               access_log);
     for (const auto& filter : listener.filters) {
       registry::NamedNetworkFilterFactory* factory = registry::networkFilters().get(filter.name);
       if (factory == nullptr) {

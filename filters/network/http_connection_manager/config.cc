@@ -133,8 +133,10 @@ registry::NetworkFilterFactoryCb HttpConnectionManagerFactory::createFilterFacto
         "Requests refused by the HTTP codec or connection manager before any filter, by reason.",
         {{"listener", context.listenerName()}, {"reason", reason}});
   }
-  return [config](network::FilterManager& manager) {
-    manager.addReadFilter(std::make_shared<http::ConnectionManagerImpl>(config));
+  // After a reload, this listener's open connections take the newest config from here.
+  registry::ConfigHandleSharedPtr handle = context.publishOnApply(name(), config);
+  return [config, handle](network::FilterManager& manager) {
+    manager.addReadFilter(std::make_shared<http::ConnectionManagerImpl>(config, handle));
   };
 }
 

@@ -27,15 +27,15 @@ class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallb
                                                   public event::DeferredDeletable {
  public:
   ActiveStream(ConnectionManagerImpl& parent, RequestHeaderMapPtr headers)
-      : parent_(parent), request_headers_(std::move(headers)) {
+      : parent_(parent), config_(parent.config_), request_headers_(std::move(headers)) {
     info_.start_time = parent_.connection().dispatcher().approximateMonotonicTime();
-    if (parent_.config_->access_log != nullptr) {
+    if (config_->access_log != nullptr) {
       // As received: a router may rewrite the headers' path before the line is written.
       method_ = request_headers_->method();
       path_ = request_headers_->path();
     }
-    const auto& factories = parent_.config_->filter_factories;
-    const auto& counters = parent_.config_->filter_counters;
+    const auto& factories = config_->filter_factories;
+    const auto& counters = config_->filter_counters;
     for (size_t i = 0; i < factories.size(); ++i) {
       installing_counters_ = i < counters.size() ? counters[i] : stats::FilterCounters{};
       factories[i](*this);
@@ -453,13 +453,15 @@ class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallb
         entry->filter_->onDestroy();
       }
     }
-    if (parent_.config_->access_log != nullptr) {
+    if (config_->access_log != nullptr) {
       int version = request_headers_->version();
       parent_.logAccess({method_, path_, version == 10 ? "HTTP/1.0" : "HTTP/1.1"}, info_);
     }
   }
 
   ConnectionManagerImpl& parent_;
+  // The config this request started with; a reload meanwhile does not change its filters.
+  const ConnectionManagerConfigConstSharedPtr config_;
   RequestHeaderMapPtr request_headers_;
   HeaderMapPtr request_trailers_;
   ResponseHeaderMapPtr response_headers_;
@@ -494,8 +496,23 @@ class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallb
   bool destroyed_ = false;
 };
 
-ConnectionManagerImpl::ConnectionManagerImpl(ConnectionManagerConfigConstSharedPtr config)
-    : config_(std::move(config)) {}
+ConnectionManagerImpl::ConnectionManagerImpl(ConnectionManagerConfigConstSharedPtr config,
+                                             registry::ConfigHandleSharedPtr handle)
+    : config_(std::move(config)), config_handle_(std::move(handle)) {
+  if (config_handle_ != nullptr) {
+    config_version_ = config_handle_->version();
+  }
+}
+
+void ConnectionManagerImpl::refreshConfig() {
+  if (config_handle_ == nullptr || config_handle_->version() == config_version_) {
+    return;
+  }
+  std::shared_ptr<const void> newest = config_handle_->current(config_version_);
+  if (newest != nullptr) {
+    config_ = std::static_pointer_cast<const ConnectionManagerConfig>(newest);
+  }
+}
 
 ConnectionManagerImpl::~ConnectionManagerImpl() {
   if (stream_ != nullptr) {
@@ -560,6 +577,8 @@ void ConnectionManagerImpl::dispatch() {
 
 void ConnectionManagerImpl::onRequestHeaders(RequestHeaderMapPtr headers, bool end_stream) {
   awaiting_headers_ = false;
+  // A reload since the last request: this one runs the new chain (routes).
+  refreshConfig();
   stream_ = std::make_unique<ActiveStream>(*this, std::move(headers));
   armTimer();
   stream_->decodeHeaders(end_stream);

@@ -11,6 +11,7 @@
 #include "api/http/filter.h"
 #include "api/network/connection.h"
 #include "api/network/filter.h"
+#include "api/registry/config_handle.h"
 #include "common/buffer/buffer_impl.h"
 #include "common/http/codec.h"
 #include "common/http/connection_manager_config.h"
@@ -26,7 +27,10 @@ class ConnectionManagerImpl final : public network::ReadFilter,
                                     public network::ConnectionCallbacks,
                                     public ServerCodecCallbacks {
  public:
-  explicit ConnectionManagerImpl(ConnectionManagerConfigConstSharedPtr config);
+  // `handle`, when given, holds the listener's newest config (after reloads); each new request
+  // takes it, while the request in flight keeps the config it started with.
+  explicit ConnectionManagerImpl(ConnectionManagerConfigConstSharedPtr config,
+                                 registry::ConfigHandleSharedPtr handle = nullptr);
   ~ConnectionManagerImpl() override;
 
   // network::ReadFilter
@@ -71,7 +75,12 @@ class ConnectionManagerImpl final : public network::ReadFilter,
   void logRejection(int code, std::string_view reason);
   network::Connection& connection() { return read_callbacks_->connection(); }
 
-  const ConnectionManagerConfigConstSharedPtr config_;
+  // Switches config_ to the handle's newest value, if there is a newer one.
+  void refreshConfig();
+
+  ConnectionManagerConfigConstSharedPtr config_;
+  const registry::ConfigHandleSharedPtr config_handle_;
+  uint64_t config_version_ = 0;
   network::ReadFilterCallbacks* read_callbacks_ = nullptr;
   ServerCodecPtr codec_;
   // Bytes read but not yet parsed: the rest of the current request, or pipelined ones.

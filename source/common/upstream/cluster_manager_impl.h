@@ -22,6 +22,11 @@ class ClusterManagerImpl final : public ClusterManager {
   }
   void addTarget(std::shared_ptr<ClusterImpl> cluster) { all_.push_back(std::move(cluster)); }
   const std::vector<std::shared_ptr<ClusterImpl>>& all() const { return all_; }
+  // A configured cluster by name, for the main thread (a reload carries it over).
+  std::shared_ptr<ClusterImpl> find(std::string_view name) const {
+    auto it = clusters_.find(name);
+    return it == clusters_.end() ? nullptr : it->second;
+  }
 
   // upstream::ClusterManager
   ClusterConstSharedPtr get(std::string_view name) const override {

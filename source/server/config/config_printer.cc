@@ -116,4 +116,20 @@ std::string printCanonicalConfig(const Config& config) {
   return std::string(out.c_str()) + "\n";
 }
 
+std::string printClusterConfig(const ClusterConfig& cluster) {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  printClusters(out, {cluster});
+  out << YAML::EndMap;
+  return out.c_str();
+}
+
+std::string printListenerConfig(const ListenerConfig& listener) {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  printListeners(out, {listener});
+  out << YAML::EndMap;
+  return out.c_str();
+}
+
 }  // namespace proxy::server
