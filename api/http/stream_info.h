@@ -1,6 +1,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -23,7 +24,12 @@ enum class RequestFailure {
   kUpstreamProtocolError,
   kClientReset,
   kRequestRejected,
+  // No byte either way for stream_idle_timeout while the request was in flight.
+  kStreamIdleTimeout,
 };
+
+// How many RequestFailure values there are (kNone included), for arrays indexed by it.
+constexpr size_t kRequestFailureCount = static_cast<size_t>(RequestFailure::kStreamIdleTimeout) + 1;
 
 inline const char* requestFailureName(RequestFailure failure) {
   switch (failure) {
@@ -51,6 +57,8 @@ inline const char* requestFailureName(RequestFailure failure) {
       return "client_reset";
     case RequestFailure::kRequestRejected:
       return "request_rejected";
+    case RequestFailure::kStreamIdleTimeout:
+      return "stream_idle_timeout";
   }
   return "unknown";
 }
@@ -67,6 +75,9 @@ struct StreamInfo {
   uint64_t response_body_bytes = 0;
   RequestFailure failure = RequestFailure::kNone;
   std::string rejection;  // the codec's reason with kRequestRejected
+  // When the terminal filter handed over the upstream's response headers; the epoch (zero)
+  // when it never did (a local reply, or no response).
+  std::chrono::steady_clock::time_point response_headers_time{};
 };
 
 }  // namespace proxy::http

@@ -57,6 +57,43 @@ class AdminServer::RequestHandlerFactory final : public Poco::Net::HTTPRequestHa
       return new TextHandler(Status::HTTP_OK, kPrometheusTextContentType,
                              renderPrometheusText(collectables_));
     }
+    if (path == "/reload" && hooks_.reload) {
+      if (!read && request.getMethod() != "POST") {
+        return new TextHandler(Status::HTTP_METHOD_NOT_ALLOWED, "text/plain",
+                               "use POST (or GET)\n");
+      }
+      try {
+        Reply reply = hooks_.reload();
+        return new TextHandler(static_cast<Status>(reply.status), "application/json", reply.body);
+      } catch (const std::exception& error) {
+        return new TextHandler(Status::HTTP_SERVICE_UNAVAILABLE, "text/plain",
+                               std::string(error.what()) + "\n");
+      }
+    }
+    if (path == "/config_dump" && hooks_.config_dump) {
+      if (!read) {
+        return new TextHandler(Status::HTTP_METHOD_NOT_ALLOWED, "text/plain", "use GET\n");
+      }
+      Poco::URI::QueryParameters query = Poco::URI(request.getURI()).getQueryParameters();
+      bool yaml = false;
+      for (const auto& [key, value] : query) {
+        if (key == "format") {
+          if (value != "json" && value != "yaml") {
+            return new TextHandler(Status::HTTP_BAD_REQUEST, "text/plain",
+                                   "format: expected json or yaml, found \"" + value + "\"\n");
+          }
+          yaml = value == "yaml";
+        }
+      }
+      try {
+        std::string body = hooks_.config_dump(yaml);
+        return new TextHandler(Status::HTTP_OK, yaml ? "application/yaml" : "application/json",
+                               body);
+      } catch (const std::exception& error) {
+        return new TextHandler(Status::HTTP_SERVICE_UNAVAILABLE, "text/plain",
+                               std::string(error.what()) + "\n");
+      }
+    }
     if (path == "/ready") {
       bool ready = hooks_.ready && hooks_.ready();
       return new TextHandler(ready ? Status::HTTP_OK : Status::HTTP_SERVICE_UNAVAILABLE,
@@ -81,7 +118,8 @@ class AdminServer::RequestHandlerFactory final : public Poco::Net::HTTPRequestHa
                              std::move(answer.body));
     }
     return new TextHandler(Status::HTTP_NOT_FOUND, "text/plain",
-                           "not found; try /metrics, /ready, /healthz or /route\n");
+                           "not found; try /metrics, /ready, /healthz, /route, /reload or "
+                           "/config_dump\n");
   }
 
  private:

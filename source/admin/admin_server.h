@@ -21,9 +21,20 @@ namespace proxy::admin {
 // the dumps.
 class AdminServer {
  public:
+  // An answer computed by the server: HTTP status and JSON (or YAML) body.
+  struct Reply {
+    int status = 200;
+    std::string body;
+  };
+
   struct Hooks {
     // True once every listener accepts, false again while draining.
     std::function<bool()> ready;
+    // Reloads the config (CONTRACT.md §7): 200 and the changes, or 400 and the errors.
+    // May throw std::runtime_error (shutting down): answered 503.
+    std::function<Reply()> reload;
+    // The running config, generation and bound addresses; YAML when the argument is true.
+    std::function<std::string(bool yaml)> config_dump;
     // The snapshot traffic is routed by now (GET /route asks its router filters).
     std::function<server::SnapshotConstSharedPtr()> snapshot;
   };

@@ -1,5 +1,6 @@
 #include "server/active_connection.h"
 
+#include "api/event/dispatcher.h"
 #include "server/worker.h"
 
 namespace proxy::server {
@@ -15,6 +16,17 @@ ActiveConnection::ActiveConnection(Worker& worker, network::ConnectionPtr connec
 }
 
 ActiveConnection::~ActiveConnection() { --count_->open; }
+
+void ActiveConnection::drainWithin(std::chrono::milliseconds timeout) {
+  if (drain_timer_ != nullptr) {
+    return;
+  }
+  drain_timer_ = connection_->dispatcher().createTimer([this] {
+    connection_->close(network::ConnectionCloseType::kNoFlush, "reload_drain_timeout");
+  });
+  drain_timer_->enableTimer(timeout);
+  connection_->startDrain();
+}
 
 void ActiveConnection::onEvent(network::ConnectionEvent event) {
   if (event == network::ConnectionEvent::kRemoteClose ||

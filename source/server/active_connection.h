@@ -1,9 +1,11 @@
 #pragma once
 
+#include <chrono>
 #include <list>
 #include <memory>
 
 #include "api/event/deferred_deletable.h"
+#include "api/event/timer.h"
 #include "api/network/connection.h"
 #include "server/snapshot.h"
 
@@ -29,6 +31,10 @@ class ActiveConnection final : public network::ConnectionCallbacks,
 
   network::Connection& connection() { return *connection_; }
   const ListenerSnapshot& listener() const { return *listener_; }
+  // A reload removed or changed what this connection depends on: tells its filters to
+  // drain (HTTP closes after the request in flight) and closes it after `timeout` at the
+  // latest. Later calls keep the first deadline.
+  void drainWithin(std::chrono::milliseconds timeout);
 
   // network::ConnectionCallbacks
   void onEvent(network::ConnectionEvent event) override;
@@ -42,6 +48,7 @@ class ActiveConnection final : public network::ConnectionCallbacks,
   network::ConnectionPtr connection_;
   ListenerSnapshotConstSharedPtr listener_;
   std::shared_ptr<ListenerConnectionCount> count_;
+  event::TimerPtr drain_timer_;
   std::list<std::unique_ptr<ActiveConnection>>::iterator position_;
 };
 

@@ -23,6 +23,11 @@ ActiveListener::ActiveListener(Worker& worker, int listen_fd,
   }
 }
 
+void ActiveListener::update(ListenerSnapshotConstSharedPtr listener, uint32_t max_connections) {
+  listener_ = std::move(listener);
+  max_connections_ = max_connections;
+}
+
 void ActiveListener::onAccept(int fd, const network::Address& remote) {
   if (count_->open >= max_connections_) {
     // Over the limit: closed at once, and counted.

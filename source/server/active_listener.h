@@ -19,13 +19,15 @@ class ActiveListener {
                  uint32_t max_connections);
 
   const ListenerSnapshot& listener() const { return *listener_; }
+  // A reload kept this listener's socket: new connections get `listener`'s chain.
+  void update(ListenerSnapshotConstSharedPtr listener, uint32_t max_connections);
 
  private:
   void onAccept(int fd, const network::Address& remote);
 
   Worker& worker_;
   ListenerSnapshotConstSharedPtr listener_;
-  const uint32_t max_connections_;
+  uint32_t max_connections_;
   std::shared_ptr<ListenerConnectionCount> count_;
   network::Address local_address_;
   network::ListenerImpl listener_impl_;

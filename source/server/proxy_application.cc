@@ -169,6 +169,15 @@ int ProxyApplication::main(const std::vector<std::string>&) {
   int code = 0;
   {
     Server server(config, logger);
+    // A reload reads the file again; the command line still wins over it.
+    server.setCommandLineOverrides([this](Config& reloaded) {
+      if (workers_) {
+        reloaded.workers = *workers_;
+      }
+      if (log_level_) {
+        reloaded.log_level = *log_level_;
+      }
+    });
     try {
       server.start();
       code = server.waitForShutdown();

@@ -2,8 +2,11 @@
 
 #include <pthread.h>
 
+#include <algorithm>
+
 #include "common/http/connection_pool.h"
 #include "common/stats/store_impl.h"
+#include "server/reload_plan.h"
 
 namespace proxy::server {
 
@@ -39,6 +42,47 @@ void Worker::addListener(int listen_fd, ListenerSnapshotConstSharedPtr listener,
   dispatcher_.post([this, listen_fd, listener = std::move(listener), max_connections] {
     listeners_.push_back(
         std::make_unique<ActiveListener>(*this, listen_fd, listener, max_connections));
+  });
+}
+
+void Worker::applySnapshot(SnapshotConstSharedPtr next, std::map<std::string, int> listen_fds,
+                           uint32_t worker_count, std::chrono::milliseconds drain_timeout,
+                           std::function<void()> done) {
+  dispatcher_.post([this, next = std::move(next), listen_fds = std::move(listen_fds), worker_count,
+                    drain_timeout, done = std::move(done)] {
+    std::vector<std::unique_ptr<ActiveListener>> listeners;
+    for (const auto& listener : next->listeners) {
+      uint32_t share = (listener->config.max_connections + worker_count - 1) / worker_count;
+      auto kept = std::find_if(listeners_.begin(), listeners_.end(), [&](const auto& active) {
+        return active != nullptr && sameSocket(active->listener().config, listener->config);
+      });
+      if (kept != listeners_.end()) {
+        (*kept)->update(listener, share);
+        listeners.push_back(std::move(*kept));
+      } else if (auto fd = listen_fds.find(listener->config.name); fd != listen_fds.end()) {
+        listeners.push_back(std::make_unique<ActiveListener>(*this, fd->second, listener, share));
+      }
+    }
+    // What is left in listeners_ was removed: destroying it stops accepting there.
+    listeners_ = std::move(listeners);
+
+    // Draining may close connections, which removes entries: walk a copy.
+    std::vector<ActiveConnection*> open;
+    for (auto& active : connections_) {
+      open.push_back(active.get());
+    }
+    // Connections share few listener snapshots: plan once per snapshot.
+    std::map<const ListenerSnapshot*, ConnectionAction> actions;
+    for (auto* active : open) {
+      auto [it, added] = actions.try_emplace(&active->listener(), ConnectionAction::kKeep);
+      if (added) {
+        it->second = planConnection(active->listener(), *next);
+      }
+      if (it->second == ConnectionAction::kDrain) {
+        active->drainWithin(drain_timeout);
+      }
+    }
+    done();
   });
 }
 

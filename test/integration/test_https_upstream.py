@@ -4,6 +4,8 @@ clients speaking plain HTTP to the proxy."""
 
 import contextlib
 import hashlib
+import http.client
+import json
 import os
 import shutil
 import ssl
@@ -112,24 +114,40 @@ class HttpsCase(ProxyTestCase):
         context.sni_callback = lambda sslobj, name, ctx: server.sni.append(name)
         return server
 
-    def start(self, upstream, endpoint_host="localhost", tls_block=None, env=None):
-        """A proxy whose one route goes to cluster "secure" = https://HOST:upstream."""
-        self.admin, self.port = free_port(), free_port()
+    def config(self, upstream, endpoint_host="localhost", tls_block=None, cluster_extra=(),
+               route="cluster: secure"):
+        """One route (to cluster "secure" = https://HOST:upstream unless `route` says else)."""
         lines = [f'admin: {{ address: "127.0.0.1:{self.admin}" }}', "workers: 2",
                  "shutdown_timeout: 2s", "clusters:", "  - name: secure",
                  f'    endpoints: ["https://{endpoint_host}:{upstream.port}"]',
-                 "    connect_timeout: 2s"]
+                 "    connect_timeout: 2s", *cluster_extra]
         if tls_block is not None:
             lines.append(f"    tls: {tls_block}")
         lines += ["listeners:", "  - name: web", f'    address: "127.0.0.1:{self.port}"',
                   "    filters:", "      - name: http_connection_manager", "        config:",
                   "          http_filters:", "            - name: stats",
                   "            - name: path_prefix_router",
-                  "              config: { routes: [{ prefix: /, cluster: secure }] }",
+                  f"              config: {{ routes: [{{ prefix: /, {route} }}] }}",
                   "            - name: router"]
-        self.proxy = self.start_proxy("\n".join(lines) + "\n", admin_port=self.admin,
+        return "\n".join(lines) + "\n"
+
+    def start(self, upstream, env=None, **config):
+        """A proxy of config(upstream, **config)."""
+        self.admin, self.port = free_port(), free_port()
+        self.proxy = self.start_proxy(self.config(upstream, **config), admin_port=self.admin,
                                       env=env if env is not None else self.clean_env())
         return self.proxy
+
+    def reload(self, text):
+        with open(self.proxy.config_path, "w") as f:
+            f.write(text)
+        conn = http.client.HTTPConnection("127.0.0.1", self.admin, timeout=10)
+        try:
+            conn.request("POST", "/reload")
+            response = conn.getresponse()
+            return response.status, json.loads(response.read().decode())
+        finally:
+            conn.close()
 
     @staticmethod
     def clean_env(**overrides):
@@ -180,6 +198,28 @@ class TrustedTest(HttpsCase):
         self.assertEqual(resp.status, 200, resp.body[:300])
         self.assertEqual(resp.json()["target"], "/env")
 
+    def test_inline_https_target_uses_the_default_tls_context(self):
+        up = self.start_https_upstream(PKI.localhost)
+        # The defaults: the system store (here SSL_CERT_FILE) and the target's host as SNI.
+        self.start(up, env=self.clean_env(SSL_CERT_FILE=PKI.ca),
+                   route=f'target: "https://localhost:{up.port}"')
+        resp = self.request("/inline")
+        self.assertEqual(resp.status, 200, resp.body[:300])
+        self.assertEqual(resp.json()["target"], "/inline")
+        self.assertEqual(up.sni, ["localhost"])
+
+    def test_reload_changing_tls_replaces_the_cluster(self):
+        up = self.start_https_upstream(OTHER_PKI.localhost)
+        self.start(up, tls_block=f'{{ ca_file: "{PKI.ca}" }}')
+        self.assertEqual(self.request("/before").status, 502)
+        # Only the tls block changes: the cluster is rebuilt with a context that trusts it.
+        status, answer = self.reload(self.config(up, tls_block=f'{{ ca_file: "{OTHER_PKI.ca}" }}'))
+        self.assertEqual(status, 200, answer)
+        self.assertEqual(answer["changes"]["clusters"]["changed"], ["secure"], answer)
+        resp = self.request("/after")
+        self.assertEqual(resp.status, 200, resp.body[:300])
+        self.assertEqual(resp.json()["target"], "/after")
+
     def test_configured_sni_is_sent_and_verified(self):
         up = self.start_https_upstream(PKI.other)  # valid for other.test only
         self.start(up, endpoint_host="127.0.0.1",
@@ -219,6 +259,21 @@ class UntrustedTest(HttpsCase):
         self.wait_metric(self.admin, lambda m: m.value("proxy_http_request_failures_total",
                                                        cause="upstream_tls_error") == 1,
                          what='proxy_http_request_failures_total{cause="upstream_tls_error"} == 1')
+
+    def test_failed_handshakes_eject_the_endpoint(self):
+        up = self.start_https_upstream(OTHER_PKI.localhost)
+        self.start(up, tls_block=f'{{ ca_file: "{PKI.ca}" }}',
+                   cluster_extra=["    passive_health: { consecutive_failures: 2, "
+                                  "ejection_time: 60s }"])
+        # Passive health counts a failed TLS handshake as a failed connect.
+        self.assertEqual(self.request("/1").status, 502)
+        self.assertEqual(self.request("/2").status, 502)
+        resp = self.request("/3")
+        self.assertEqual(resp.status, 503, resp.body)
+        self.assertEqual(resp.body, b"no healthy upstream\n")
+        self.wait_metric(self.admin, lambda m: m.value("proxy_upstream_endpoint_ejections_total",
+                                                       cluster="secure") == 1,
+                         what='proxy_upstream_endpoint_ejections_total{cluster="secure"} == 1')
 
     def test_no_ca_at_all_502(self):
         up = self.start_https_upstream(PKI.localhost)

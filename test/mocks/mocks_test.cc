@@ -290,7 +290,10 @@ TEST(MocksTest, UpstreamMocks) {
   upstream::ClusterConstSharedPtr cluster = manager.get("backend");
   ASSERT_NE(cluster, nullptr);
   EXPECT_EQ(cluster->name(), "backend");
-  EXPECT_EQ(cluster->endpoints().at(0).port, 8080);
+  ASSERT_EQ(cluster->hosts().size(), 1u);
+  EXPECT_EQ(cluster->hosts().at(0)->port(), 8080);
+  // Unresolved: nothing to choose.
+  EXPECT_EQ(cluster->chooseHost().host, nullptr);
   EXPECT_EQ(cluster->connectTimeout(), std::chrono::milliseconds(5000));
 
   NiceMock<upstream::MockCluster> standalone;
@@ -315,6 +318,36 @@ TEST(MocksTest, RegistryMocks) {
   NiceMock<network::MockFilterManager> manager;
   cb(manager);
   EXPECT_TRUE(manager.read_filters_.empty());
+
+  EXPECT_EQ(&context.logger(), &context.logger_);
+  EXPECT_EQ(context.accessLog(), nullptr);  // off unless a test sets access_log_
+  auto sink = std::make_shared<NiceMock<access_log::MockAccessLogSink>>();
+  context.access_log_ = sink;
+  EXPECT_EQ(context.accessLog(), sink);
+}
+
+TEST(MocksTest, LoggerRecordsLines) {
+  NiceMock<log::MockLogger> logger;
+  EXPECT_TRUE(logger.enabled(log::Level::kDebug));
+  logger.log(log::Level::kInfo, "hello");
+  logger.log(log::Level::kWarn, "careful");
+  EXPECT_EQ((std::vector<std::string>{"info hello", "warn careful"}), logger.lines_);
+}
+
+TEST(MocksTest, AccessLogSinkRecordsWhatItWasGiven) {
+  NiceMock<access_log::MockAccessLogSink> sink;
+  http::StreamInfo info;
+  info.response_code = 204;
+  sink.log("web", loopback(1), access_log::RequestLine{"GET", "/x", "HTTP/1.1"}, info, {});
+  network::ConnectionInfo connection;
+  connection.bytes_sent = 3;
+  sink.log("tcp", loopback(2), connection, {});
+  ASSERT_EQ(1u, sink.requests_.size());
+  EXPECT_EQ("/x", sink.requests_[0].path);
+  EXPECT_EQ(204, sink.requests_[0].info.response_code);
+  ASSERT_EQ(1u, sink.connections_.size());
+  EXPECT_EQ(3u, sink.connections_[0].info.bytes_sent);
+  EXPECT_EQ(loopback(2), sink.connections_[0].client);
 }
 
 }  // namespace

@@ -6,8 +6,8 @@
 
 namespace proxy::filters::router {
 
-registry::HttpFilterFactoryCb RouterFactory::createFilterFactory(const YAML::Node& node,
-                                                                 registry::FactoryContext&) {
+registry::HttpFilterFactoryCb RouterFactory::createFilterFactory(
+    const YAML::Node& node, registry::FactoryContext& context) {
   config::checkKeys(node, "", {"response_timeout", "buffer_limit"});
   auto config = std::make_shared<RouterConfig>();
   if (auto timeout = config::optionalDuration(node, "", "response_timeout")) {
@@ -16,6 +16,8 @@ registry::HttpFilterFactoryCb RouterFactory::createFilterFactory(const YAML::Nod
   if (auto limit = config::optionalUint(node, "", "buffer_limit", 16 * 1024, 64 * 1024 * 1024)) {
     config->buffer_limit = static_cast<uint32_t>(*limit);
   }
+  config->listener_name = context.listenerName();
+  config->logger = &context.logger();
   RouterConfigConstSharedPtr shared = std::move(config);
   return [shared](http::FilterChainFactoryCallbacks& callbacks) {
     callbacks.addStreamDecoderFilter(std::make_shared<RouterFilter>(shared));

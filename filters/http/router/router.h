@@ -11,6 +11,7 @@
 #include "api/event/dispatcher.h"
 #include "api/event/timer.h"
 #include "api/http/filter.h"
+#include "api/log/logger.h"
 #include "api/upstream/cluster.h"
 #include "common/buffer/buffer_impl.h"
 #include "common/http/connection_pool.h"
@@ -25,6 +26,9 @@ struct RouterConfig {
   std::chrono::milliseconds response_timeout{60000};
   // Bytes queued toward the upstream before the client stops being read.
   uint32_t buffer_limit = 1024 * 1024;
+  // For the line a timeout logs when it fires.
+  std::string listener_name;
+  log::Logger* logger = nullptr;
   // Where a stream finds its worker's connection pools; tests hand in their own.
   std::function<http::ConnectionPools&(event::Dispatcher&)> pools =
       http::ConnectionPools::forDispatcher;
@@ -76,14 +80,15 @@ class RouterFilter final : public http::StreamDecoderFilter,
   void onUpstreamAboveWriteBufferHighWatermark() override;
   void onUpstreamBelowWriteBufferLowWatermark() override;
 
-  // Round robin over the cluster's resolved endpoints, per worker; nullptr if none is.
-  const upstream::Endpoint* pickEndpoint(const upstream::Cluster& cluster);
+  // The host's count of active requests (least_request) no longer includes this one.
+  void finishHostRequest();
   void rewriteRequestHeaders(http::RequestHeaderMap& headers, const upstream::Endpoint& endpoint,
                              bool preserve_host);
   // Takes a connection (a fresh one for the retry) and sends what the request has so far.
   void startUpstream(bool fresh);
   void armResponseTimer();
   void onResponseTimeout();
+  void logTimeout(std::string_view name, std::chrono::milliseconds duration);
   // The response is complete: the connection goes back to the pool if it can be reused.
   void onUpstreamComplete();
   void releaseUpstream();
@@ -97,6 +102,8 @@ class RouterFilter final : public http::StreamDecoderFilter,
   const RouterConfigConstSharedPtr config_;
   http::StreamDecoderFilterCallbacks* callbacks_ = nullptr;
   upstream::ClusterConstSharedPtr cluster_;
+  upstream::HostSharedPtr host_;  // chosen by the cluster; hears connect outcomes
+  bool host_request_active_ = false;
   http::ConnectionPool* pool_ = nullptr;
   http::PooledConnectionPtr upstream_;
   event::TimerPtr response_timer_;

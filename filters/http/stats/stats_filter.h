@@ -41,8 +41,7 @@ class StatsConfig {
   stats::Counter& answered_;
   // proxy_http_request_failures_total{listener, cause}, by RequestFailure; made at config
   // time since the causes are a fixed list. [kNone] stays null.
-  std::array<stats::Counter*, static_cast<size_t>(http::RequestFailure::kRequestRejected) + 1>
-      failures_{};
+  std::array<stats::Counter*, http::kRequestFailureCount> failures_{};
 };
 
 using StatsConfigConstSharedPtr = std::shared_ptr<const StatsConfig>;

@@ -18,9 +18,15 @@ class HttpFilterFactoryContext final : public registry::FactoryContext {
   const upstream::ClusterManager& clusterManager() const override {
     return parent_.clusterManager();
   }
+  upstream::ClusterConstSharedPtr targetCluster(const std::string& name,
+                                                const upstream::Endpoint& endpoint) override {
+    return parent_.targetCluster(name, endpoint);
+  }
   stats::Scope& scope() override { return parent_.scope(); }
   const std::string& listenerName() const override { return parent_.listenerName(); }
   const std::vector<std::string>& chainFilterNames() const override { return names_; }
+  log::Logger& logger() override { return parent_.logger(); }
+  access_log::AccessLogSinkSharedPtr accessLog() override { return parent_.accessLog(); }
   void addRouteIntrospector(const std::string& filter_name,
                             http::RouteIntrospectorConstSharedPtr introspector) override {
     parent_.addRouteIntrospector(filter_name, std::move(introspector));
@@ -43,9 +49,10 @@ constexpr const char* kRejectionReasons[] = {
 
 registry::NetworkFilterFactoryCb HttpConnectionManagerFactory::createFilterFactory(
     const YAML::Node& node, registry::FactoryContext& context) {
-  config::checkKeys(node, "",
-                    {"http_filters", "max_head_bytes", "max_headers", "max_uri_bytes",
-                     "request_headers_timeout", "idle_timeout", "buffer_limit"});
+  config::checkKeys(
+      node, "",
+      {"http_filters", "max_head_bytes", "max_headers", "max_uri_bytes", "request_headers_timeout",
+       "idle_timeout", "stream_idle_timeout", "buffer_limit"});
   auto config = std::make_shared<http::ConnectionManagerConfig>();
   if (auto v = config::optionalUint(node, "", "max_head_bytes", 1024, 1024 * 1024)) {
     config->limits.max_head_bytes = static_cast<uint32_t>(*v);
@@ -62,9 +69,15 @@ registry::NetworkFilterFactoryCb HttpConnectionManagerFactory::createFilterFacto
   if (auto v = config::optionalDuration(node, "", "idle_timeout")) {
     config->idle_timeout = *v;
   }
+  if (auto v = config::optionalDuration(node, "", "stream_idle_timeout")) {
+    config->stream_idle_timeout = *v;
+  }
   if (auto v = config::optionalUint(node, "", "buffer_limit", 16 * 1024, 64 * 1024 * 1024)) {
     config->buffer_limit = static_cast<uint32_t>(*v);
   }
+  config->listener_name = context.listenerName();
+  config->logger = &context.logger();
+  config->access_log = context.accessLog();
 
   YAML::Node filters = node.IsMap() ? node["http_filters"] : YAML::Node();
   if (!filters.IsDefined() || !filters.IsSequence() || filters.size() == 0) {
@@ -120,8 +133,10 @@ registry::NetworkFilterFactoryCb HttpConnectionManagerFactory::createFilterFacto
         "Requests refused by the HTTP codec or connection manager before any filter, by reason.",
         {{"listener", context.listenerName()}, {"reason", reason}});
   }
-  return [config](network::FilterManager& manager) {
-    manager.addReadFilter(std::make_shared<http::ConnectionManagerImpl>(config));
+  // After a reload, this listener's open connections take the newest config from here.
+  registry::ConfigHandleSharedPtr handle = context.publishOnApply(name(), config);
+  return [config, handle](network::FilterManager& manager) {
+    manager.addReadFilter(std::make_shared<http::ConnectionManagerImpl>(config, handle));
   };
 }
 

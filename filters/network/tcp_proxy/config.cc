@@ -19,7 +19,7 @@ registry::NetworkFilterFactoryCb TcpProxyFactory::createFilterFactory(
     config::fail(node["cluster"], "cluster",
                  "expected the name of a configured cluster, found \"" + cluster_name + "\"");
   }
-  if (config->cluster->endpoints().empty()) {
+  if (config->cluster->hosts().empty()) {
     config::fail(node["cluster"], "cluster",
                  "expected a cluster with endpoints, found \"" + cluster_name + "\" with none");
   }
@@ -29,6 +29,9 @@ registry::NetworkFilterFactoryCb TcpProxyFactory::createFilterFactory(
   if (auto limit = config::optionalUint(node, "", "buffer_limit", 16 * 1024, 64 * 1024 * 1024)) {
     config->buffer_limit = static_cast<uint32_t>(*limit);
   }
+  config->listener_name = context.listenerName();
+  config->logger = &context.logger();
+  config->access_log = context.accessLog();
   return [config](network::FilterManager& manager) {
     manager.addReadFilter(std::make_shared<TcpProxyFilter>(config));
   };

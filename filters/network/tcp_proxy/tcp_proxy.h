@@ -3,8 +3,11 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
+#include "api/access_log/access_log.h"
 #include "api/event/timer.h"
+#include "api/log/logger.h"
 #include "api/network/connection.h"
 #include "api/network/filter.h"
 #include "api/upstream/cluster.h"
@@ -18,14 +21,19 @@ struct TcpProxyConfig {
   std::chrono::milliseconds idle_timeout{std::chrono::hours(1)};
   // Bytes queued toward either side before the other side stops being read.
   uint32_t buffer_limit = 1024 * 1024;
+  // For timeout log lines and the access log (null: off).
+  std::string listener_name;
+  log::Logger* logger = nullptr;
+  access_log::AccessLogSinkSharedPtr access_log;
 };
 
 using TcpProxyConfigConstSharedPtr = std::shared_ptr<const TcpProxyConfig>;
 
 class UpstreamCallbacks;
 
-// The terminal network filter that pipes a downstream connection to an endpoint of its
-// cluster: connect with a timeout, trying the next endpoint on failure; bytes both ways
+// The terminal network filter that pipes a downstream connection to a host of its cluster,
+// chosen by the cluster's policy: connect with a timeout, trying the next chosen host on
+// failure (each failure reported to the host's passive health); bytes both ways
 // with backpressure (a side whose write buffer is above its watermark stops the other
 // side's reading); half-close passed through in both directions; an idle timeout.
 class TcpProxyFilter final : public network::ReadFilter, public network::ConnectionCallbacks {
@@ -56,6 +64,7 @@ class TcpProxyFilter final : public network::ReadFilter, public network::Connect
   void onUpstreamAboveHighWatermark();
   void onUpstreamBelowLowWatermark();
   void failDownstream(network::FailureCause cause);
+  void logTimeout(std::string_view name, std::chrono::milliseconds duration);
   // Lets go of the upstream connection: closed now, or handed to its callbacks to finish
   // flushing when bytes are still queued toward it.
   void releaseUpstream(bool flush);
@@ -66,11 +75,14 @@ class TcpProxyFilter final : public network::ReadFilter, public network::Connect
   std::shared_ptr<UpstreamCallbacks> upstream_callbacks_;
   event::TimerPtr connect_timer_;
   event::TimerPtr idle_timer_;
-  size_t next_endpoint_ = 0;
-  size_t attempts_ = 0;
+  // The host of the current attempt (counted in its active requests until released) and
+  // every host this connection tried.
+  upstream::HostSharedPtr host_;
+  std::vector<const upstream::Host*> tried_;
   bool connected_ = false;
   bool downstream_read_disabled_ = false;
   bool upstream_read_disabled_ = false;
+  bool logged_ = false;
 };
 
 }  // namespace proxy::filters::tcp_proxy

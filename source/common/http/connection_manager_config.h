@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "api/access_log/access_log.h"
+#include "api/log/logger.h"
 #include "api/registry/filter_factory.h"
 #include "api/stats/stats.h"
 #include "common/http/codec.h"
@@ -24,6 +26,14 @@ struct ConnectionManagerConfig {
   std::chrono::milliseconds request_headers_timeout{10000};
   // A keep-alive connection with no request in flight is closed after this.
   std::chrono::milliseconds idle_timeout{60000};
+  // A request in flight with no byte either way for this long is ended (504 before the
+  // response, else the connection is closed); zero disables it.
+  std::chrono::milliseconds stream_idle_timeout{300000};
+  // For timeout log lines and the access log.
+  std::string listener_name;
+  log::Logger* logger = nullptr;
+  // Null when the access log is off.
+  access_log::AccessLogSinkSharedPtr access_log;
   // Bytes queued toward the client before the producer (the router) is told to pause.
   uint32_t buffer_limit = 1024 * 1024;
   // Codec rejections by reason word; "other" takes reasons not listed.

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <string>
 
+#include "common/log/timeout_log.h"
+
 namespace proxy::http {
 namespace {
 
@@ -25,10 +27,15 @@ class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallb
                                                   public event::DeferredDeletable {
  public:
   ActiveStream(ConnectionManagerImpl& parent, RequestHeaderMapPtr headers)
-      : parent_(parent), request_headers_(std::move(headers)) {
+      : parent_(parent), config_(parent.config_), request_headers_(std::move(headers)) {
     info_.start_time = parent_.connection().dispatcher().approximateMonotonicTime();
-    const auto& factories = parent_.config_->filter_factories;
-    const auto& counters = parent_.config_->filter_counters;
+    if (config_->access_log != nullptr) {
+      // As received: a router may rewrite the headers' path before the line is written.
+      method_ = request_headers_->method();
+      path_ = request_headers_->path();
+    }
+    const auto& factories = config_->filter_factories;
+    const auto& counters = config_->filter_counters;
     for (size_t i = 0; i < factories.size(); ++i) {
       installing_counters_ = i < counters.size() ? counters[i] : stats::FilterCounters{};
       factories[i](*this);
@@ -82,12 +89,24 @@ class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallb
     runDecodeTrailers(0);
   }
 
-  // The client went away or the stream must end now.
-  void reset(RequestFailure failure) {
+  // The client went away or the stream must end now. A codec rejection gives its reason and
+  // the status the client is answered with (0 when none can be sent).
+  void reset(RequestFailure failure, std::string_view rejection = {}, int code = 0) {
     if (!response_complete_ && info_.failure == RequestFailure::kNone) {
       info_.failure = failure;
+      info_.rejection = std::string(rejection);
+      if (code != 0 && !response_started_) {
+        info_.response_code = code;
+      }
     }
     destroyFilters();
+  }
+
+  // No byte either way for stream_idle_timeout: 504 if the response has not started, else
+  // the connection is cut.
+  void onIdleTimeout() {
+    info_.failure = RequestFailure::kStreamIdleTimeout;
+    sendLocalReply(504, "stream idle timeout\n");
   }
 
   void onAboveWriteBufferHighWatermark() {
@@ -137,6 +156,8 @@ class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallb
       stream_.sendLocalReply(code, body);
     }
     void encodeHeaders(ResponseHeaderMapPtr headers, bool end_stream) override {
+      stream_.info_.response_headers_time =
+          stream_.parent_.connection().dispatcher().approximateMonotonicTime();
       stream_.response_headers_ = std::move(headers);
       stream_.runEncodeHeaders(0, end_stream);
     }
@@ -150,6 +171,7 @@ class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallb
     void encode1xxHeaders(ResponseHeaderMapPtr headers) override {
       buffer::OwnedBuffer out;
       stream_.parent_.codec_->encode1xx(*headers, out);
+      stream_.parent_.onStreamActivity();
       stream_.parent_.connection().write(out, false);
     }
     void readDisableDownstream(bool disable) override { stream_.readDisableDownstream(disable); }
@@ -313,6 +335,7 @@ class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallb
       }
     }
     info_.response_body_bytes += data.length();
+    parent_.onStreamActivity();
     buffer::OwnedBuffer out;
     parent_.codec_->encodeData(data, end_stream, out);
     parent_.connection().write(out, false);
@@ -360,6 +383,7 @@ class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallb
     // local reply cut the request short (the rest of its body is not worth reading).
     close_after_ = !parent_.codec_->keepAlive() || parent_.draining_ ||
                    (local_reply_sent_ && !request_complete_);
+    parent_.onStreamActivity();
     buffer::OwnedBuffer out;
     parent_.codec_->encodeHeaders(*response_headers_, end_stream, close_after_, out);
     parent_.connection().write(out, false);
@@ -429,14 +453,23 @@ class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallb
         entry->filter_->onDestroy();
       }
     }
+    if (config_->access_log != nullptr) {
+      int version = request_headers_->version();
+      parent_.logAccess({method_, path_, version == 10 ? "HTTP/1.0" : "HTTP/1.1"}, info_);
+    }
   }
 
   ConnectionManagerImpl& parent_;
+  // The config this request started with; a reload meanwhile does not change its filters.
+  const ConnectionManagerConfigConstSharedPtr config_;
   RequestHeaderMapPtr request_headers_;
   HeaderMapPtr request_trailers_;
   ResponseHeaderMapPtr response_headers_;
   HeaderMapPtr response_trailers_;
   StreamInfo info_;
+  // The request line as received, kept only for the access log.
+  std::string method_;
+  std::string path_;
   RouteConstSharedPtr route_;
   std::vector<std::unique_ptr<DecoderEntry>> decoders_;
   std::vector<std::unique_ptr<EncoderEntry>> encoders_;
@@ -463,8 +496,23 @@ class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallb
   bool destroyed_ = false;
 };
 
-ConnectionManagerImpl::ConnectionManagerImpl(ConnectionManagerConfigConstSharedPtr config)
-    : config_(std::move(config)) {}
+ConnectionManagerImpl::ConnectionManagerImpl(ConnectionManagerConfigConstSharedPtr config,
+                                             registry::ConfigHandleSharedPtr handle)
+    : config_(std::move(config)), config_handle_(std::move(handle)) {
+  if (config_handle_ != nullptr) {
+    config_version_ = config_handle_->version();
+  }
+}
+
+void ConnectionManagerImpl::refreshConfig() {
+  if (config_handle_ == nullptr || config_handle_->version() == config_version_) {
+    return;
+  }
+  std::shared_ptr<const void> newest = config_handle_->current(config_version_);
+  if (newest != nullptr) {
+    config_ = std::static_pointer_cast<const ConnectionManagerConfig>(newest);
+  }
+}
 
 ConnectionManagerImpl::~ConnectionManagerImpl() {
   if (stream_ != nullptr) {
@@ -481,6 +529,8 @@ void ConnectionManagerImpl::initializeReadFilterCallbacks(network::ReadFilterCal
 
 network::FilterStatus ConnectionManagerImpl::onNewConnection() {
   event::Dispatcher& dispatcher = connection().dispatcher();
+  dispatcher_ = &dispatcher;
+  client_ = connection().remoteAddress();
   timer_ = dispatcher.createTimer([this] { onTimer(); });
   resume_timer_ = dispatcher.createTimer([this] { dispatch(); });
   armTimer();
@@ -488,6 +538,9 @@ network::FilterStatus ConnectionManagerImpl::onNewConnection() {
 }
 
 network::FilterStatus ConnectionManagerImpl::onData(buffer::Instance& data, bool) {
+  if (stream_ != nullptr) {
+    onStreamActivity();
+  }
   pending_.move(data);
   dispatch();
   return network::FilterStatus::kStopIteration;
@@ -502,7 +555,10 @@ void ConnectionManagerImpl::dispatch() {
       return;
     }
     // Bytes with no request in flight begin a new request: its headers are now on the clock.
-    awaiting_headers_ = awaiting_headers_ || stream_ == nullptr;
+    if (!awaiting_headers_ && stream_ == nullptr) {
+      awaiting_headers_ = true;
+      request_start_ = connection().dispatcher().approximateMonotonicTime();
+    }
     auto error = codec_->dispatch(pending_);
     if (error) {
       rejectRequest(*error);
@@ -521,6 +577,8 @@ void ConnectionManagerImpl::dispatch() {
 
 void ConnectionManagerImpl::onRequestHeaders(RequestHeaderMapPtr headers, bool end_stream) {
   awaiting_headers_ = false;
+  // A reload since the last request: this one runs the new chain (routes).
+  refreshConfig();
   stream_ = std::make_unique<ActiveStream>(*this, std::move(headers));
   armTimer();
   stream_->decodeHeaders(end_stream);
@@ -550,13 +608,15 @@ void ConnectionManagerImpl::rejectRequest(const CodecError& error) {
   }
   if (stream_ != nullptr && stream_->responseStarted()) {
     // A malformed body after the response began: nothing sensible can be sent.
-    stream_->reset(RequestFailure::kRequestRejected);
+    stream_->reset(RequestFailure::kRequestRejected, error.reason);
     connection().close(network::ConnectionCloseType::kFlushWrite, "request_rejected");
     return;
   }
   if (stream_ != nullptr) {
-    stream_->reset(RequestFailure::kRequestRejected);
+    stream_->reset(RequestFailure::kRequestRejected, error.reason, error.status);
     releaseStream();
+  } else {
+    logRejection(error.status, error.reason);
   }
   replyAndClose(error.status, error.reason + "\n", "request_rejected");
 }
@@ -615,8 +675,17 @@ void ConnectionManagerImpl::armTimer() {
     return;
   }
   if (stream_ != nullptr) {
-    timer_->disableTimer();  // the filters' own timeouts govern a request in flight
-    timer_mode_ = TimerMode::kNone;
+    // A request in flight: the filters' own timeouts govern it, and the stream idle timeout
+    // ends it when nothing moves. Activity is noted, not re-armed per byte: onTimer()
+    // re-arms for what is left.
+    if (config_->stream_idle_timeout.count() == 0) {
+      timer_->disableTimer();
+      timer_mode_ = TimerMode::kNone;
+    } else if (timer_mode_ != TimerMode::kStreamIdle) {
+      timer_mode_ = TimerMode::kStreamIdle;
+      onStreamActivity();
+      timer_->enableTimer(config_->stream_idle_timeout);
+    }
   } else if (awaiting_headers_ || pending_.length() > 0) {
     // Counted from the request's first byte, not re-armed by each later one.
     if (timer_mode_ != TimerMode::kRequestHeaders) {
@@ -630,7 +699,13 @@ void ConnectionManagerImpl::armTimer() {
 }
 
 void ConnectionManagerImpl::onTimer() {
-  if (stream_ != nullptr || closed_) {
+  if (closed_) {
+    return;
+  }
+  if (stream_ != nullptr) {
+    if (timer_mode_ == TimerMode::kStreamIdle) {
+      onStreamIdleTimer();
+    }
     return;
   }
   closed_ = true;
@@ -640,10 +715,59 @@ void ConnectionManagerImpl::onTimer() {
     if (counter != config_->rejections.end()) {
       counter->second->inc();
     }
+    logTimeout("request_headers_timeout", config_->request_headers_timeout);
+    logRejection(408, "request_headers_timeout");
     replyAndClose(408, "request headers timeout\n", "request_headers_timeout");
     return;
   }
+  logTimeout("idle_timeout", config_->idle_timeout);
   connection().close(network::ConnectionCloseType::kNoFlush, "idle_timeout");
+}
+
+void ConnectionManagerImpl::onStreamIdleTimer() {
+  auto idle = connection().dispatcher().approximateMonotonicTime() - last_activity_;
+  if (idle < config_->stream_idle_timeout) {
+    // Something moved since the timer was armed: wait for the rest of the period.
+    auto left = std::chrono::ceil<std::chrono::milliseconds>(config_->stream_idle_timeout - idle);
+    timer_->enableTimer(std::max(left, std::chrono::milliseconds(1)));
+    return;
+  }
+  timer_mode_ = TimerMode::kNone;
+  logTimeout("stream_idle_timeout", config_->stream_idle_timeout);
+  stream_->onIdleTimeout();
+}
+
+void ConnectionManagerImpl::onStreamActivity() {
+  last_activity_ = connection().dispatcher().approximateMonotonicTime();
+}
+
+void ConnectionManagerImpl::logTimeout(std::string_view name, std::chrono::milliseconds duration) {
+  if (config_->logger != nullptr) {
+    log::logTimeout(*config_->logger, name, duration, config_->listener_name, client_);
+  }
+}
+
+void ConnectionManagerImpl::logAccess(const access_log::RequestLine& request,
+                                      const StreamInfo& info) {
+  if (config_->access_log != nullptr && dispatcher_ != nullptr) {
+    // The real time now: the loop's approximate time would count a request answered within
+    // one event as taking no time at all.
+    config_->access_log->log(config_->listener_name, client_, request, info,
+                             std::chrono::steady_clock::now());
+  }
+}
+
+void ConnectionManagerImpl::logRejection(int code, std::string_view reason) {
+  if (config_->access_log == nullptr || dispatcher_ == nullptr) {
+    return;
+  }
+  // Refused before a stream existed: the line has no request, only what was answered.
+  StreamInfo info;
+  info.start_time = awaiting_headers_ ? request_start_ : dispatcher_->approximateMonotonicTime();
+  info.response_code = code;
+  info.failure = RequestFailure::kRequestRejected;
+  info.rejection = std::string(reason);
+  logAccess({}, info);
 }
 
 void ConnectionManagerImpl::onEvent(network::ConnectionEvent event) {

@@ -6,10 +6,12 @@
 #include <string_view>
 #include <vector>
 
+#include "api/access_log/access_log.h"
 #include "api/event/dispatcher.h"
 #include "api/http/filter.h"
 #include "api/network/connection.h"
 #include "api/network/filter.h"
+#include "api/registry/config_handle.h"
 #include "common/buffer/buffer_impl.h"
 #include "common/http/codec.h"
 #include "common/http/connection_manager_config.h"
@@ -25,7 +27,10 @@ class ConnectionManagerImpl final : public network::ReadFilter,
                                     public network::ConnectionCallbacks,
                                     public ServerCodecCallbacks {
  public:
-  explicit ConnectionManagerImpl(ConnectionManagerConfigConstSharedPtr config);
+  // `handle`, when given, holds the listener's newest config (after reloads); each new request
+  // takes it, while the request in flight keeps the config it started with.
+  explicit ConnectionManagerImpl(ConnectionManagerConfigConstSharedPtr config,
+                                 registry::ConfigHandleSharedPtr handle = nullptr);
   ~ConnectionManagerImpl() override;
 
   // network::ReadFilter
@@ -59,9 +64,23 @@ class ConnectionManagerImpl final : public network::ReadFilter,
   void releaseStream();
   void armTimer();
   void onTimer();
+  void onStreamIdleTimer();
+  // Bytes moved for the request in flight (either way): the stream idle timeout restarts.
+  void onStreamActivity();
+  // The info-level line every timeout writes when it fires.
+  void logTimeout(std::string_view name, std::chrono::milliseconds duration);
+  // One access-log line, when the access log is on.
+  void logAccess(const access_log::RequestLine& request, const StreamInfo& info);
+  // The access-log line of a request refused before it had a stream (codec, 408).
+  void logRejection(int code, std::string_view reason);
   network::Connection& connection() { return read_callbacks_->connection(); }
 
-  const ConnectionManagerConfigConstSharedPtr config_;
+  // Switches config_ to the handle's newest value, if there is a newer one.
+  void refreshConfig();
+
+  ConnectionManagerConfigConstSharedPtr config_;
+  const registry::ConfigHandleSharedPtr config_handle_;
+  uint64_t config_version_ = 0;
   network::ReadFilterCallbacks* read_callbacks_ = nullptr;
   ServerCodecPtr codec_;
   // Bytes read but not yet parsed: the rest of the current request, or pipelined ones.
@@ -71,8 +90,15 @@ class ConnectionManagerImpl final : public network::ReadFilter,
   event::TimerPtr resume_timer_;
   // The request-headers or idle timeout, whichever applies now.
   event::TimerPtr timer_;
-  enum class TimerMode { kNone, kIdle, kRequestHeaders };
+  enum class TimerMode { kNone, kIdle, kRequestHeaders, kStreamIdle };
   TimerMode timer_mode_ = TimerMode::kNone;
+  event::Dispatcher* dispatcher_ = nullptr;
+  // The client's address, kept: the connection may be going away when a stream logs.
+  network::Address client_;
+  // When the request now awaited sent its first byte.
+  event::MonotonicTime request_start_{};
+  // The last byte moved for the request in flight.
+  event::MonotonicTime last_activity_{};
   bool draining_ = false;
   // Part of a request's head has arrived (the codec holds it) and its headers have not.
   bool awaiting_headers_ = false;

@@ -6,9 +6,7 @@
 #include <vector>
 
 #include "common/config/yaml_util.h"
-#include "common/network/socket_util.h"
 #include "common/tls/client_tls_context.h"
-#include "common/upstream/cluster_impl.h"
 
 namespace proxy::router {
 namespace {
@@ -182,24 +180,13 @@ upstream::ClusterConstSharedPtr RouteClusters::forTarget(const YAML::Node& targe
   endpoint.host = authority->host;
   endpoint.port = authority->port;
   endpoint.tls = tls;
-  std::vector<network::Address> addresses = network::resolveAddresses(endpoint.host, endpoint.port);
-  if (!addresses.empty()) {
-    endpoint.address = addresses.front();
+  upstream::ClusterConstSharedPtr cluster;
+  try {
+    cluster = context_.targetCluster(name, endpoint);
+  } catch (const tls::ClientTlsContextError& error) {
+    // An https:// target whose default TLS context cannot be built (no usable OpenSSL setup).
+    config::fail(target, field, std::string("expected a usable TLS setup; ") + error.what());
   }
-  network::TransportSocketFactoryConstSharedPtr tls_context;
-  if (tls) {
-    // The defaults (system store, the target's host as SNI), one context for every target.
-    if (default_tls_ == nullptr) {
-      try {
-        default_tls_ = std::make_shared<const tls::ClientTlsContext>(tls::ClientTlsOptions{});
-      } catch (const tls::ClientTlsContextError& error) {
-        config::fail(target, field, std::string("expected a usable TLS setup; ") + error.what());
-      }
-    }
-    tls_context = default_tls_;
-  }
-  auto cluster = std::make_shared<const upstream::ClusterImpl>(
-      name, std::vector<upstream::Endpoint>{endpoint}, kTargetConnectTimeout, tls_context);
   by_url_.emplace(url, cluster);
   return cluster;
 }

@@ -33,8 +33,8 @@ using config::optionalUint;
 using config::requiredString;
 
 constexpr std::string_view kSeedOnlyKeys[] = {"tcp", "http_routes", "http_config"};
-constexpr std::string_view kCanonicalOnlyKeys[] = {"admin", "workers", "shutdown_timeout",
-                                                   "clusters", "listeners"};
+constexpr std::string_view kCanonicalOnlyKeys[] = {"admin",    "workers",   "shutdown_timeout",
+                                                   "clusters", "listeners", "access_log"};
 
 // The one filter whose config the loader reads: its cluster must exist and must not be one of
 // the proxy's own listeners (a connection loop). The factory validates the rest.
@@ -339,6 +339,38 @@ ClusterTlsConfig parseClusterTls(const YAML::Node& cluster, const std::string& w
   return tls;
 }
 
+// A cluster's `passive_health` map and `dns_refresh_interval`.
+void parseClusterHealthAndDns(const YAML::Node& node, const std::string& where,
+                              ClusterConfig& cluster) {
+  if (has(node, "passive_health") && !node["passive_health"].IsNull()) {
+    const YAML::Node health = node["passive_health"];
+    const std::string health_where = fieldPath(where, "passive_health");
+    if (!health.IsMap()) {
+      fail(health, health_where,
+           "expected a map with consecutive_failures and ejection_time, found " + describe(health));
+    }
+    checkKeys(health, health_where, {"consecutive_failures", "ejection_time"});
+    if (auto failures = optionalUint(health, health_where, "consecutive_failures", 0, 1000)) {
+      cluster.passive_health.consecutive_failures = static_cast<uint32_t>(*failures);
+    }
+    if (auto ejection = optionalDuration(health, health_where, "ejection_time")) {
+      if (ejection->count() == 0) {
+        fail(health["ejection_time"], fieldPath(health_where, "ejection_time"),
+             "expected a duration above zero, found " + describe(health["ejection_time"]));
+      }
+      cluster.passive_health.ejection_time = *ejection;
+    }
+  }
+  if (auto interval = optionalDuration(node, where, "dns_refresh_interval")) {
+    if (interval->count() != 0 && interval->count() < 100) {
+      fail(node["dns_refresh_interval"], fieldPath(where, "dns_refresh_interval"),
+           "expected 0 (never) or a duration of at least 100ms, found " +
+               describe(node["dns_refresh_interval"]));
+    }
+    cluster.dns_refresh_interval = *interval;
+  }
+}
+
 void parseClusters(const YAML::Node& root, Config& config) {
   YAML::Node list = optionalList(root, "", "clusters");
   std::map<std::string, size_t> index_by_name;
@@ -346,7 +378,9 @@ void parseClusters(const YAML::Node& root, Config& config) {
     const YAML::Node node = list[i];
     const std::string where = indexPath("clusters", i);
     requireMap(node, where, "a cluster map with name and endpoints");
-    checkKeys(node, where, {"name", "endpoints", "lb_policy", "connect_timeout", "tls"});
+    checkKeys(node, where,
+              {"name", "endpoints", "lb_policy", "connect_timeout", "passive_health",
+               "dns_refresh_interval", "tls"});
     ClusterConfig cluster;
     cluster.field = where;
     cluster.mark = node.Mark();
@@ -375,6 +409,7 @@ void parseClusters(const YAML::Node& root, Config& config) {
       }
       cluster.connect_timeout = *timeout;
     }
+    parseClusterHealthAndDns(node, where, cluster);
     if (has(node, "tls")) {
       cluster.tls = parseClusterTls(node, where, config.file);
       const bool any_https = std::any_of(cluster.endpoints.begin(), cluster.endpoints.end(),
@@ -872,6 +907,28 @@ void applyEnvironment(Config& config, const EnvLookup& env) {
   config.admin_address = *address;
 }
 
+// `access_log: { path: stdout|FILE, format: text|json }`; absent: off.
+void parseAccessLog(const YAML::Node& root, Config& config) {
+  if (!has(root, "access_log")) {
+    return;
+  }
+  YAML::Node node = root["access_log"];
+  requireMap(node, "access_log", "a map with path and format");
+  checkKeys(node, "access_log", {"path", "format"});
+  config.access_log.path = requiredString(node, "access_log", "path");
+  config.access_log.mark = node["path"].Mark();
+  if (config.access_log.path.empty()) {
+    fail(node["path"], "access_log.path", "expected stdout or a file path, found \"\"");
+  }
+  if (auto format = optionalString(node, "access_log", "format")) {
+    if (*format != "text" && *format != "json") {
+      fail(node["format"], "access_log.format",
+           "expected text or json, found " + describe(node["format"]));
+    }
+    config.access_log.format = *format;
+  }
+}
+
 Config parseRoot(const YAML::Node& root, const std::string& file_name, const EnvLookup& env,
                  const NetworkFilterRegistry& filters) {
   if (!root.IsMap()) {
@@ -898,7 +955,8 @@ Config parseRoot(const YAML::Node& root, const std::string& file_name, const Env
     checkKeys(root, "", {"tcp", "http_routes", "http_config", "log_level"});
   } else {
     checkKeys(root, "",
-              {"admin", "log_level", "workers", "shutdown_timeout", "clusters", "listeners"});
+              {"admin", "log_level", "workers", "shutdown_timeout", "clusters", "listeners",
+               "access_log"});
   }
   config.log_level = parseLogLevel(root);
   if (!seed_key.empty()) {
@@ -911,6 +969,7 @@ Config parseRoot(const YAML::Node& root, const std::string& file_name, const Env
     config.admin_address = parseAdminAddress(root);
     parseClusters(root, config);
     parseListeners(root, config);
+    parseAccessLog(root, config);
   }
   applyEnvironment(config, env);
   checkChains(config, filters);

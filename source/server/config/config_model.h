@@ -56,14 +56,31 @@ struct ClusterTlsConfig {
   YAML::Mark ca_file_mark;
 };
 
+// `passive_health` of a cluster: an endpoint whose connects fail this many times in a row is
+// left out for ejection_time.
+struct PassiveHealthConfig {
+  uint32_t consecutive_failures = 5;  // 0: never eject
+  std::chrono::milliseconds ejection_time{10000};
+};
+
 struct ClusterConfig {
   std::string name;
   std::vector<EndpointConfig> endpoints;
   std::string lb_policy = "round_robin";  // round_robin | least_request
   std::chrono::milliseconds connect_timeout{5000};
+  PassiveHealthConfig passive_health;
+  std::chrono::milliseconds dns_refresh_interval{30000};  // 0: resolved only at load
   std::optional<ClusterTlsConfig> tls;  // absent: the defaults, for https endpoints
   std::string field;
   YAML::Mark mark;
+};
+
+// The top-level `access_log`: one line per HTTP request and per TCP connection.
+struct AccessLogConfig {
+  std::string path;             // "stdout" or a file; empty: the access log is off
+  std::string format = "text";  // text | json
+  YAML::Mark mark;              // of `access_log.path`, for an error opening it
+  bool enabled() const { return !path.empty(); }
 };
 
 struct Config {
@@ -75,6 +92,7 @@ struct Config {
   std::chrono::milliseconds shutdown_timeout{5000};
   std::vector<ClusterConfig> clusters;
   std::vector<ListenerConfig> listeners;
+  AccessLogConfig access_log;
   // Things that loaded but deserve a log line (an HTTP part not yet supported, ...).
   std::vector<std::string> warnings;
 };

@@ -47,6 +47,14 @@ void printClusters(YAML::Emitter& out, const std::vector<ClusterConfig>& cluster
     out << YAML::EndSeq;
     out << YAML::Key << "lb_policy" << YAML::Value << cluster.lb_policy;
     out << YAML::Key << "connect_timeout" << YAML::Value << formatDuration(cluster.connect_timeout);
+    out << YAML::Key << "passive_health" << YAML::Value << YAML::Flow << YAML::BeginMap;
+    out << YAML::Key << "consecutive_failures" << YAML::Value
+        << cluster.passive_health.consecutive_failures;
+    out << YAML::Key << "ejection_time" << YAML::Value
+        << formatDuration(cluster.passive_health.ejection_time);
+    out << YAML::EndMap;
+    out << YAML::Key << "dns_refresh_interval" << YAML::Value
+        << formatDuration(cluster.dns_refresh_interval);
     if (cluster.tls) {
       out << YAML::Key << "tls" << YAML::Value << YAML::BeginMap;
       if (!cluster.tls->ca_file.empty()) {
@@ -110,8 +118,29 @@ std::string printCanonicalConfig(const Config& config) {
   out << YAML::Key << "shutdown_timeout" << YAML::Value << formatDuration(config.shutdown_timeout);
   printClusters(out, config.clusters);
   printListeners(out, config.listeners);
+  if (config.access_log.enabled()) {
+    out << YAML::Key << "access_log" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key
+        << "path" << YAML::Value << YAML::DoubleQuoted << config.access_log.path << YAML::Key
+        << "format" << YAML::Value << config.access_log.format << YAML::EndMap;
+  }
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
+}
+
+std::string printClusterConfig(const ClusterConfig& cluster) {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  printClusters(out, {cluster});
+  out << YAML::EndMap;
+  return out.c_str();
+}
+
+std::string printListenerConfig(const ListenerConfig& listener) {
+  YAML::Emitter out;
+  out << YAML::BeginMap;
+  printListeners(out, {listener});
+  out << YAML::EndMap;
+  return out.c_str();
 }
 
 }  // namespace proxy::server

@@ -19,4 +19,9 @@ std::string formatDuration(std::chrono::milliseconds duration);
 // "https://host:port".
 std::string formatEndpoint(const EndpointConfig& endpoint);
 
+// One cluster or listener in canonical YAML, for comparing configs by content at reload:
+// two elements are unchanged exactly when these texts are equal.
+std::string printClusterConfig(const ClusterConfig& cluster);
+std::string printListenerConfig(const ListenerConfig& listener);
+
 }  // namespace proxy::server

@@ -6,8 +6,11 @@
 #include <functional>
 
 #include "common/buffer/buffer_impl.h"
+#include "common/network/socket_util.h"
 #include "common/stats/store_impl.h"
+#include "test/mocks/access_log/mocks.h"
 #include "test/mocks/event/mocks.h"
+#include "test/mocks/log/mocks.h"
 #include "test/mocks/network/mocks.h"
 
 using testing::HasSubstr;
@@ -85,6 +88,11 @@ class ConnectionManagerImplTest : public testing::Test {
     auto config = std::make_shared<ConnectionManagerConfig>();
     config->request_headers_timeout = std::chrono::milliseconds(10000);
     config->idle_timeout = std::chrono::milliseconds(60000);
+    config->stream_idle_timeout = std::chrono::milliseconds(300000);
+    config->listener_name = "web";
+    config->logger = &logger_;
+    config->access_log = access_log_;
+    connection().remote_address_ = network::resolveAddresses("127.0.0.1", 5555).at(0);
     for (const char* reason : {"malformed", "missing_host", "request_headers_timeout", "other"}) {
       config->rejections[reason] = &store_.counter("rejected", "test", {{"reason", reason}});
     }
@@ -144,6 +152,9 @@ class ConnectionManagerImplTest : public testing::Test {
   }
 
   stats::StoreImpl store_{1};
+  NiceMock<log::MockLogger> logger_;
+  std::shared_ptr<NiceMock<access_log::MockAccessLogSink>> access_log_ =
+      std::make_shared<NiceMock<access_log::MockAccessLogSink>>();
   ConnectionManagerConfigConstSharedPtr config_;
   NiceMock<network::MockReadFilterCallbacks> callbacks_;
   std::shared_ptr<ConnectionManagerImpl> manager_;
@@ -293,6 +304,148 @@ TEST_F(ConnectionManagerImplTest, ResetAfterResponseStartedClosesTheConnection) 
   terminal_->decoder_callbacks_->encodeHeaders(std::move(headers), false);
   terminal_->decoder_callbacks_->resetStream();
   EXPECT_EQ(network::ConnectionState::kClosed, connection().state_);
+}
+
+// Timeouts log their name when they fire; the access log gets one record per request.
+
+TEST_F(ConnectionManagerImplTest, IdleTimeoutLogsItsName) {
+  timeoutTimer().invokeCallback();
+  EXPECT_EQ(std::vector<std::string>{"info timeout idle_timeout (1m) fired: listener web client "
+                                     "127.0.0.1:5555"},
+            logger_.lines_);
+  EXPECT_TRUE(access_log_->requests_.empty());  // no request, no line
+}
+
+TEST_F(ConnectionManagerImplTest, RequestHeadersTimeoutLogsAndRecordsTheRejection) {
+  receive("GET / HTTP/1.1\r\nHost: x\r\n");
+  timeoutTimer().invokeCallback();
+  EXPECT_EQ(std::vector<std::string>{"info timeout request_headers_timeout (10s) fired: listener "
+                                     "web client 127.0.0.1:5555"},
+            logger_.lines_);
+  ASSERT_EQ(1u, access_log_->requests_.size());
+  const auto& record = access_log_->requests_[0];
+  EXPECT_EQ("web", record.listener);
+  EXPECT_EQ("127.0.0.1:5555", record.client.asString());
+  EXPECT_EQ(408, record.info.response_code);
+  EXPECT_EQ(RequestFailure::kRequestRejected, record.info.failure);
+  EXPECT_EQ("request_headers_timeout", record.info.rejection);
+}
+
+TEST_F(ConnectionManagerImplTest, AccessLogRecordsTheRequestAsReceived) {
+  dispatcher().time_ += std::chrono::seconds(1);  // the epoch means "never"
+  receive("GET /a/../b?x=1 HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_EQ(1u, access_log_->requests_.size());
+  const auto& record = access_log_->requests_[0];
+  EXPECT_EQ("GET", record.method);
+  EXPECT_EQ("/a/../b?x=1", record.path);
+  EXPECT_EQ("HTTP/1.1", record.protocol);
+  EXPECT_EQ(200, record.info.response_code);
+  EXPECT_EQ(5u, record.info.response_body_bytes);
+  EXPECT_EQ(RequestFailure::kNone, record.info.failure);
+  // The terminal filter handed over response headers: their time is known.
+  EXPECT_NE(std::chrono::steady_clock::time_point{}, record.info.response_headers_time);
+}
+
+TEST_F(ConnectionManagerImplTest, LocalReplyHasNoUpstreamHeadersTime) {
+  front_setup_ = [](TestFilter& filter) {
+    filter.on_headers_ = [&filter](RequestHeaderMap&, bool) {
+      filter.decoder_callbacks_->sendLocalReply(404, "no route\n");
+      return FilterHeadersStatus::kStopIteration;
+    };
+  };
+  receive("GET /x HTTP/1.0\r\n\r\n");
+  ASSERT_EQ(1u, access_log_->requests_.size());
+  EXPECT_EQ("HTTP/1.0", access_log_->requests_[0].protocol);
+  EXPECT_EQ(404, access_log_->requests_[0].info.response_code);
+  EXPECT_EQ(std::chrono::steady_clock::time_point{},
+            access_log_->requests_[0].info.response_headers_time);
+}
+
+TEST_F(ConnectionManagerImplTest, CodecRejectionIsLoggedWithItsReason) {
+  receive("GET / HTTP/1.1\r\nHost : x\r\n\r\n");
+  ASSERT_EQ(1u, access_log_->requests_.size());
+  const auto& record = access_log_->requests_[0];
+  EXPECT_EQ("", record.method);
+  EXPECT_EQ(400, record.info.response_code);
+  EXPECT_EQ(RequestFailure::kRequestRejected, record.info.failure);
+  EXPECT_EQ("malformed", record.info.rejection);
+}
+
+TEST_F(ConnectionManagerImplTest, BadBodyRejectionIsLoggedOnTheStream) {
+  auto_respond_ = false;
+  receive("POST /up HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n");
+  ASSERT_NE(nullptr, terminal_);
+  receive("zz\r\n");
+  ASSERT_EQ(1u, access_log_->requests_.size());
+  const auto& record = access_log_->requests_[0];
+  EXPECT_EQ("/up", record.path);
+  EXPECT_EQ(400, record.info.response_code);
+  EXPECT_EQ(RequestFailure::kRequestRejected, record.info.failure);
+  EXPECT_FALSE(record.info.rejection.empty());
+}
+
+TEST_F(ConnectionManagerImplTest, ClientGoneMidRequestIsLoggedAsClientReset) {
+  auto_respond_ = false;
+  receive("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  connection().raiseEvent(network::ConnectionEvent::kRemoteClose);
+  ASSERT_EQ(1u, access_log_->requests_.size());
+  EXPECT_EQ(RequestFailure::kClientReset, access_log_->requests_[0].info.failure);
+  EXPECT_EQ(0, access_log_->requests_[0].info.response_code);
+}
+
+TEST_F(ConnectionManagerImplTest, StreamIdleTimeoutBeforeTheResponseGets504) {
+  auto_respond_ = false;
+  receive("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_TRUE(timeoutTimer().enabled_);
+  EXPECT_EQ(std::chrono::milliseconds(300000), timeoutTimer().duration_);
+  dispatcher().time_ += std::chrono::seconds(300);
+  timeoutTimer().invokeCallback();
+  EXPECT_THAT(connection().written_, HasSubstr("HTTP/1.1 504"));
+  EXPECT_EQ(1, terminal_->destroyed_);
+  EXPECT_EQ(std::vector<std::string>{"info timeout stream_idle_timeout (5m) fired: listener web "
+                                     "client 127.0.0.1:5555"},
+            logger_.lines_);
+  ASSERT_EQ(1u, access_log_->requests_.size());
+  EXPECT_EQ(RequestFailure::kStreamIdleTimeout, access_log_->requests_[0].info.failure);
+  EXPECT_EQ(504, access_log_->requests_[0].info.response_code);
+}
+
+TEST_F(ConnectionManagerImplTest, StreamIdleTimeoutWaitsForTheRestAfterActivity) {
+  auto_respond_ = false;
+  receive("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n01234");
+  dispatcher().time_ += std::chrono::seconds(200);
+  receive("567");  // a byte moved: the period restarts from here
+  dispatcher().time_ += std::chrono::seconds(150);
+  timeoutTimer().invokeCallback();
+  EXPECT_TRUE(logger_.lines_.empty());
+  EXPECT_EQ(std::chrono::milliseconds(150000), timeoutTimer().duration_);
+  EXPECT_EQ(network::ConnectionState::kOpen, connection().state_);
+  dispatcher().time_ += std::chrono::seconds(150);
+  timeoutTimer().invokeCallback();
+  EXPECT_THAT(connection().written_, HasSubstr("HTTP/1.1 504"));
+  EXPECT_EQ(network::ConnectionState::kClosed, connection().state_);
+}
+
+TEST_F(ConnectionManagerImplTest, StreamIdleTimeoutAfterTheResponseStartedClosesTheConnection) {
+  auto_respond_ = false;
+  receive("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto headers = std::make_unique<ResponseHeaderMap>();
+  headers->setStatus(200);
+  headers->add("content-length", "100");
+  terminal_->decoder_callbacks_->encodeHeaders(std::move(headers), false);
+  dispatcher().time_ += std::chrono::seconds(300);
+  timeoutTimer().invokeCallback();
+  EXPECT_EQ(network::ConnectionState::kClosed, connection().state_);
+  EXPECT_THAT(connection().written_, testing::Not(HasSubstr("504")));
+  ASSERT_EQ(1u, access_log_->requests_.size());
+  EXPECT_EQ(RequestFailure::kStreamIdleTimeout, access_log_->requests_[0].info.failure);
+  EXPECT_EQ(200, access_log_->requests_[0].info.response_code);
+}
+
+TEST_F(ConnectionManagerImplTest, ConnectionIsIdleAgainAfterTheStream) {
+  receive("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(std::chrono::milliseconds(60000), timeoutTimer().duration_);
+  EXPECT_EQ(1u, access_log_->requests_.size());
 }
 
 }  // namespace

@@ -1,5 +1,8 @@
 #include "test/mocks/registry/mocks.h"
 
+#include "common/tls/client_tls_context.h"
+#include "common/upstream/cluster_impl.h"
+
 using testing::_;
 using testing::ReturnPointee;
 using testing::ReturnRef;
@@ -8,9 +11,27 @@ namespace proxy::registry {
 
 MockFactoryContext::MockFactoryContext() {
   ON_CALL(*this, clusterManager()).WillByDefault(ReturnRef(cluster_manager_));
+  ON_CALL(*this, targetCluster(_, _))
+      .WillByDefault([this](const std::string& name, const upstream::Endpoint& endpoint) {
+        upstream::ClusterConstSharedPtr& cluster = target_clusters_[name];
+        if (cluster == nullptr) {
+          upstream::ClusterSettings settings;
+          if (endpoint.tls) {
+            if (target_tls_ == nullptr) {
+              target_tls_ = std::make_shared<const tls::ClientTlsContext>(tls::ClientTlsOptions{});
+            }
+            settings.tls_context = target_tls_;
+          }
+          cluster = upstream::ClusterImpl::create(name, {endpoint}, std::move(settings), store_,
+                                                  upstream::systemResolver());
+        }
+        return cluster;
+      });
   ON_CALL(*this, scope()).WillByDefault(ReturnRef(store_));
   ON_CALL(*this, listenerName()).WillByDefault(ReturnRef(listener_name_));
   ON_CALL(*this, chainFilterNames()).WillByDefault(ReturnRef(chain_filter_names_));
+  ON_CALL(*this, logger()).WillByDefault(ReturnRef(logger_));
+  ON_CALL(*this, accessLog()).WillByDefault(ReturnPointee(&access_log_));
   ON_CALL(*this, addRouteIntrospector(testing::_, testing::_))
       .WillByDefault([this](const std::string& name, http::RouteIntrospectorConstSharedPtr r) {
         route_introspectors_.emplace_back(name, std::move(r));

@@ -3,20 +3,27 @@
 #include <gmock/gmock.h>
 #include <yaml-cpp/yaml.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
 #include "api/registry/filter_factory.h"
 #include "common/stats/store_impl.h"
+#include "test/mocks/access_log/mocks.h"
+#include "test/mocks/log/mocks.h"
 #include "test/mocks/upstream/mocks.h"
 
 namespace proxy::registry {
 
-// clusterManager() returns the NiceMock cluster_manager_; scope() a real stats::StoreImpl
+// clusterManager() returns the NiceMock cluster_manager_; targetCluster() makes a real
+// upstream::ClusterImpl (names resolved by getaddrinfo, metrics in store_), the same one for
+// the same name, kept in target_clusters_, https ones sharing the default TLS context
+// target_tls_ as the snapshot's do; scope() a real stats::StoreImpl
 // (store_, one worker slot), so a test reads what a filter counted from its handles or from
 // store_.snapshot(); listenerName() and chainFilterNames() return listener_name_
 // ("test_listener") and chain_filter_names_; addRouteIntrospector() appends to
-// route_introspectors_.
+// route_introspectors_; logger() the NiceMock logger_ (which records lines); accessLog()
+// access_log_, null (off) unless a test sets it.
 class MockFactoryContext : public FactoryContext {
  public:
   MockFactoryContext();
@@ -24,15 +31,23 @@ class MockFactoryContext : public FactoryContext {
 
   // registry::FactoryContext
   MOCK_METHOD(const upstream::ClusterManager&, clusterManager, (), (const, override));
+  MOCK_METHOD(upstream::ClusterConstSharedPtr, targetCluster,
+              (const std::string& name, const upstream::Endpoint& endpoint), (override));
   MOCK_METHOD(stats::Scope&, scope, (), (override));
   MOCK_METHOD(const std::string&, listenerName, (), (const, override));
   MOCK_METHOD(const std::vector<std::string>&, chainFilterNames, (), (const, override));
+  MOCK_METHOD(log::Logger&, logger, (), (override));
+  MOCK_METHOD(access_log::AccessLogSinkSharedPtr, accessLog, (), (override));
   MOCK_METHOD(void, addRouteIntrospector,
               (const std::string& filter_name, http::RouteIntrospectorConstSharedPtr introspector),
               (override));
 
   testing::NiceMock<upstream::MockClusterManager> cluster_manager_;
+  testing::NiceMock<log::MockLogger> logger_;
+  access_log::AccessLogSinkSharedPtr access_log_;
   stats::StoreImpl store_{1};
+  std::map<std::string, upstream::ClusterConstSharedPtr> target_clusters_;
+  network::TransportSocketFactoryConstSharedPtr target_tls_;
   std::string listener_name_ = "test_listener";
   std::vector<std::string> chain_filter_names_;
   std::vector<std::pair<std::string, http::RouteIntrospectorConstSharedPtr>> route_introspectors_;

@@ -209,6 +209,9 @@ listeners:
   EXPECT_EQ(config.shutdown_timeout, milliseconds(5000));
   EXPECT_EQ(config.clusters[0].lb_policy, "round_robin");
   EXPECT_EQ(config.clusters[0].connect_timeout, milliseconds(5000));
+  EXPECT_EQ(config.clusters[0].passive_health.consecutive_failures, 5u);
+  EXPECT_EQ(config.clusters[0].passive_health.ejection_time, milliseconds(10000));
+  EXPECT_EQ(config.clusters[0].dns_refresh_interval, milliseconds(30000));
   EXPECT_EQ(config.clusters[0].field, "clusters[0]");
   ASSERT_EQ(config.listeners.size(), 1u);
   EXPECT_EQ(config.listeners[0].name, "listener_8020");
@@ -231,6 +234,8 @@ clusters:
                 "https://api.internal:8443/", "HTTP://Upper:81"]
     lb_policy: least_request
     connect_timeout: 250ms
+    passive_health: { consecutive_failures: 3, ejection_time: 1m }
+    dns_refresh_interval: 500ms
 listeners:
   - name: edge
     address: "0.0.0.0:8020"
@@ -248,6 +253,9 @@ listeners:
   const ClusterConfig& web = config.clusters[0];
   EXPECT_EQ(web.lb_policy, "least_request");
   EXPECT_EQ(web.connect_timeout, milliseconds(250));
+  EXPECT_EQ(web.passive_health.consecutive_failures, 3u);
+  EXPECT_EQ(web.passive_health.ejection_time, milliseconds(60000));
+  EXPECT_EQ(web.dns_refresh_interval, milliseconds(500));
   struct Expected {
     const char* host;
     uint16_t port;
@@ -345,6 +353,29 @@ TEST_F(ConfigLoaderTest, DurationsUseGoSyntax) {
                   (std::string(text) == "\"\"" ? "" : text) + "\"")
         << text;
   }
+}
+
+TEST_F(ConfigLoaderTest, AccessLogIsOffUnlessConfigured) {
+  EXPECT_FALSE(parse("log_level: info").access_log.enabled());
+  Config config = parse("access_log: { path: stdout }");
+  EXPECT_EQ("stdout", config.access_log.path);
+  EXPECT_EQ("text", config.access_log.format);
+  config = parse("access_log: { path: /tmp/access.log, format: json }");
+  EXPECT_EQ("/tmp/access.log", config.access_log.path);
+  EXPECT_EQ("json", config.access_log.format);
+}
+
+TEST_F(ConfigLoaderTest, AccessLogErrors) {
+  EXPECT_EQ(errorOf("access_log: { path: stdout, format: xml }"),
+            "test.yml:1:37: access_log.format: expected text or json, found \"xml\"");
+  EXPECT_EQ(errorOf("access_log: { format: json }"),
+            "test.yml:1:13: access_log.path: expected a non-empty string, found nothing");
+  EXPECT_EQ(errorOf("access_log: { path: stdout, level: 3 }"),
+            "test.yml:1:29: access_log.level: unknown field, expected one of: path, format");
+  EXPECT_EQ(errorOf("access_log: stdout"),
+            "test.yml:1:13: access_log: expected a map with path and format, found \"stdout\"");
+  EXPECT_THAT(errorOf("tcp: { port: \":1\", target: \"127.0.0.1:2\" }\naccess_log: { path: x }"),
+              testing::HasSubstr("access_log"));
 }
 
 TEST_F(ConfigLoaderTest, WorkersAutoOrCount) {
@@ -599,12 +630,12 @@ const ErrorCase kErrorCases[] = {
     // Unknown keys, at every level.
     {"UnknownTopLevelKey", "log_level: info\nlistener: []\n",
      "2:1: listener: unknown field, expected one of: admin, log_level, workers, "
-     "shutdown_timeout, clusters, listeners"},
+     "shutdown_timeout, clusters, listeners, access_log"},
     {"UnknownAdminKey", "admin: { adress: \":1\" }\n",
      "1:10: admin.adress: unknown field, expected one of: address"},
     {"UnknownClusterKey", "clusters:\n  - { name: a, endpoints: [\"a:1\"], timeout: 1s }\n",
      "2:36: clusters[0].timeout: unknown field, expected one of: name, endpoints, lb_policy, "
-     "connect_timeout, tls"},
+     "connect_timeout, passive_health, dns_refresh_interval, tls"},
     {"UnknownListenerKey",
      "listeners:\n  - address: \":1\"\n    port: 1\n    filters: [{name: test_terminal}]\n",
      "3:5: listeners[0].port: unknown field, expected one of: name, address, max_connections, "
@@ -684,6 +715,37 @@ const ErrorCase kErrorCases[] = {
     {"BadConnectTimeout", "clusters:\n  - { name: a, endpoints: [\"a:1\"], connect_timeout: 5 }\n",
      "2:53: clusters[0].connect_timeout: expected a duration such as \"5s\", \"250ms\" or "
      "\"1m30s\", found \"5\""},
+    {"PassiveHealthNotAMap",
+     "clusters:\n  - { name: a, endpoints: [\"a:1\"], passive_health: 5 }\n",
+     "2:52: clusters[0].passive_health: expected a map with consecutive_failures and "
+     "ejection_time, found \"5\""},
+    {"PassiveHealthUnknownKey",
+     "clusters:\n  - { name: a, endpoints: [\"a:1\"], passive_health: { failures: 5 } }\n",
+     "2:54: clusters[0].passive_health.failures: unknown field, expected one of: "
+     "consecutive_failures, ejection_time"},
+    {"PassiveHealthTooManyFailures",
+     "clusters:\n  - { name: a, endpoints: [\"a:1\"],\n"
+     "      passive_health: { consecutive_failures: 1001 } }\n",
+     "3:47: clusters[0].passive_health.consecutive_failures: expected a whole number from 0 to "
+     "1000, found \"1001\""},
+    {"PassiveHealthNegativeFailures",
+     "clusters:\n  - { name: a, endpoints: [\"a:1\"],\n"
+     "      passive_health: { consecutive_failures: -1 } }\n",
+     "3:47: clusters[0].passive_health.consecutive_failures: expected a whole number from 0 to "
+     "1000, found \"-1\""},
+    {"PassiveHealthZeroEjection",
+     "clusters:\n  - { name: a, endpoints: [\"a:1\"],\n"
+     "      passive_health: { ejection_time: 0s } }\n",
+     "3:40: clusters[0].passive_health.ejection_time: expected a duration above zero, found "
+     "\"0s\""},
+    {"DnsRefreshTooShort",
+     "clusters:\n  - { name: a, endpoints: [\"a:1\"], dns_refresh_interval: 10ms }\n",
+     "2:58: clusters[0].dns_refresh_interval: expected 0 (never) or a duration of at least "
+     "100ms, found \"10ms\""},
+    {"DnsRefreshNotADuration",
+     "clusters:\n  - { name: a, endpoints: [\"a:1\"], dns_refresh_interval: often }\n",
+     "2:58: clusters[0].dns_refresh_interval: expected a duration such as \"5s\", \"250ms\" or "
+     "\"1m30s\", found \"often\""},
     // Cluster TLS settings.
     {"TlsNotAMap", "clusters:\n  - name: a\n    endpoints: [\"https://a\"]\n    tls: yes\n",
      "4:10: clusters[0].tls: expected a map with ca_file, sni and verify, found \"yes\""},

@@ -35,6 +35,11 @@ void expectSameSettings(const Config& a, const Config& b) {
     EXPECT_EQ(a.clusters[i].field, b.clusters[i].field);
     EXPECT_EQ(a.clusters[i].lb_policy, b.clusters[i].lb_policy);
     EXPECT_EQ(a.clusters[i].connect_timeout, b.clusters[i].connect_timeout);
+    EXPECT_EQ(a.clusters[i].passive_health.consecutive_failures,
+              b.clusters[i].passive_health.consecutive_failures);
+    EXPECT_EQ(a.clusters[i].passive_health.ejection_time,
+              b.clusters[i].passive_health.ejection_time);
+    EXPECT_EQ(a.clusters[i].dns_refresh_interval, b.clusters[i].dns_refresh_interval);
     ASSERT_EQ(a.clusters[i].tls.has_value(), b.clusters[i].tls.has_value());
     if (a.clusters[i].tls) {
       EXPECT_EQ(a.clusters[i].tls->ca_file, b.clusters[i].tls->ca_file);
@@ -131,10 +136,14 @@ clusters:
     endpoints: ["127.0.0.1:8080"]
     lb_policy: round_robin
     connect_timeout: 5s
+    passive_health: {consecutive_failures: 5, ejection_time: 10s}
+    dns_refresh_interval: 30s
   - name: "api"
     endpoints: ["https://api.internal:443"]
     lb_policy: round_robin
     connect_timeout: 5s
+    passive_health: {consecutive_failures: 5, ejection_time: 10s}
+    dns_refresh_interval: 30s
     tls:
       ca_file: "CA_FILE"
       sni: "api.example.com"
@@ -186,6 +195,8 @@ clusters:
     endpoints: ["[fe80::1%eth0]:80", "http://a.b", "https://c:8443/"]
     lb_policy: least_request
     connect_timeout: 1.5s
+    passive_health: { consecutive_failures: 0, ejection_time: 250ms }
+    dns_refresh_interval: 0s
 listeners:
   - name: "yes"
     address: "0.0.0.0:0"
@@ -199,6 +210,18 @@ listeners:
         config: [1, {x: "true"}]
 )",
                               "test.yml", noEnv, filters_));
+}
+
+TEST_F(ConfigPrinterTest, AccessLogIsPrintedWhenOn) {
+  Config config = parseConfig("access_log: { path: \"/var/log/a b.log\", format: json }\n",
+                              "test.yml", noEnv, filters_);
+  std::string printed = printCanonicalConfig(config);
+  EXPECT_THAT(printed, HasSubstr("access_log: {path: \"/var/log/a b.log\", format: json}"));
+  Config reparsed = parseConfig(printed, "printed.yml", noEnv, filters_);
+  EXPECT_EQ("/var/log/a b.log", reparsed.access_log.path);
+  EXPECT_EQ("json", reparsed.access_log.format);
+  EXPECT_THAT(printCanonicalConfig(parseConfig("log_level: warn\n", "test.yml", noEnv, filters_)),
+              testing::Not(HasSubstr("access_log")));
 }
 
 TEST_F(ConfigPrinterTest, EmptyConfigRoundTrips) {
