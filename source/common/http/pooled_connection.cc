@@ -57,8 +57,10 @@ void PooledConnection::encodeData(buffer::Instance& data, bool end_stream) {
   buffer::OwnedBuffer out;
   codec_->encodeData(data, end_stream, out);
   request_complete_ = end_stream;
-  if (out.length() > 0) {
-    connection_->write(out, false);
+  // In a tunnel the end of the client's bytes is a FIN toward the upstream.
+  const bool fin = end_stream && codec_->upgraded();
+  if (out.length() > 0 || fin) {
+    connection_->write(out, fin);
   }
 }
 
@@ -112,7 +114,7 @@ void PooledConnection::fail(UpstreamFailure failure, std::string_view reason) {
   }
 }
 
-void PooledConnection::onRead(buffer::Instance& data) {
+void PooledConnection::onRead(buffer::Instance& data, bool end_stream) {
   if (callbacks_ == nullptr) {
     // Between exchanges the upstream has nothing to say; bytes now would be taken for the
     // next response.
@@ -126,6 +128,10 @@ void PooledConnection::onRead(buffer::Instance& data) {
   }
   response_bytes_ += data.length();
   std::optional<CodecError> error = codec_->dispatch(data);
+  if (!error && end_stream && codec_->upgraded() && callbacks_ != nullptr) {
+    // The upstream's half-close; its side of the tunnel is over, ours may still send.
+    error = codec_->onConnectionClose();
+  }
   if (!error) {
     return;
   }
@@ -206,6 +212,10 @@ void PooledConnection::onResponseHeaders(ResponseHeaderMapPtr headers, bool end_
   // Interim (1xx) heads are followed by the final response.
   if (end_stream) {
     response_complete_ = true;
+  }
+  if (codec_->upgraded()) {
+    // A FIN is now one direction of the tunnel ending, not the connection's end.
+    connection_->enableHalfClose(true);
   }
   if (callbacks_ != nullptr) {
     callbacks_->onResponseHeaders(std::move(headers), end_stream);
