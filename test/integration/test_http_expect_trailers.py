@@ -9,7 +9,7 @@ import tempfile
 import unittest
 
 from http_upstream import Reader, header_values, read_response
-from proxy_harness import MiB, ProxyTestCase, free_port, pattern_block
+from proxy_harness import MiB, ProxyTestCase, free_port, pattern_block, recv_until_eof
 
 
 def read_head(reader):
@@ -171,16 +171,18 @@ class ExpectTrailersTest(ProxyTestCase):
         with self.client(self.port) as sock:
             sock.sendall(b"GET /trailers HTTP/1.0\r\nHost: x\r\n\r\n")
             reader = Reader(sock)
-            response = read_response(reader)
-        self.assertEqual(200, response.status)
-        self.assertEqual(b"hello", response.body)
-        self.assertIsNone(response.header("transfer-encoding"))
+            line, headers = read_head(reader)
+            # Delimited by the close: no chunking, so nowhere to put trailers.
+            body, _ = recv_until_eof(sock)
+        self.assertIn(" 200 ", line)
+        self.assertNotIn("transfer-encoding", {k.lower() for k, _ in headers})
+        self.assertEqual(b"hello", bytes(reader.buf) + body)
 
     def test_request_trailers_reach_the_upstream_without_framing_fields(self):
         with self.client(self.port) as sock:
             sock.sendall(b"POST /record HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                         b"\r\n4\r\nabcd\r\n0\r\nX-Sum: 7\r\nContent-Length: 4\r\n"
-                         b"Transfer-Encoding: gzip\r\n\r\n")
+                         b"\r\n4\r\nabcd\r\n0\r\nX-Sum: 7\r\nHost: evil\r\n"
+                         b"Content-Type: text/html\r\n\r\n")
             response = read_response(Reader(sock))
         self.assertEqual(hashlib.sha256(b"abcd").hexdigest().encode(), response.body)
         self.assertEqual([("x-sum", "7")], self.up.results[0]["trailers"])
