@@ -22,6 +22,7 @@ PooledConnection::~PooledConnection() {
   // Nobody is told about a close from here on.
   callbacks_ = nullptr;
   idle_pool_ = nullptr;
+  closing_pool_ = nullptr;
   if (connection_->state() != network::ConnectionState::kClosed) {
     connection_->close(network::ConnectionCloseType::kNoFlush, "pool_closed");
   }
@@ -33,6 +34,18 @@ void PooledConnection::attach(PooledConnectionCallbacks& callbacks, uint32_t buf
 }
 
 void PooledConnection::detach() { callbacks_ = nullptr; }
+
+bool PooledConnection::flushBeforeClose() const {
+  return codec_->upgraded() && connection_->state() == network::ConnectionState::kOpen;
+}
+
+void PooledConnection::closeAfterFlush(ConnectionPool& pool, std::string_view reason) {
+  callbacks_ = nullptr;
+  idle_pool_ = nullptr;
+  closing_pool_ = &pool;
+  // May report the close at once, when nothing is queued.
+  connection_->close(network::ConnectionCloseType::kFlushWrite, reason);
+}
 
 void PooledConnection::connect(std::chrono::milliseconds timeout) {
   connecting_ = true;
@@ -169,6 +182,12 @@ void PooledConnection::onEvent(network::ConnectionEvent event) {
     case network::ConnectionEvent::kRemoteClose:
     case network::ConnectionEvent::kLocalClose:
       break;
+  }
+  if (closing_pool_ != nullptr) {
+    ConnectionPool* pool = closing_pool_;
+    closing_pool_ = nullptr;
+    pool->onClosedAfterFlush(*this);
+    return;
   }
   if (connect_timer_ != nullptr) {
     connect_timer_->disableTimer();

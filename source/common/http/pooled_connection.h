@@ -124,6 +124,10 @@ class PooledConnection final : public event::DeferredDeletable,
 
   // Called by ConnectionPool.
   void detach();
+  // A tunnel's connection may still hold its last bytes and FIN: it is closed after they
+  // are sent, and `pool` hears onClosedAfterFlush() when the close is done.
+  bool flushBeforeClose() const;
+  void closeAfterFlush(ConnectionPool& pool, std::string_view reason);
   // Back in the pool: ready for the next exchange.
   void resetForReuse(ConnectionPool& pool);
   void clearIdlePool() { idle_pool_ = nullptr; }
@@ -150,6 +154,7 @@ class PooledConnection final : public event::DeferredDeletable,
   event::TimerPtr connect_timer_;
   PooledConnectionCallbacks* callbacks_ = nullptr;
   ConnectionPool* idle_pool_ = nullptr;
+  ConnectionPool* closing_pool_ = nullptr;
   uint64_t exchanges_ = 0;
   uint64_t response_bytes_ = 0;
   bool connecting_ = false;

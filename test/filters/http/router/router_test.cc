@@ -814,6 +814,23 @@ TEST_F(RouterTest, TunnelKeepsWatermarksBothWays) {
   stream.filter->onDestroy();
 }
 
+TEST_F(RouterTest, TunnelEndSendsWhatIsQueuedBeforeClosingTheUpstream) {
+  Stream& stream =
+      request("GET", "/chat", {{"host", "h"}, {"connection", "upgrade"}, {"upgrade", "websocket"}});
+  connect(0);
+  respond(0, kSwitching);
+  buffer::OwnedBuffer none;
+  upstream(0).read_filters_.at(0)->onData(none, true);  // the upstream's FIN first
+  // The client's last bytes and FIN may still be queued when the stream ends.
+  EXPECT_CALL(upstream(0), close(network::ConnectionCloseType::kFlushWrite, _));
+  body(stream, "last", false);
+  body(stream, "", true);
+  stream.filter->onDestroy();
+  EXPECT_THAT(upstream(0).written_, testing::EndsWith("last"));
+  EXPECT_EQ(network::ConnectionState::kClosed, upstream(0).state_);
+  EXPECT_EQ(0u, pool().idleCount());
+}
+
 TEST_F(RouterTest, UpgradeAnsweredWithoutSwitchingIsAnOrdinaryExchange) {
   Stream& stream =
       request("GET", "/chat", {{"host", "h"}, {"connection", "upgrade"}, {"upgrade", "websocket"}});
