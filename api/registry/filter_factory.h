@@ -30,6 +30,12 @@ class FactoryContext {
 
   // The clusters of the snapshot being built.
   virtual const upstream::ClusterManager& clusterManager() const = 0;
+  // The one-endpoint cluster of a route's inline `target` URL, named `name`, with default
+  // settings. The snapshot makes it, so that its name is re-resolved and its health tracked
+  // like a configured cluster's; the same name and endpoint give the same cluster within a
+  // snapshot. `endpoint.address` is ignored: the snapshot resolves the name.
+  virtual upstream::ClusterConstSharedPtr targetCluster(const std::string& name,
+                                                        const upstream::Endpoint& endpoint) = 0;
   virtual stats::Scope& scope() = 0;
   // The listener whose chain is being built, for metric labels and logs.
   virtual const std::string& listenerName() const = 0;

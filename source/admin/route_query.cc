@@ -187,11 +187,13 @@ RouteQueryAnswer answerRouteQuery(const server::Snapshot& snapshot, std::string_
               ", \"preserve_host\": " + (decided.route->preserveHost() ? "true" : "false") +
               ", \"endpoints\": [";
       bool first = true;
-      for (const upstream::Endpoint& endpoint : cluster.endpoints()) {
-        body += std::string(first ? "" : ", ") + "{\"host\": " + quote(endpoint.host) +
-                ", \"port\": " + std::to_string(endpoint.port) + ", \"address\": " +
-                (endpoint.address.valid() ? quote(endpoint.address.asString()) : "null") +
-                ", \"tls\": " + (endpoint.tls ? "true" : "false") + "}";
+      for (const auto& host : cluster.hosts()) {
+        const network::Address address = host->address();
+        body += std::string(first ? "" : ", ") + "{\"host\": " + quote(host->hostname()) +
+                ", \"port\": " + std::to_string(host->port()) +
+                ", \"address\": " + (address.valid() ? quote(address.asString()) : "null") +
+                ", \"tls\": " + (host->tls() ? "true" : "false") +
+                ", \"healthy\": " + (host->healthy() ? "true" : "false") + "}";
         first = false;
       }
       body += "]";

@@ -64,6 +64,10 @@ void Server::start() {
   }
   logger_.information("admin API on " + admin_->boundAddress() + "; " +
                       std::to_string(worker_count) + " workers");
+  // snapshot_ is only read and replaced on the main thread, where the timer runs.
+  dns_refresher_ = std::make_unique<DnsRefresher>(
+      main_dispatcher_, [this] { return snapshot_; }, upstream::systemResolver(), logger_);
+  dns_refresher_->start();
   ready_ = true;
 }
 
@@ -111,6 +115,9 @@ void Server::onSignal(int signal_number) {
 }
 
 void Server::shutdown() {
+  if (dns_refresher_ != nullptr) {
+    dns_refresher_->stop();
+  }
   if (workers_.empty()) {
     if (admin_ != nullptr) {
       admin_->stop();

@@ -11,6 +11,7 @@
 #include "common/event/dispatcher_impl.h"
 #include "common/stats/store_impl.h"
 #include "server/config/config_model.h"
+#include "server/dns_refresher.h"
 #include "server/listener_manager.h"
 #include "server/snapshot.h"
 #include "server/worker.h"
@@ -52,6 +53,8 @@ class Server {
   std::vector<std::unique_ptr<Worker>> workers_;
   ListenerManager listener_manager_;
   std::unique_ptr<admin::AdminServer> admin_;
+  // Re-resolves the current snapshot's cluster names on the main loop.
+  std::unique_ptr<DnsRefresher> dns_refresher_;
   std::atomic<bool> ready_{false};
 };
 

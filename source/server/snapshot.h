@@ -39,9 +39,11 @@ struct Snapshot {
 
 using SnapshotConstSharedPtr = std::shared_ptr<const Snapshot>;
 
-// Builds a snapshot on the main thread: resolves endpoint names and runs every filter
-// factory. Throws ConfigFileError (one line, FILE:LINE:COL: FIELD: ...) when a factory
-// rejects its config.
-SnapshotConstSharedPtr buildSnapshot(const Config& config, stats::Scope& scope);
+// Builds a snapshot on the main thread: resolves endpoint names with `resolver` and runs
+// every filter factory. Throws ConfigFileError (one line, FILE:LINE:COL: FIELD: ...) when a
+// factory rejects its config.
+SnapshotConstSharedPtr buildSnapshot(
+    const Config& config, stats::Scope& scope,
+    const upstream::Resolver& resolver = upstream::systemResolver());
 
 }  // namespace proxy::server

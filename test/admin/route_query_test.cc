@@ -83,8 +83,9 @@ TEST_F(RouteQueryTest, StripPrefixRuleAnswersRewrittenPathAndEndpoints) {
             "\"outcome\": \"routed\", \"router\": \"path_prefix_router\", \"route\": \"users\", "
             "\"cluster\": \"users\", \"rewritten_path\": \"/42?x=1\", \"preserve_host\": false, "
             "\"endpoints\": [{\"host\": \"127.0.0.1\", \"port\": 9001, \"address\": "
-            "\"127.0.0.1:9001\", \"tls\": false}, {\"host\": \"127.0.0.1\", \"port\": 9002, "
-            "\"address\": \"127.0.0.1:9002\", \"tls\": false}]}\n");
+            "\"127.0.0.1:9001\", \"tls\": false, \"healthy\": true}, {\"host\": \"127.0.0.1\", "
+            "\"port\": 9002, "
+            "\"address\": \"127.0.0.1:9002\", \"tls\": false, \"healthy\": true}]}\n");
 }
 
 TEST_F(RouteQueryTest, EarlierRouterFilterWins) {

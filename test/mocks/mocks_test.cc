@@ -290,7 +290,10 @@ TEST(MocksTest, UpstreamMocks) {
   upstream::ClusterConstSharedPtr cluster = manager.get("backend");
   ASSERT_NE(cluster, nullptr);
   EXPECT_EQ(cluster->name(), "backend");
-  EXPECT_EQ(cluster->endpoints().at(0).port, 8080);
+  ASSERT_EQ(cluster->hosts().size(), 1u);
+  EXPECT_EQ(cluster->hosts().at(0)->port(), 8080);
+  // Unresolved: nothing to choose.
+  EXPECT_EQ(cluster->chooseHost().host, nullptr);
   EXPECT_EQ(cluster->connectTimeout(), std::chrono::milliseconds(5000));
 
   NiceMock<upstream::MockCluster> standalone;

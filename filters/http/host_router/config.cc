@@ -61,7 +61,7 @@ registry::HttpFilterFactoryCb HostRouterFactory::createFilterFactory(
 
   std::vector<VirtualHost> virtual_hosts;
   std::map<std::string, size_t> owner;  // host pattern -> virtual host index
-  proxy::router::RouteClusters clusters(context.clusterManager());
+  proxy::router::RouteClusters clusters(context);
   for (size_t i = 0; i < list.size(); ++i) {
     const YAML::Node rule = list[i];
     const std::string where = config::indexPath("virtual_hosts", i);

@@ -78,7 +78,7 @@ registry::HttpFilterFactoryCb PathPrefixRouterFactory::createFilterFactory(
 
   std::vector<PrefixRoute> routes;
   routes.reserve(list.size());
-  proxy::router::RouteClusters clusters(context.clusterManager());
+  proxy::router::RouteClusters clusters(context);
   for (size_t i = 0; i < list.size(); ++i) {
     const YAML::Node rule = list[i];
     const std::string where = config::indexPath("routes", i);

@@ -1,7 +1,6 @@
 #include "filters/http/router/router.h"
 
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "api/network/connection.h"
@@ -9,10 +8,6 @@
 
 namespace proxy::filters::router {
 namespace {
-
-// Per-worker rotation over each cluster's endpoints, by cluster name: no state shared
-// between workers, and a cluster rebuilt by a reload keeps its place.
-thread_local std::unordered_map<std::string, size_t> endpoint_rotation;
 
 // Headers that describe one connection, not the message (RFC 9110 §7.6.1), removed in both
 // directions. Transfer-Encoding is framing, redone by the codec of the other side; Upgrade
@@ -87,6 +82,7 @@ RouterFilter::~RouterFilter() {
   if (upstream_ != nullptr) {
     releaseUpstream();
   }
+  finishHostRequest();
 }
 
 http::FilterHeadersStatus RouterFilter::decodeHeaders(http::RequestHeaderMap& headers,
@@ -98,18 +94,23 @@ http::FilterHeadersStatus RouterFilter::decodeHeaders(http::RequestHeaderMap& he
     callbacks_->sendLocalReply(404, "no route\n");
     return http::FilterHeadersStatus::kStopIteration;
   }
-  // Kept: the endpoint chosen below lives in the cluster.
   cluster_ = route->cluster();
-  const upstream::Endpoint* endpoint = nullptr;
+  upstream::HostChoice choice{nullptr, upstream::NoHostReason::kNoHealthyHost};
   if (cluster_ != nullptr) {
     info.cluster_name = cluster_->name();
-    endpoint = pickEndpoint(*cluster_);
+    choice = cluster_->chooseHost();
   }
-  if (endpoint == nullptr) {
+  if (choice.host == nullptr) {
     info.failure = http::RequestFailure::kNoHealthyEndpoint;
-    callbacks_->sendLocalReply(503, "no healthy upstream\n");
+    callbacks_->sendLocalReply(503, choice.reason == upstream::NoHostReason::kUnresolved
+                                        ? "no healthy upstream: name does not resolve\n"
+                                        : "no healthy upstream\n");
     return http::FilterHeadersStatus::kStopIteration;
   }
+  host_ = std::move(choice.host);
+  // Read once: a DNS refresh may move the host while this request runs.
+  const upstream::Endpoint chosen = host_->endpoint();
+  const upstream::Endpoint* endpoint = &chosen;
   info.upstream_address = endpoint->address;
   if (endpoint->tls) {
     // The one place that knows TLS upstreams are missing.
@@ -125,25 +126,10 @@ http::FilterHeadersStatus RouterFilter::decodeHeaders(http::RequestHeaderMap& he
   callbacks_->addDownstreamWatermarkCallbacks(*this);
   watermarks_registered_ = true;
   pool_ = &config_->pools(callbacks_->dispatcher()).get(endpoint->address);
+  host_->onRequestStart();
+  host_request_active_ = true;
   startUpstream(false);
   return http::FilterHeadersStatus::kStopIteration;
-}
-
-const upstream::Endpoint* RouterFilter::pickEndpoint(const upstream::Cluster& cluster) {
-  const std::vector<upstream::Endpoint>& endpoints = cluster.endpoints();
-  if (endpoints.empty()) {
-    return nullptr;
-  }
-  size_t& next = endpoint_rotation[cluster.name()];
-  for (size_t i = 0; i < endpoints.size(); ++i) {
-    const upstream::Endpoint& endpoint = endpoints[(next + i) % endpoints.size()];
-    // A name that does not resolve has no address; its turn goes to the next one.
-    if (endpoint.address.valid()) {
-      next = (next + i + 1) % endpoints.size();
-      return &endpoint;
-    }
-  }
-  return nullptr;
 }
 
 void RouterFilter::rewriteRequestHeaders(http::RequestHeaderMap& headers,
@@ -263,8 +249,9 @@ void RouterFilter::onResponseTimeout() {
 }
 
 void RouterFilter::onResponseHeaders(http::ResponseHeaderMapPtr headers, bool end_stream) {
-  // The upstream answered: the request will not be sent again.
+  // The upstream answered: the request will not be sent again, and the host is reachable.
   stopRetaining();
+  host_->onConnectSuccess();
   if (headers->status() == 101 && !end_stream) {
     startTunnel(std::move(headers));
     return;
@@ -333,6 +320,14 @@ void RouterFilter::onUpstreamComplete() {
   if (upstream_ != nullptr) {
     releaseUpstream();
   }
+  finishHostRequest();
+}
+
+void RouterFilter::finishHostRequest() {
+  if (host_request_active_) {
+    host_request_active_ = false;
+    host_->onRequestEnd();
+  }
 }
 
 void RouterFilter::releaseUpstream() {
@@ -366,6 +361,17 @@ void RouterFilter::onUpstreamFailure(http::UpstreamFailure failure, std::string_
   }
   switch (failure) {
     case http::UpstreamFailure::kConnectRefused:
+    case http::UpstreamFailure::kConnectTimeout:
+    case http::UpstreamFailure::kConnectError:
+      // Passive health: enough of these in a row eject the host.
+      host_->onConnectFailure();
+      break;
+    case http::UpstreamFailure::kReset:
+    case http::UpstreamFailure::kProtocolError:
+      break;
+  }
+  switch (failure) {
+    case http::UpstreamFailure::kConnectRefused:
       fail(http::RequestFailure::kUpstreamConnectRefused, 502, "upstream connection refused\n");
       return;
     case http::UpstreamFailure::kConnectTimeout:
@@ -384,6 +390,7 @@ void RouterFilter::onUpstreamFailure(http::UpstreamFailure failure, std::string_
 }
 
 void RouterFilter::fail(http::RequestFailure failure, int code, std::string_view body) {
+  finishHostRequest();
   if (destroyed_) {
     return;
   }
@@ -437,6 +444,7 @@ void RouterFilter::onDestroy() {
   }
   response_timer_.reset();
   stopRetaining();
+  finishHostRequest();
 }
 
 }  // namespace proxy::filters::router

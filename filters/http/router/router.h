@@ -84,8 +84,8 @@ class RouterFilter final : public http::StreamDecoderFilter,
   void onUpstreamAboveWriteBufferHighWatermark() override;
   void onUpstreamBelowWriteBufferLowWatermark() override;
 
-  // Round robin over the cluster's resolved endpoints, per worker; nullptr if none is.
-  const upstream::Endpoint* pickEndpoint(const upstream::Cluster& cluster);
+  // The host's count of active requests (least_request) no longer includes this one.
+  void finishHostRequest();
   void rewriteRequestHeaders(http::RequestHeaderMap& headers, const upstream::Endpoint& endpoint,
                              bool preserve_host);
   // A 101 to a tunnelable request: the stream becomes a byte tunnel (see startTunnel()).
@@ -109,6 +109,8 @@ class RouterFilter final : public http::StreamDecoderFilter,
   const RouterConfigConstSharedPtr config_;
   http::StreamDecoderFilterCallbacks* callbacks_ = nullptr;
   upstream::ClusterConstSharedPtr cluster_;
+  upstream::HostSharedPtr host_;  // chosen by the cluster; hears connect outcomes
+  bool host_request_active_ = false;
   http::ConnectionPool* pool_ = nullptr;
   http::PooledConnectionPtr upstream_;
   event::TimerPtr response_timer_;

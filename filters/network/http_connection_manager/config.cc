@@ -18,6 +18,10 @@ class HttpFilterFactoryContext final : public registry::FactoryContext {
   const upstream::ClusterManager& clusterManager() const override {
     return parent_.clusterManager();
   }
+  upstream::ClusterConstSharedPtr targetCluster(const std::string& name,
+                                                const upstream::Endpoint& endpoint) override {
+    return parent_.targetCluster(name, endpoint);
+  }
   stats::Scope& scope() override { return parent_.scope(); }
   const std::string& listenerName() const override { return parent_.listenerName(); }
   const std::vector<std::string>& chainFilterNames() const override { return names_; }

@@ -19,7 +19,7 @@ registry::NetworkFilterFactoryCb TcpProxyFactory::createFilterFactory(
     config::fail(node["cluster"], "cluster",
                  "expected the name of a configured cluster, found \"" + cluster_name + "\"");
   }
-  if (config->cluster->endpoints().empty()) {
+  if (config->cluster->hosts().empty()) {
     config::fail(node["cluster"], "cluster",
                  "expected a cluster with endpoints, found \"" + cluster_name + "\" with none");
   }

@@ -8,10 +8,6 @@
 namespace proxy::filters::tcp_proxy {
 namespace {
 
-// Per-worker rotation over endpoints: each worker spreads its own connections, with no
-// state shared between workers.
-thread_local size_t next_endpoint_rotation = 0;
-
 // How long a closed downstream's last bytes may take to reach the upstream.
 constexpr std::chrono::milliseconds kUpstreamFlushLimit{30000};
 
@@ -50,38 +46,34 @@ network::FilterStatus TcpProxyFilter::onNewConnection() {
   // Bytes wait in the socket until the upstream is there to take them.
   downstream.readDisable(true);
   downstream_read_disabled_ = true;
-  next_endpoint_ = next_endpoint_rotation++;
   connectNext();
   return network::FilterStatus::kStopIteration;
 }
 
 void TcpProxyFilter::connectNext() {
-  const auto& endpoints = config_->cluster->endpoints();
   network::Connection& downstream = read_callbacks_->connection();
-  // Skip endpoints whose names did not resolve.
-  while (attempts_ < endpoints.size() &&
-         !endpoints[next_endpoint_ % endpoints.size()].address.valid()) {
-    ++attempts_;
-    ++next_endpoint_;
-  }
-  if (attempts_ >= endpoints.size()) {
+  // The cluster's policy picks among the healthy hosts this connection has not tried yet.
+  upstream::HostChoice choice = config_->cluster->chooseHost(tried_);
+  if (choice.host == nullptr) {
+    // After failed attempts, the last one's cause; else there was nothing to try.
     if (downstream.info().failure == network::FailureCause::kNone) {
       downstream.info().failure = network::FailureCause::kNoHealthyEndpoint;
     }
     failDownstream(downstream.info().failure);
     return;
   }
-  const upstream::Endpoint& endpoint = endpoints[next_endpoint_ % endpoints.size()];
-  ++attempts_;
-  ++next_endpoint_;
+  host_ = std::move(choice.host);
+  tried_.push_back(host_.get());
+  host_->onRequestStart();
+  const network::Address address = host_->address();
 
   upstream_callbacks_ = std::make_shared<UpstreamCallbacks>(*this);
-  upstream_ = downstream.dispatcher().createClientConnection(endpoint.address);
+  upstream_ = downstream.dispatcher().createClientConnection(address);
   upstream_->addConnectionCallbacks(*upstream_callbacks_);
   upstream_->addReadFilter(upstream_callbacks_);
   upstream_->enableHalfClose(true);
   upstream_->setBufferLimits(config_->buffer_limit);
-  downstream.info().upstream_address = endpoint.address;
+  downstream.info().upstream_address = address;
   if (connect_timer_ == nullptr) {
     connect_timer_ = downstream.dispatcher().createTimer([this] { onConnectTimeout(); });
   }
@@ -91,6 +83,7 @@ void TcpProxyFilter::connectNext() {
 
 void TcpProxyFilter::onConnectTimeout() {
   read_callbacks_->connection().info().failure = network::FailureCause::kUpstreamConnectTimeout;
+  host_->onConnectFailure();
   releaseUpstream(false);
   connectNext();
 }
@@ -114,6 +107,7 @@ void TcpProxyFilter::onUpstreamEvent(network::ConnectionEvent event) {
     case network::ConnectionEvent::kConnected:
       connected_ = true;
       connect_timer_->disableTimer();
+      host_->onConnectSuccess();
       downstream.info().failure = network::FailureCause::kNone;
       downstream.info().upstream_address = upstream_->remoteAddress();
       if (config_->idle_timeout.count() > 0) {
@@ -125,6 +119,7 @@ void TcpProxyFilter::onUpstreamEvent(network::ConnectionEvent event) {
       return;
     case network::ConnectionEvent::kConnectFailed:
       downstream.info().failure = causeOfConnectFailure(upstream_->failureErrno());
+      host_->onConnectFailure();
       releaseUpstream(false);
       connectNext();
       return;
@@ -210,6 +205,10 @@ void TcpProxyFilter::failDownstream(network::FailureCause cause) {
 void TcpProxyFilter::releaseUpstream(bool flush) {
   if (upstream_ == nullptr) {
     return;
+  }
+  if (host_ != nullptr) {
+    host_->onRequestEnd();
+    host_.reset();
   }
   connected_ = false;
   upstream_callbacks_->detach();

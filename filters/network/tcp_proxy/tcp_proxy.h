@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include "api/event/timer.h"
 #include "api/network/connection.h"
@@ -24,8 +25,9 @@ using TcpProxyConfigConstSharedPtr = std::shared_ptr<const TcpProxyConfig>;
 
 class UpstreamCallbacks;
 
-// The terminal network filter that pipes a downstream connection to an endpoint of its
-// cluster: connect with a timeout, trying the next endpoint on failure; bytes both ways
+// The terminal network filter that pipes a downstream connection to a host of its cluster,
+// chosen by the cluster's policy: connect with a timeout, trying the next chosen host on
+// failure (each failure reported to the host's passive health); bytes both ways
 // with backpressure (a side whose write buffer is above its watermark stops the other
 // side's reading); half-close passed through in both directions; an idle timeout.
 class TcpProxyFilter final : public network::ReadFilter, public network::ConnectionCallbacks {
@@ -66,8 +68,10 @@ class TcpProxyFilter final : public network::ReadFilter, public network::Connect
   std::shared_ptr<UpstreamCallbacks> upstream_callbacks_;
   event::TimerPtr connect_timer_;
   event::TimerPtr idle_timer_;
-  size_t next_endpoint_ = 0;
-  size_t attempts_ = 0;
+  // The host of the current attempt (counted in its active requests until released) and
+  // every host this connection tried.
+  upstream::HostSharedPtr host_;
+  std::vector<const upstream::Host*> tried_;
   bool connected_ = false;
   bool downstream_read_disabled_ = false;
   bool upstream_read_disabled_ = false;

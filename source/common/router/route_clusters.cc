@@ -6,8 +6,6 @@
 #include <vector>
 
 #include "common/config/yaml_util.h"
-#include "common/network/socket_util.h"
-#include "common/upstream/cluster_impl.h"
 
 namespace proxy::router {
 namespace {
@@ -181,12 +179,7 @@ upstream::ClusterConstSharedPtr RouteClusters::forTarget(const YAML::Node& targe
   endpoint.host = authority->host;
   endpoint.port = authority->port;
   endpoint.tls = tls;
-  std::vector<network::Address> addresses = network::resolveAddresses(endpoint.host, endpoint.port);
-  if (!addresses.empty()) {
-    endpoint.address = addresses.front();
-  }
-  auto cluster = std::make_shared<const upstream::ClusterImpl>(
-      name, std::vector<upstream::Endpoint>{endpoint}, kTargetConnectTimeout);
+  upstream::ClusterConstSharedPtr cluster = context_.targetCluster(name, endpoint);
   by_url_.emplace(url, cluster);
   return cluster;
 }

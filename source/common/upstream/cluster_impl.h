@@ -1,30 +1,80 @@
 #pragma once
 
+#include <chrono>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "api/stats/stats.h"
 #include "api/upstream/cluster.h"
+#include "common/upstream/host_impl.h"
 
 namespace proxy::upstream {
 
-// A cluster as configured, with its endpoints' addresses resolved when it was built.
+enum class LbPolicy { kRoundRobin, kLeastRequest };
+
+// Resolves a name to addresses, best first; empty when it does not resolve. Blocking
+// (getaddrinfo): main thread only. Tests hand in their own.
+using Resolver =
+    std::function<std::vector<network::Address>(const std::string& host, uint16_t port)>;
+
+// network::resolveAddresses: getaddrinfo, bounded only by the resolver's own timeouts
+// (resolv.conf `timeout` and `attempts`).
+Resolver systemResolver();
+
+struct ClusterSettings {
+  std::chrono::milliseconds connect_timeout{5000};
+  LbPolicy lb_policy = LbPolicy::kRoundRobin;
+  PassiveHealth health;
+  // How often the main thread re-resolves the hosts' names; zero: only when built.
+  std::chrono::milliseconds dns_refresh_interval{30000};
+};
+
+// A cluster as configured: its hosts (fixed), their live addresses and health, and the load
+// balancing policy. Built on the main thread, which alone re-resolves names (refreshDns());
+// chooseHost() runs on any worker. Round robin keeps one rotation per thread and cluster
+// name, so a worker's picks are deterministic and workers share nothing.
 class ClusterImpl final : public Cluster {
  public:
-  ClusterImpl(std::string name, std::vector<Endpoint> endpoints,
-              std::chrono::milliseconds connect_timeout)
-      : name_(std::move(name)),
-        endpoints_(std::move(endpoints)),
-        connect_timeout_(connect_timeout) {}
+  // Hosts from `endpoints` with the addresses they carry (invalid: not resolved yet).
+  ClusterImpl(std::string name, const std::vector<Endpoint>& endpoints, ClusterSettings settings);
+  ClusterImpl(std::string name, const std::vector<Endpoint>& endpoints,
+              std::chrono::milliseconds connect_timeout);
+
+  // Builds a cluster with its metrics in `scope` (ejections counted, healthy hosts computed
+  // at each scrape) and its names resolved once. Main thread, config time.
+  static std::shared_ptr<ClusterImpl> create(std::string name,
+                                             const std::vector<Endpoint>& endpoints,
+                                             ClusterSettings settings, stats::Scope& scope,
+                                             const Resolver& resolver);
+
+  // Main thread. Resolves every name (IP literals only until they have an address) and sets
+  // the next refresh time. A name that stops resolving keeps its last address (a DNS outage
+  // must not take a working upstream away); a name whose answers still include the current
+  // address keeps it (connections are pooled per address). Returns one line per change,
+  // "host:port: old -> new", for the log.
+  std::vector<std::string> refreshDns(const Resolver& resolver, MonotonicTime now);
+  // When refreshDns() should run next; MonotonicTime::max() for never.
+  MonotonicTime nextDnsRefresh() const { return next_dns_refresh_; }
+
+  const ClusterSettings& settings() const { return settings_; }
+  // Hosts that are resolved and not ejected now.
+  size_t healthyHostCount() const;
+  const std::vector<std::shared_ptr<HostImpl>>& hostImpls() const { return host_impls_; }
 
   // upstream::Cluster
   const std::string& name() const override { return name_; }
-  const std::vector<Endpoint>& endpoints() const override { return endpoints_; }
-  std::chrono::milliseconds connectTimeout() const override { return connect_timeout_; }
+  std::chrono::milliseconds connectTimeout() const override { return settings_.connect_timeout; }
+  const std::vector<HostSharedPtr>& hosts() const override { return hosts_; }
+  HostChoice chooseHost(std::span<const Host* const> exclude = {}) const override;
 
  private:
   const std::string name_;
-  const std::vector<Endpoint> endpoints_;
-  const std::chrono::milliseconds connect_timeout_;
+  const ClusterSettings settings_;
+  std::vector<std::shared_ptr<HostImpl>> host_impls_;
+  std::vector<HostSharedPtr> hosts_;  // the same hosts, as the API hands them out
+  MonotonicTime next_dns_refresh_ = MonotonicTime::max();  // main thread only
 };
 
 }  // namespace proxy::upstream

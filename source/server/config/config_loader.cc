@@ -277,6 +277,38 @@ uint32_t parseWorkers(const YAML::Node& root) {
   return workers;
 }
 
+// A cluster's `passive_health` map and `dns_refresh_interval`.
+void parseClusterHealthAndDns(const YAML::Node& node, const std::string& where,
+                              ClusterConfig& cluster) {
+  if (has(node, "passive_health") && !node["passive_health"].IsNull()) {
+    const YAML::Node health = node["passive_health"];
+    const std::string health_where = fieldPath(where, "passive_health");
+    if (!health.IsMap()) {
+      fail(health, health_where,
+           "expected a map with consecutive_failures and ejection_time, found " + describe(health));
+    }
+    checkKeys(health, health_where, {"consecutive_failures", "ejection_time"});
+    if (auto failures = optionalUint(health, health_where, "consecutive_failures", 0, 1000)) {
+      cluster.passive_health.consecutive_failures = static_cast<uint32_t>(*failures);
+    }
+    if (auto ejection = optionalDuration(health, health_where, "ejection_time")) {
+      if (ejection->count() == 0) {
+        fail(health["ejection_time"], fieldPath(health_where, "ejection_time"),
+             "expected a duration above zero, found " + describe(health["ejection_time"]));
+      }
+      cluster.passive_health.ejection_time = *ejection;
+    }
+  }
+  if (auto interval = optionalDuration(node, where, "dns_refresh_interval")) {
+    if (interval->count() != 0 && interval->count() < 100) {
+      fail(node["dns_refresh_interval"], fieldPath(where, "dns_refresh_interval"),
+           "expected 0 (never) or a duration of at least 100ms, found " +
+               describe(node["dns_refresh_interval"]));
+    }
+    cluster.dns_refresh_interval = *interval;
+  }
+}
+
 void parseClusters(const YAML::Node& root, Config& config) {
   YAML::Node list = optionalList(root, "", "clusters");
   std::map<std::string, size_t> index_by_name;
@@ -284,7 +316,9 @@ void parseClusters(const YAML::Node& root, Config& config) {
     const YAML::Node node = list[i];
     const std::string where = indexPath("clusters", i);
     requireMap(node, where, "a cluster map with name and endpoints");
-    checkKeys(node, where, {"name", "endpoints", "lb_policy", "connect_timeout"});
+    checkKeys(node, where,
+              {"name", "endpoints", "lb_policy", "connect_timeout", "passive_health",
+               "dns_refresh_interval"});
     ClusterConfig cluster;
     cluster.field = where;
     cluster.mark = node.Mark();
@@ -313,6 +347,7 @@ void parseClusters(const YAML::Node& root, Config& config) {
       }
       cluster.connect_timeout = *timeout;
     }
+    parseClusterHealthAndDns(node, where, cluster);
     config.clusters.push_back(std::move(cluster));
   }
 }

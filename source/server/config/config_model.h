@@ -45,11 +45,20 @@ struct EndpointConfig {
   bool tls = false;  // from an https:// endpoint
 };
 
+// `passive_health` of a cluster: an endpoint whose connects fail this many times in a row is
+// left out for ejection_time.
+struct PassiveHealthConfig {
+  uint32_t consecutive_failures = 5;  // 0: never eject
+  std::chrono::milliseconds ejection_time{10000};
+};
+
 struct ClusterConfig {
   std::string name;
   std::vector<EndpointConfig> endpoints;
   std::string lb_policy = "round_robin";  // round_robin | least_request
   std::chrono::milliseconds connect_timeout{5000};
+  PassiveHealthConfig passive_health;
+  std::chrono::milliseconds dns_refresh_interval{30000};  // 0: resolved only at load
   std::string field;
   YAML::Mark mark;
 };

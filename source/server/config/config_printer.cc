@@ -47,6 +47,14 @@ void printClusters(YAML::Emitter& out, const std::vector<ClusterConfig>& cluster
     out << YAML::EndSeq;
     out << YAML::Key << "lb_policy" << YAML::Value << cluster.lb_policy;
     out << YAML::Key << "connect_timeout" << YAML::Value << formatDuration(cluster.connect_timeout);
+    out << YAML::Key << "passive_health" << YAML::Value << YAML::Flow << YAML::BeginMap;
+    out << YAML::Key << "consecutive_failures" << YAML::Value
+        << cluster.passive_health.consecutive_failures;
+    out << YAML::Key << "ejection_time" << YAML::Value
+        << formatDuration(cluster.passive_health.ejection_time);
+    out << YAML::EndMap;
+    out << YAML::Key << "dns_refresh_interval" << YAML::Value
+        << formatDuration(cluster.dns_refresh_interval);
     out << YAML::EndMap;
   }
   out << YAML::EndSeq;

@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "api/registry/config_error.h"
-#include "test/mocks/upstream/mocks.h"
+#include "test/mocks/registry/mocks.h"
 
 namespace proxy::router {
 namespace {
@@ -27,8 +27,9 @@ class RouteClustersTest : public testing::Test {
     return "(no error)";
   }
 
-  NiceMock<upstream::MockClusterManager> manager_;
-  RouteClusters clusters_{manager_};
+  NiceMock<registry::MockFactoryContext> context_;
+  NiceMock<upstream::MockClusterManager>& manager_ = context_.cluster_manager_;
+  RouteClusters clusters_{context_};
 };
 
 TEST_F(RouteClustersTest, NamedCluster) {
@@ -43,11 +44,11 @@ TEST_F(RouteClustersTest, InlineTargets) {
   upstream::ClusterConstSharedPtr http = forRule("{target: \"http://127.0.0.1:8084\"}");
   ASSERT_NE(http, nullptr);
   EXPECT_EQ(http->name(), "127.0.0.1:8084");
-  ASSERT_EQ(http->endpoints().size(), 1u);
-  EXPECT_EQ(http->endpoints()[0].host, "127.0.0.1");
-  EXPECT_EQ(http->endpoints()[0].port, 8084);
-  EXPECT_FALSE(http->endpoints()[0].tls);
-  EXPECT_EQ(http->endpoints()[0].address.asString(), "127.0.0.1:8084");
+  ASSERT_EQ(http->hosts().size(), 1u);
+  EXPECT_EQ(http->hosts()[0]->hostname(), "127.0.0.1");
+  EXPECT_EQ(http->hosts()[0]->port(), 8084);
+  EXPECT_FALSE(http->hosts()[0]->tls());
+  EXPECT_EQ(http->hosts()[0]->address().asString(), "127.0.0.1:8084");
   EXPECT_EQ(http->connectTimeout(), RouteClusters::kTargetConnectTimeout);
 
   // The same URL is the same cluster.
@@ -55,13 +56,13 @@ TEST_F(RouteClustersTest, InlineTargets) {
 
   upstream::ClusterConstSharedPtr https = forRule("{target: \"HTTPS://127.0.0.1\"}");
   EXPECT_EQ(https->name(), "127.0.0.1:443");
-  EXPECT_TRUE(https->endpoints()[0].tls);
+  EXPECT_TRUE(https->hosts()[0]->tls());
   EXPECT_EQ(forRule("{target: \"http://127.0.0.1\"}")->name(), "127.0.0.1:80");
 
   upstream::ClusterConstSharedPtr v6 = forRule("{target: \"http://[::1]:9000\"}");
   EXPECT_EQ(v6->name(), "[::1]:9000");
-  EXPECT_EQ(v6->endpoints()[0].host, "::1");
-  EXPECT_EQ(v6->endpoints()[0].address.asString(), "[::1]:9000");
+  EXPECT_EQ(v6->hosts()[0]->hostname(), "::1");
+  EXPECT_EQ(v6->hosts()[0]->address().asString(), "[::1]:9000");
 }
 
 TEST_F(RouteClustersTest, SameAuthorityUnderBothSchemesGetsTwoNames) {
@@ -69,14 +70,14 @@ TEST_F(RouteClustersTest, SameAuthorityUnderBothSchemesGetsTwoNames) {
   upstream::ClusterConstSharedPtr tls = forRule("{target: \"https://127.0.0.1:8443\"}");
   EXPECT_EQ(plain->name(), "127.0.0.1:8443");
   EXPECT_EQ(tls->name(), "https://127.0.0.1:8443");
-  EXPECT_TRUE(tls->endpoints()[0].tls);
+  EXPECT_TRUE(tls->hosts()[0]->tls());
 }
 
 TEST_F(RouteClustersTest, UnresolvableNameIsNotAnError) {
   upstream::ClusterConstSharedPtr cluster = forRule("{target: \"http://nonexistent.invalid\"}");
   ASSERT_NE(cluster, nullptr);
   EXPECT_EQ(cluster->name(), "nonexistent.invalid:80");
-  EXPECT_FALSE(cluster->endpoints()[0].address.valid());
+  EXPECT_FALSE(cluster->hosts()[0]->address().valid());
 }
 
 TEST_F(RouteClustersTest, Errors) {

@@ -1,5 +1,7 @@
 #include "test/mocks/registry/mocks.h"
 
+#include "common/upstream/cluster_impl.h"
+
 using testing::_;
 using testing::ReturnPointee;
 using testing::ReturnRef;
@@ -8,6 +10,15 @@ namespace proxy::registry {
 
 MockFactoryContext::MockFactoryContext() {
   ON_CALL(*this, clusterManager()).WillByDefault(ReturnRef(cluster_manager_));
+  ON_CALL(*this, targetCluster(_, _))
+      .WillByDefault([this](const std::string& name, const upstream::Endpoint& endpoint) {
+        upstream::ClusterConstSharedPtr& cluster = target_clusters_[name];
+        if (cluster == nullptr) {
+          cluster = upstream::ClusterImpl::create(name, {endpoint}, upstream::ClusterSettings{},
+                                                  store_, upstream::systemResolver());
+        }
+        return cluster;
+      });
   ON_CALL(*this, scope()).WillByDefault(ReturnRef(store_));
   ON_CALL(*this, listenerName()).WillByDefault(ReturnRef(listener_name_));
   ON_CALL(*this, chainFilterNames()).WillByDefault(ReturnRef(chain_filter_names_));

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <yaml-cpp/yaml.h>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -12,7 +13,9 @@
 
 namespace proxy::registry {
 
-// clusterManager() returns the NiceMock cluster_manager_; scope() a real stats::StoreImpl
+// clusterManager() returns the NiceMock cluster_manager_; targetCluster() makes a real
+// upstream::ClusterImpl (names resolved by getaddrinfo, metrics in store_), the same one for
+// the same name, kept in target_clusters_; scope() a real stats::StoreImpl
 // (store_, one worker slot), so a test reads what a filter counted from its handles or from
 // store_.snapshot(); listenerName() and chainFilterNames() return listener_name_
 // ("test_listener") and chain_filter_names_; addRouteIntrospector() appends to
@@ -24,6 +27,8 @@ class MockFactoryContext : public FactoryContext {
 
   // registry::FactoryContext
   MOCK_METHOD(const upstream::ClusterManager&, clusterManager, (), (const, override));
+  MOCK_METHOD(upstream::ClusterConstSharedPtr, targetCluster,
+              (const std::string& name, const upstream::Endpoint& endpoint), (override));
   MOCK_METHOD(stats::Scope&, scope, (), (override));
   MOCK_METHOD(const std::string&, listenerName, (), (const, override));
   MOCK_METHOD(const std::vector<std::string>&, chainFilterNames, (), (const, override));
@@ -33,6 +38,7 @@ class MockFactoryContext : public FactoryContext {
 
   testing::NiceMock<upstream::MockClusterManager> cluster_manager_;
   stats::StoreImpl store_{1};
+  std::map<std::string, upstream::ClusterConstSharedPtr> target_clusters_;
   std::string listener_name_ = "test_listener";
   std::vector<std::string> chain_filter_names_;
   std::vector<std::pair<std::string, http::RouteIntrospectorConstSharedPtr>> route_introspectors_;

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -13,7 +14,41 @@
 
 namespace proxy::upstream {
 
-// name(), endpoints() and connectTimeout() return name_, endpoints_ and connect_timeout_.
+// hostname(), port(), tls() and address() return hostname_, port_, tls_ and address_;
+// healthy() returns healthy_; onRequestStart()/onRequestEnd() move active_requests_, which
+// activeRequests() returns; the connect outcomes are counted in connect_successes_ and
+// connect_failures_.
+class MockHost : public Host {
+ public:
+  MockHost();
+  explicit MockHost(const Endpoint& endpoint);
+  ~MockHost() override;
+
+  // upstream::Host
+  MOCK_METHOD(const std::string&, hostname, (), (const, override));
+  MOCK_METHOD(uint16_t, port, (), (const, override));
+  MOCK_METHOD(bool, tls, (), (const, override));
+  MOCK_METHOD(network::Address, address, (), (const, override));
+  MOCK_METHOD(bool, healthy, (), (const, override));
+  MOCK_METHOD(void, onConnectSuccess, (), (override));
+  MOCK_METHOD(void, onConnectFailure, (), (override));
+  MOCK_METHOD(void, onRequestStart, (), (override));
+  MOCK_METHOD(void, onRequestEnd, (), (override));
+  MOCK_METHOD(uint64_t, activeRequests, (), (const, override));
+
+  std::string hostname_ = "127.0.0.1";
+  uint16_t port_ = 80;
+  bool tls_ = false;
+  network::Address address_;
+  bool healthy_ = true;
+  uint64_t active_requests_ = 0;
+  uint64_t connect_successes_ = 0;
+  uint64_t connect_failures_ = 0;
+};
+
+// name(), hosts() and connectTimeout() return name_, hosts_ and connect_timeout_;
+// chooseHost() returns the first of hosts_ that is healthy, resolved and not excluded (else
+// nullptr with kNoHealthyHost).
 class MockCluster : public Cluster {
  public:
   MockCluster();
@@ -22,11 +57,12 @@ class MockCluster : public Cluster {
 
   // upstream::Cluster
   MOCK_METHOD(const std::string&, name, (), (const, override));
-  MOCK_METHOD(const std::vector<Endpoint>&, endpoints, (), (const, override));
   MOCK_METHOD(std::chrono::milliseconds, connectTimeout, (), (const, override));
+  MOCK_METHOD(const std::vector<HostSharedPtr>&, hosts, (), (const, override));
+  MOCK_METHOD(HostChoice, chooseHost, (std::span<const Host* const> exclude), (const, override));
 
   std::string name_;
-  std::vector<Endpoint> endpoints_;
+  std::vector<HostSharedPtr> hosts_;
   std::chrono::milliseconds connect_timeout_{5000};
 };
 
@@ -39,7 +75,8 @@ class MockClusterManager : public ClusterManager {
   // upstream::ClusterManager
   MOCK_METHOD(ClusterConstSharedPtr, get, (std::string_view name), (const, override));
 
-  // Adds (or replaces) a NiceMock cluster named `name` and returns it for further setup.
+  // Adds (or replaces) a NiceMock cluster named `name`, with a NiceMock host per endpoint,
+  // and returns it for further setup.
   testing::NiceMock<MockCluster>& addCluster(const std::string& name,
                                              std::vector<Endpoint> endpoints = {});
 

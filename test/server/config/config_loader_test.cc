@@ -206,6 +206,9 @@ listeners:
   EXPECT_EQ(config.shutdown_timeout, milliseconds(5000));
   EXPECT_EQ(config.clusters[0].lb_policy, "round_robin");
   EXPECT_EQ(config.clusters[0].connect_timeout, milliseconds(5000));
+  EXPECT_EQ(config.clusters[0].passive_health.consecutive_failures, 5u);
+  EXPECT_EQ(config.clusters[0].passive_health.ejection_time, milliseconds(10000));
+  EXPECT_EQ(config.clusters[0].dns_refresh_interval, milliseconds(30000));
   EXPECT_EQ(config.clusters[0].field, "clusters[0]");
   ASSERT_EQ(config.listeners.size(), 1u);
   EXPECT_EQ(config.listeners[0].name, "listener_8020");
@@ -228,6 +231,8 @@ clusters:
                 "https://api.internal:8443/", "HTTP://Upper:81"]
     lb_policy: least_request
     connect_timeout: 250ms
+    passive_health: { consecutive_failures: 3, ejection_time: 1m }
+    dns_refresh_interval: 500ms
 listeners:
   - name: edge
     address: "0.0.0.0:8020"
@@ -245,6 +250,9 @@ listeners:
   const ClusterConfig& web = config.clusters[0];
   EXPECT_EQ(web.lb_policy, "least_request");
   EXPECT_EQ(web.connect_timeout, milliseconds(250));
+  EXPECT_EQ(web.passive_health.consecutive_failures, 3u);
+  EXPECT_EQ(web.passive_health.ejection_time, milliseconds(60000));
+  EXPECT_EQ(web.dns_refresh_interval, milliseconds(500));
   struct Expected {
     const char* host;
     uint16_t port;
@@ -555,7 +563,7 @@ const ErrorCase kErrorCases[] = {
      "1:10: admin.adress: unknown field, expected one of: address"},
     {"UnknownClusterKey", "clusters:\n  - { name: a, endpoints: [\"a:1\"], timeout: 1s }\n",
      "2:36: clusters[0].timeout: unknown field, expected one of: name, endpoints, lb_policy, "
-     "connect_timeout"},
+     "connect_timeout, passive_health, dns_refresh_interval"},
     {"UnknownListenerKey",
      "listeners:\n  - address: \":1\"\n    port: 1\n    filters: [{name: test_terminal}]\n",
      "3:5: listeners[0].port: unknown field, expected one of: name, address, max_connections, "
@@ -635,6 +643,37 @@ const ErrorCase kErrorCases[] = {
     {"BadConnectTimeout", "clusters:\n  - { name: a, endpoints: [\"a:1\"], connect_timeout: 5 }\n",
      "2:53: clusters[0].connect_timeout: expected a duration such as \"5s\", \"250ms\" or "
      "\"1m30s\", found \"5\""},
+    {"PassiveHealthNotAMap",
+     "clusters:\n  - { name: a, endpoints: [\"a:1\"], passive_health: 5 }\n",
+     "2:52: clusters[0].passive_health: expected a map with consecutive_failures and "
+     "ejection_time, found \"5\""},
+    {"PassiveHealthUnknownKey",
+     "clusters:\n  - { name: a, endpoints: [\"a:1\"], passive_health: { failures: 5 } }\n",
+     "2:54: clusters[0].passive_health.failures: unknown field, expected one of: "
+     "consecutive_failures, ejection_time"},
+    {"PassiveHealthTooManyFailures",
+     "clusters:\n  - { name: a, endpoints: [\"a:1\"],\n"
+     "      passive_health: { consecutive_failures: 1001 } }\n",
+     "3:47: clusters[0].passive_health.consecutive_failures: expected a whole number from 0 to "
+     "1000, found \"1001\""},
+    {"PassiveHealthNegativeFailures",
+     "clusters:\n  - { name: a, endpoints: [\"a:1\"],\n"
+     "      passive_health: { consecutive_failures: -1 } }\n",
+     "3:47: clusters[0].passive_health.consecutive_failures: expected a whole number from 0 to "
+     "1000, found \"-1\""},
+    {"PassiveHealthZeroEjection",
+     "clusters:\n  - { name: a, endpoints: [\"a:1\"],\n"
+     "      passive_health: { ejection_time: 0s } }\n",
+     "3:40: clusters[0].passive_health.ejection_time: expected a duration above zero, found "
+     "\"0s\""},
+    {"DnsRefreshTooShort",
+     "clusters:\n  - { name: a, endpoints: [\"a:1\"], dns_refresh_interval: 10ms }\n",
+     "2:58: clusters[0].dns_refresh_interval: expected 0 (never) or a duration of at least "
+     "100ms, found \"10ms\""},
+    {"DnsRefreshNotADuration",
+     "clusters:\n  - { name: a, endpoints: [\"a:1\"], dns_refresh_interval: often }\n",
+     "2:58: clusters[0].dns_refresh_interval: expected a duration such as \"5s\", \"250ms\" or "
+     "\"1m30s\", found \"often\""},
     // Listeners.
     {"ListenerWithoutAddress", "listeners:\n  - filters: [{name: test_terminal}]\n",
      "2:5: listeners[0].address: expected an address such as \":8020\", found nothing"},

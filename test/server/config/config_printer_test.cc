@@ -35,6 +35,11 @@ void expectSameSettings(const Config& a, const Config& b) {
     EXPECT_EQ(a.clusters[i].field, b.clusters[i].field);
     EXPECT_EQ(a.clusters[i].lb_policy, b.clusters[i].lb_policy);
     EXPECT_EQ(a.clusters[i].connect_timeout, b.clusters[i].connect_timeout);
+    EXPECT_EQ(a.clusters[i].passive_health.consecutive_failures,
+              b.clusters[i].passive_health.consecutive_failures);
+    EXPECT_EQ(a.clusters[i].passive_health.ejection_time,
+              b.clusters[i].passive_health.ejection_time);
+    EXPECT_EQ(a.clusters[i].dns_refresh_interval, b.clusters[i].dns_refresh_interval);
     ASSERT_EQ(a.clusters[i].endpoints.size(), b.clusters[i].endpoints.size());
     for (size_t j = 0; j < a.clusters[i].endpoints.size(); ++j) {
       EXPECT_EQ(a.clusters[i].endpoints[j].host, b.clusters[i].endpoints[j].host);
@@ -116,6 +121,8 @@ clusters:
     endpoints: ["127.0.0.1:8080", "https://api.internal:443"]
     lb_policy: round_robin
     connect_timeout: 5s
+    passive_health: {consecutive_failures: 5, ejection_time: 10s}
+    dns_refresh_interval: 30s
 listeners:
   - name: "listener_8020"
     address: ":8020"
@@ -162,6 +169,8 @@ clusters:
     endpoints: ["[fe80::1%eth0]:80", "http://a.b", "https://c:8443/"]
     lb_policy: least_request
     connect_timeout: 1.5s
+    passive_health: { consecutive_failures: 0, ejection_time: 250ms }
+    dns_refresh_interval: 0s
 listeners:
   - name: "yes"
     address: "0.0.0.0:0"

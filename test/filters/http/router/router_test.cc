@@ -16,6 +16,7 @@
 #include "test/mocks/event/mocks.h"
 #include "test/mocks/http/mocks.h"
 #include "test/mocks/network/mocks.h"
+#include "test/mocks/upstream/mocks.h"
 
 using testing::_;
 using testing::NiceMock;
@@ -86,6 +87,16 @@ class RouterTest : public testing::Test {
     cluster_ = std::make_shared<upstream::ClusterImpl>(name, std::move(endpoints), kConnectTimeout);
     route_ = std::make_shared<proxy::router::RouteImpl>("route", "path_prefix_router", cluster_,
                                                         preserve_host);
+  }
+  // A mock cluster of one mock host on 127.0.0.1:8080, which hears the outcomes.
+  upstream::MockHost& useMockHost() {
+    auto cluster = std::make_shared<NiceMock<upstream::MockCluster>>("mocked");
+    cluster->connect_timeout_ = kConnectTimeout;
+    auto host = std::make_shared<NiceMock<upstream::MockHost>>(endpoint("backend", 8080));
+    cluster->hosts_.push_back(host);
+    route_ =
+        std::make_shared<proxy::router::RouteImpl>("route", "path_prefix_router", cluster, false);
+    return *host;
   }
 
   // A new stream with a routed request; decodeHeaders() has run.
@@ -180,7 +191,7 @@ TEST_F(RouterTest, NoResolvedEndpointIs503) {
   useCluster("unresolved", {endpoint("nowhere", 8080, false), endpoint("nowhere2", 8081, false)});
   Stream& stream = get();
   EXPECT_EQ(503, stream.callbacks.local_reply_code_);
-  EXPECT_EQ("no healthy upstream\n", stream.callbacks.local_reply_body_);
+  EXPECT_EQ("no healthy upstream: name does not resolve\n", stream.callbacks.local_reply_body_);
   EXPECT_EQ(http::RequestFailure::kNoHealthyEndpoint, stream.callbacks.stream_info_.failure);
   EXPECT_EQ("unresolved", stream.callbacks.stream_info_.cluster_name);
   EXPECT_TRUE(upstreams_.empty());
@@ -209,13 +220,111 @@ TEST_F(RouterTest, RoundRobinSkipsUnresolvedEndpoints) {
     EXPECT_EQ(upstreams_.back()->remote_address_, stream.callbacks.stream_info_.upstream_address);
     stream.filter->onDestroy();
   }
-  // Where the rotation starts is per worker; the order is what matters.
-  EXPECT_NE(ports[0], ports[1]);
-  EXPECT_EQ(ports[0], ports[2]);
-  EXPECT_EQ(ports[1], ports[3]);
-  for (uint16_t port : ports) {
-    EXPECT_TRUE(port == 8081 || port == 8083) << port;
+  // The rotation is per worker (here, the test's thread) and starts at the first host.
+  EXPECT_EQ((std::vector<uint16_t>{8081, 8083, 8081, 8083}), ports);
+}
+
+TEST_F(RouterTest, ConnectFailureAndRequestEndReachTheHost) {
+  upstream::MockHost& host = useMockHost();
+  Stream& stream = get();
+  EXPECT_EQ(1u, host.active_requests_);
+  failConnect(0, ECONNREFUSED);
+  EXPECT_EQ(502, stream.callbacks.local_reply_code_);
+  EXPECT_EQ(1u, host.connect_failures_);
+  EXPECT_EQ(0u, host.connect_successes_);
+  EXPECT_EQ(0u, host.active_requests_);
+  stream.filter->onDestroy();
+  EXPECT_EQ(0u, host.active_requests_);
+}
+
+TEST_F(RouterTest, ConnectTimeoutCountsAsAFailure) {
+  upstream::MockHost& host = useMockHost();
+  Stream& stream = get();
+  timer(kConnectTimeout)->invokeCallback();
+  EXPECT_EQ(504, stream.callbacks.local_reply_code_);
+  EXPECT_EQ(1u, host.connect_failures_);
+  stream.filter->onDestroy();
+}
+
+TEST_F(RouterTest, ResponseReportsSuccessAndEndsTheRequest) {
+  upstream::MockHost& host = useMockHost();
+  Stream& stream = get();
+  connect(0);
+  EXPECT_EQ(1u, host.active_requests_);
+  respond(0, kOk);
+  EXPECT_EQ(1u, host.connect_successes_);
+  EXPECT_EQ(0u, host.connect_failures_);
+  EXPECT_EQ(0u, host.active_requests_);
+  stream.filter->onDestroy();
+  EXPECT_EQ(0u, host.active_requests_);
+}
+
+TEST_F(RouterTest, ResetAfterConnectIsNotAConnectFailure) {
+  upstream::MockHost& host = useMockHost();
+  Stream& stream = get();
+  connect(0);
+  remoteClose(0, "connection_reset");
+  EXPECT_EQ(502, stream.callbacks.local_reply_code_);
+  EXPECT_EQ(0u, host.connect_failures_);
+  EXPECT_EQ(0u, host.active_requests_);
+  stream.filter->onDestroy();
+}
+
+TEST_F(RouterTest, DestroyMidRequestEndsTheHostsRequest) {
+  upstream::MockHost& host = useMockHost();
+  Stream& stream = get();
+  connect(0);
+  stream.filter->onDestroy();
+  EXPECT_EQ(0u, host.active_requests_);
+}
+
+TEST_F(RouterTest, EjectedHostIs503WithoutAConnection) {
+  upstream::MockHost& host = useMockHost();
+  host.healthy_ = false;
+  Stream& stream = get();
+  EXPECT_EQ(503, stream.callbacks.local_reply_code_);
+  EXPECT_EQ("no healthy upstream\n", stream.callbacks.local_reply_body_);
+  EXPECT_EQ(http::RequestFailure::kNoHealthyEndpoint, stream.callbacks.stream_info_.failure);
+  EXPECT_TRUE(upstreams_.empty());
+  EXPECT_EQ(0u, host.active_requests_);
+  stream.filter->onDestroy();
+}
+
+TEST_F(RouterTest, FiveRefusedConnectsEjectTheEndpoint) {
+  useCluster("ejects_after_five", {endpoint("a", 8081), endpoint("b", 8082)});
+  // Requests alternate; every one to a is refused, every one to b answered (b's connection
+  // is pooled and reused).
+  std::vector<uint16_t> ports;
+  size_t b_connection = SIZE_MAX;
+  for (int i = 0; i < 14; ++i) {
+    const size_t before = upstreams_.size();
+    Stream& stream = get();
+    if (stream.callbacks.local_reply_code_ == 503) {
+      ADD_FAILURE() << "503 for request " << i;
+      return;
+    }
+    const bool fresh = upstreams_.size() > before;
+    const size_t index = fresh ? before : b_connection;
+    const uint16_t port = upstream(index).remote_address_.port();
+    ports.push_back(port);
+    if (port == 8081) {
+      failConnect(index, ECONNREFUSED);
+      EXPECT_EQ(502, stream.callbacks.local_reply_code_);
+      stream.filter->onDestroy();
+    } else {
+      if (fresh) {
+        b_connection = index;
+        connect(index);
+      }
+      completeExchange(stream, index);
+    }
   }
+  // a's fifth failure ejected it: the rest went to b (reusing its pooled connection).
+  EXPECT_EQ((std::vector<uint16_t>{8081, 8082, 8081, 8082, 8081, 8082, 8081, 8082, 8081, 8082, 8082,
+                                   8082, 8082, 8082}),
+            ports);
+  EXPECT_FALSE(cluster_->hosts()[0]->healthy());
+  EXPECT_TRUE(cluster_->hosts()[1]->healthy());
 }
 
 TEST_F(RouterTest, RequestHeadersAreRewrittenForTheUpstream) {

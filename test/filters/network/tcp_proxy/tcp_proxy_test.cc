@@ -10,6 +10,7 @@
 #include "common/upstream/cluster_impl.h"
 #include "test/mocks/event/mocks.h"
 #include "test/mocks/network/mocks.h"
+#include "test/mocks/upstream/mocks.h"
 
 using testing::_;
 using testing::NiceMock;
@@ -42,9 +43,15 @@ class TcpProxyTest : public testing::Test {
       }
       endpoints.push_back(endpoint);
     }
+    startWith(std::make_shared<upstream::ClusterImpl>("backend", endpoints,
+                                                      std::chrono::milliseconds(250)),
+              idle);
+  }
+
+  void startWith(upstream::ClusterConstSharedPtr cluster,
+                 std::chrono::milliseconds idle = std::chrono::hours(1)) {
     auto config = std::make_shared<TcpProxyConfig>();
-    config->cluster = std::make_shared<upstream::ClusterImpl>("backend", endpoints,
-                                                              std::chrono::milliseconds(250));
+    config->cluster = std::move(cluster);
     config->idle_timeout = idle;
     ON_CALL(dispatcher(), createClientConnection_(_))
         .WillByDefault([this](const network::Address& address) {
@@ -223,6 +230,90 @@ TEST_F(TcpProxyTest, UpstreamResetIsRecordedAndClientClosedAfterFlush) {
   EXPECT_CALL(downstream(), close(network::ConnectionCloseType::kFlushWrite, _));
   upstream().raiseEvent(network::ConnectionEvent::kRemoteClose);
   EXPECT_EQ(network::FailureCause::kUpstreamReset, downstream().info_.failure);
+}
+
+// A mock cluster of mock hosts on 127.0.0.1 `ports`, tried in that order.
+struct MockHosts {
+  std::shared_ptr<NiceMock<upstream::MockCluster>> cluster =
+      std::make_shared<NiceMock<upstream::MockCluster>>("mocked");
+  std::vector<std::shared_ptr<NiceMock<upstream::MockHost>>> hosts;
+
+  explicit MockHosts(std::vector<uint16_t> ports) {
+    cluster->connect_timeout_ = std::chrono::milliseconds(250);
+    for (uint16_t port : ports) {
+      auto host = std::make_shared<NiceMock<upstream::MockHost>>();
+      host->port_ = port;
+      host->address_ = loopback(port);
+      hosts.push_back(host);
+      cluster->hosts_.push_back(host);
+    }
+  }
+};
+
+TEST_F(TcpProxyTest, ConnectOutcomesAndActiveConnectionsReachTheHosts) {
+  MockHosts mocks({8080, 8081});
+  startWith(mocks.cluster);
+  EXPECT_EQ(1u, mocks.hosts[0]->active_requests_);
+  failUpstream(ECONNREFUSED);
+  EXPECT_EQ(1u, mocks.hosts[0]->connect_failures_);
+  EXPECT_EQ(0u, mocks.hosts[0]->active_requests_);
+  // The next choice excludes the host already tried.
+  EXPECT_EQ(loopback(8081), upstream().remote_address_);
+  EXPECT_EQ(1u, mocks.hosts[1]->active_requests_);
+  connectUpstream();
+  EXPECT_EQ(1u, mocks.hosts[1]->connect_successes_);
+  EXPECT_EQ(1u, mocks.hosts[1]->active_requests_);
+  upstream().state_ = network::ConnectionState::kClosed;
+  upstream().raiseEvent(network::ConnectionEvent::kRemoteClose);
+  EXPECT_EQ(0u, mocks.hosts[1]->active_requests_);
+}
+
+TEST_F(TcpProxyTest, ConnectTimeoutIsReportedToTheHost) {
+  MockHosts mocks({8080});
+  startWith(mocks.cluster);
+  timer(0).invokeCallback();
+  EXPECT_EQ(1u, mocks.hosts[0]->connect_failures_);
+  EXPECT_EQ(0u, mocks.hosts[0]->active_requests_);
+  EXPECT_EQ(network::FailureCause::kUpstreamConnectTimeout, downstream().info_.failure);
+}
+
+TEST_F(TcpProxyTest, EjectedHostsAreSkippedAndNoneLeftIsNoHealthyEndpoint) {
+  MockHosts mocks({8080, 8081});
+  mocks.hosts[0]->healthy_ = false;
+  startWith(mocks.cluster);
+  EXPECT_EQ(loopback(8081), upstream().remote_address_);
+  EXPECT_CALL(downstream(), close(network::ConnectionCloseType::kNoFlush, _));
+  failUpstream(ECONNREFUSED);
+  // Nothing else to try: the last attempt's cause.
+  EXPECT_EQ(network::FailureCause::kUpstreamConnectRefused, downstream().info_.failure);
+  EXPECT_EQ(1u, upstreams_.size());
+}
+
+TEST_F(TcpProxyTest, AllEjectedIsNoHealthyEndpoint) {
+  MockHosts mocks({8080});
+  mocks.hosts[0]->healthy_ = false;
+  startWith(mocks.cluster);
+  EXPECT_TRUE(upstreams_.empty());
+  EXPECT_EQ(network::FailureCause::kNoHealthyEndpoint, downstream().info_.failure);
+  EXPECT_EQ(network::ConnectionState::kClosed, downstream().state_);
+}
+
+TEST_F(TcpProxyTest, RefusalsEjectARealClustersHost) {
+  upstream::ClusterSettings settings;
+  settings.connect_timeout = std::chrono::milliseconds(250);
+  settings.health.consecutive_failures = 1;
+  auto cluster = std::make_shared<upstream::ClusterImpl>(
+      "tcp_ejection",
+      std::vector<upstream::Endpoint>{upstream::Endpoint{"127.0.0.1", 8080, loopback(8080), false},
+                                      upstream::Endpoint{"127.0.0.1", 8081, loopback(8081), false}},
+      settings);
+  startWith(cluster);
+  EXPECT_EQ(loopback(8080), upstream().remote_address_);
+  failUpstream(ECONNREFUSED);
+  connectUpstream();
+  EXPECT_FALSE(cluster->hosts()[0]->healthy());
+  EXPECT_EQ(1u, cluster->hosts()[1]->activeRequests());
+  EXPECT_EQ(cluster->hosts()[1], cluster->chooseHost().host);
 }
 
 }  // namespace
