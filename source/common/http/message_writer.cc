@@ -17,6 +17,11 @@ constexpr std::string_view kSeparator = ": ";
 bool isFraming(std::string_view name) { return headerNameEquals(name, "transfer-encoding"); }
 
 char* put(char* at, std::string_view bytes) {
+  // An empty value's view may hold nullptr (HeaderMap::store), which memcpy must not get
+  // even for zero bytes.
+  if (bytes.empty()) {
+    return at;
+  }
   std::memcpy(at, bytes.data(), bytes.size());
   return at + bytes.size();
 }
