@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "api/http/filter.h"
+#include "api/http/route_introspector.h"
 #include "api/network/filter.h"
 #include "api/stats/stats.h"
 #include "api/upstream/cluster.h"
@@ -34,6 +35,11 @@ class FactoryContext {
   virtual const std::string& listenerName() const = 0;
   // The names of the filters in the chain being built, in order.
   virtual const std::vector<std::string>& chainFilterNames() const = 0;
+  // A router filter registers the rules its filters route with, under its own name
+  // ("path_prefix_router"), so the admin API's GET /route asks the same objects. Called in
+  // chain order; other filters never call it.
+  virtual void addRouteIntrospector(const std::string& filter_name,
+                                    http::RouteIntrospectorConstSharedPtr introspector) = 0;
 };
 
 // Installs fresh filters on one new connection. Runs on the connection's worker, so it must

@@ -43,7 +43,9 @@ class Histogram {
 };
 
 // Creates or finds metrics. Asking twice for the same name and labels returns the same
-// handle. Names follow Prometheus rules; `help` becomes the # HELP line. Creating takes a
+// handle. Names follow Prometheus rules; `help` becomes the # HELP line. A name starting
+// with "__" (reserved by Prometheus for internal use) is counted but not exposed: a value
+// that only feeds a computedGauge. Creating takes a
 // lock: do it at config time where the labels are known, or once per worker and label set
 // (cache the handle), never per request.
 class Scope {

@@ -12,6 +12,7 @@
 #include <Poco/URI.h>
 
 #include "admin/prometheus_exposition.h"
+#include "admin/route_query.h"
 
 namespace proxy::admin {
 namespace {
@@ -61,8 +62,26 @@ class AdminServer::RequestHandlerFactory final : public Poco::Net::HTTPRequestHa
       return new TextHandler(ready ? Status::HTTP_OK : Status::HTTP_SERVICE_UNAVAILABLE,
                              "text/plain", ready ? "ready\n" : "not ready\n");
     }
+    if (path == "/healthz") {
+      // Liveness: answered whenever this thread runs, ready or not.
+      return new TextHandler(Status::HTTP_OK, "text/plain", "ok\n");
+    }
+    if (path == "/route") {
+      if (!read) {
+        return new TextHandler(Status::HTTP_METHOD_NOT_ALLOWED, "text/plain", "use GET\n");
+      }
+      server::SnapshotConstSharedPtr snapshot = hooks_.snapshot ? hooks_.snapshot() : nullptr;
+      if (snapshot == nullptr) {
+        return new TextHandler(Status::HTTP_SERVICE_UNAVAILABLE, "application/json",
+                               "{\"error\": \"no configuration loaded yet\"}\n");
+      }
+      RouteQueryAnswer answer =
+          answerRouteQuery(*snapshot, Poco::URI(request.getURI()).getRawQuery());
+      return new TextHandler(static_cast<Status>(answer.status), "application/json",
+                             std::move(answer.body));
+    }
     return new TextHandler(Status::HTTP_NOT_FOUND, "text/plain",
-                           "not found; try /metrics or /ready\n");
+                           "not found; try /metrics, /ready, /healthz or /route\n");
   }
 
  private:

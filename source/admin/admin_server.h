@@ -12,16 +12,20 @@
 #include <prometheus/collectable.h>
 
 #include "server/config/config_model.h"
+#include "server/snapshot.h"
 
 namespace proxy::admin {
 
 // The admin API (CONTRACT.md §6) on POCO's HTTPServer: a small thread pool serves it, away
-// from the workers. GET /metrics and GET /ready; later issues add reload and the dumps.
+// from the workers. GET /metrics, /ready, /healthz and /route; later issues add reload and
+// the dumps.
 class AdminServer {
  public:
   struct Hooks {
     // True once every listener accepts, false again while draining.
     std::function<bool()> ready;
+    // The snapshot traffic is routed by now (GET /route asks its router filters).
+    std::function<server::SnapshotConstSharedPtr()> snapshot;
   };
 
   AdminServer(const server::HostPort& address,

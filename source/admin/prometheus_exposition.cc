@@ -94,6 +94,9 @@ std::vector<prometheus::MetricFamily> StatsCollector::Collect() const {
   std::vector<prometheus::MetricFamily> out;
   out.reserve(snapshot.size());
   for (stats::FamilySnapshot& family : snapshot) {
+    if (family.name.starts_with("__")) {
+      continue;  // internal (api/stats/stats.h): kept for computed values, never exposed
+    }
     prometheus::MetricFamily& converted = out.emplace_back();
     converted.name = std::move(family.name);
     converted.help = std::move(family.help);

@@ -32,8 +32,11 @@ void ActiveListener::onAccept(int fd, const network::Address& remote) {
   }
   auto connection = std::make_unique<network::ConnectionImpl>(worker_.dispatcher(), fd, remote,
                                                               local_address_, true);
-  for (const auto& install : listener_->chain) {
-    install(*connection);
+  for (size_t i = 0; i < listener_->chain.size(); ++i) {
+    if (i < listener_->filter_counters.size()) {
+      connection->setInstallingFilterCounters(listener_->filter_counters[i]);
+    }
+    listener_->chain[i](*connection);
   }
   network::Connection& ref = *connection;
   worker_.addConnection(std::move(connection), listener_, count_);

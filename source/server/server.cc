@@ -44,6 +44,7 @@ void Server::start() {
       std::make_shared<admin::ProcessCollector>()};
   admin::AdminServer::Hooks hooks;
   hooks.ready = [this] { return ready_.load(); };
+  hooks.snapshot = [this] { return currentSnapshot(); };
   try {
     admin_ = std::make_unique<admin::AdminServer>(config_.admin_address, collectables, hooks);
   } catch (const Poco::Exception& error) {
@@ -64,6 +65,11 @@ void Server::start() {
   logger_.information("admin API on " + admin_->boundAddress() + "; " +
                       std::to_string(worker_count) + " workers");
   ready_ = true;
+}
+
+SnapshotConstSharedPtr Server::currentSnapshot() const {
+  // Set once in start() before the admin API starts; a reload will swap it atomically.
+  return snapshot_;
 }
 
 int Server::waitForShutdown() {

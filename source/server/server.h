@@ -31,6 +31,9 @@ class Server {
   // SIGTERM/SIGINT/SIGQUIT, then drains (CONTRACT.md §7) and returns the exit code.
   int waitForShutdown();
 
+  // The snapshot new traffic is routed by; any thread (the admin API asks it).
+  SnapshotConstSharedPtr currentSnapshot() const;
+
   // The main thread's loop: config work (reload, DNS) runs here, never on a worker.
   event::Dispatcher& mainDispatcher() { return main_dispatcher_; }
   // Any thread but the main one: runs `fn` on the main thread and waits for its result.

@@ -11,8 +11,8 @@ namespace {
 class FactoryContextImpl final : public registry::FactoryContext {
  public:
   FactoryContextImpl(const upstream::ClusterManager& clusters, stats::Scope& scope,
-                     const ListenerConfig& listener)
-      : clusters_(clusters), scope_(scope), listener_(listener) {
+                     const ListenerConfig& listener, ListenerSnapshot& built)
+      : clusters_(clusters), scope_(scope), listener_(listener), built_(built) {
     for (const auto& filter : listener.filters) {
       chain_names_.push_back(filter.name);
     }
@@ -23,11 +23,16 @@ class FactoryContextImpl final : public registry::FactoryContext {
   stats::Scope& scope() override { return scope_; }
   const std::string& listenerName() const override { return listener_.name; }
   const std::vector<std::string>& chainFilterNames() const override { return chain_names_; }
+  void addRouteIntrospector(const std::string& filter_name,
+                            http::RouteIntrospectorConstSharedPtr introspector) override {
+    built_.route_introspectors.emplace_back(filter_name, std::move(introspector));
+  }
 
  private:
   const upstream::ClusterManager& clusters_;
   stats::Scope& scope_;
   const ListenerConfig& listener_;
+  ListenerSnapshot& built_;
   std::vector<std::string> chain_names_;
 };
 
@@ -67,7 +72,7 @@ SnapshotConstSharedPtr buildSnapshot(const Config& config, stats::Scope& scope) 
         &scope.counter("proxy_listener_connections_rejected_total",
                        "Connections closed at accept because the listener was at max_connections.",
                        {{"listener", listener.name}});
-    FactoryContextImpl context(*clusters, scope, listener);
+    FactoryContextImpl context(*clusters, scope, listener, *built);
     for (const auto& filter : listener.filters) {
       registry::NamedNetworkFilterFactory* factory = registry::networkFilters().get(filter.name);
       if (factory == nullptr) {
@@ -83,6 +88,10 @@ SnapshotConstSharedPtr buildSnapshot(const Config& config, stats::Scope& scope) 
         throw ConfigFileError(
             formatConfigError(config.file, error, filter.field + ".config", filter.mark));
       }
+    }
+    for (const auto& filter : listener.filters) {
+      built->filter_counters.push_back(
+          stats::FilterCounters::forNetworkFilter(scope, listener.name, filter.name));
     }
     snapshot->listeners.push_back(std::move(built));
   }

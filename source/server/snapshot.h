@@ -4,8 +4,10 @@
 #include <string>
 #include <vector>
 
+#include "api/http/route_introspector.h"
 #include "api/registry/filter_factory.h"
 #include "api/stats/stats.h"
+#include "common/stats/filter_counters.h"
 #include "common/upstream/cluster_manager_impl.h"
 #include "server/config/config_model.h"
 
@@ -15,8 +17,13 @@ namespace proxy::server {
 struct ListenerSnapshot {
   ListenerConfig config;
   std::vector<registry::NetworkFilterFactoryCb> chain;
+  // What the filter manager counts for each filter of `chain`, same index.
+  std::vector<stats::FilterCounters> filter_counters;
   // Connections closed at accept because the listener was at max_connections.
   stats::Counter* connections_rejected = nullptr;
+  // The router filters of the listener's HTTP chain, in chain order, with the rules they
+  // route by (for GET /route). Empty for a TCP listener.
+  std::vector<std::pair<std::string, http::RouteIntrospectorConstSharedPtr>> route_introspectors;
 };
 
 using ListenerSnapshotConstSharedPtr = std::shared_ptr<const ListenerSnapshot>;

@@ -91,6 +91,7 @@ registry::HttpFilterFactoryCb HostRouterFactory::createFilterFactory(
   }
 
   auto config = std::make_shared<const HostRouterConfig>(virtual_hosts);
+  context.addRouteIntrospector(name(), config);
   return [config](http::FilterChainFactoryCallbacks& callbacks) {
     callbacks.addStreamDecoderFilter(std::make_shared<HostRouterFilter>(config));
   };

@@ -94,6 +94,7 @@ registry::HttpFilterFactoryCb PathPrefixRouterFactory::createFilterFactory(
   }
 
   auto config = std::make_shared<const PathPrefixRouterConfig>(routes);
+  context.addRouteIntrospector(name(), config);
   return [config](http::FilterChainFactoryCallbacks& callbacks) {
     callbacks.addStreamDecoderFilter(std::make_shared<PathPrefixRouterFilter>(config));
   };

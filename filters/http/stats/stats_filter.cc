@@ -1,5 +1,6 @@
 #include "filters/http/stats/stats_filter.h"
 
+#include <atomic>
 #include <map>
 #include <string_view>
 #include <tuple>
@@ -26,15 +27,21 @@ const char* statusClass(int code) {
   }
 }
 
+uint64_t nextConfigId() {
+  static std::atomic<uint64_t> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
 // Where a worker caches a label set's handles.
+// A config is known by its id rather than its address: a config built by a later reload may
+// reuse a freed one's address, and must not inherit its cached handles (other labels).
 struct HandleKey {
-  const StatsConfig* config;
+  uint64_t config;
   std::string route;
   std::string cluster;
   const char* status_class;  // one of statusClass()'s literals
 };
-using HandleKeyView =
-    std::tuple<const StatsConfig*, std::string_view, std::string_view, const char*>;
+using HandleKeyView = std::tuple<uint64_t, std::string_view, std::string_view, const char*>;
 struct HandleKeyLess {
   using is_transparent = void;
   static HandleKeyView view(const HandleKey& k) {
@@ -50,16 +57,26 @@ struct HandleKeyLess {
 }  // namespace
 
 StatsConfig::StatsConfig(stats::Scope& scope, std::string listener, std::vector<double> buckets)
-    : scope_(scope),
+    : id_(nextConfigId()),
+      scope_(scope),
       listener_(std::move(listener)),
       buckets_(std::move(buckets)),
       legacy_total_(scope.counter("http_request_total_count",
                                   "HTTP requests answered since start (the Go proxy's name).")),
       duration_microseconds_(
-          scope.counter("proxy_http_request_duration_microseconds_total",
-                        "Total time spent on answered HTTP requests, in microseconds.")),
+          scope.counter("__http_request_duration_microseconds",
+                        "Total time spent on answered HTTP requests, in microseconds; only "
+                        "feeds the mean (internal: promtool wants seconds, counters count "
+                        "integers).")),
       answered_(scope.counter("proxy_http_requests_answered_total",
                               "HTTP requests answered since start, every listener.")) {
+  for (size_t i = 1; i < failures_.size(); ++i) {
+    failures_[i] = &scope.counter(
+        "proxy_http_request_failures_total",
+        "HTTP requests that failed, by cause (upstream connect failures, timeouts, no route...).",
+        {{"listener", listener_},
+         {"cause", http::requestFailureName(static_cast<http::RequestFailure>(i))}});
+  }
   stats::Counter& total = duration_microseconds_;
   stats::Counter& answered = answered_;
   // The Go program's integer mean in milliseconds of every request since start.
@@ -76,7 +93,7 @@ StatsConfig::Handles& StatsConfig::handlesFor(const std::string& route, const st
   // Per worker thread: no lock after the first request of each label set, and no allocation
   // either: the lookup compares views; only a new label set stores strings.
   thread_local std::map<HandleKey, StatsConfig::Handles, HandleKeyLess> cache;
-  HandleKeyView lookup{this, route, cluster, status_class};
+  HandleKeyView lookup{id_, route, cluster, status_class};
   auto it = cache.find(lookup);
   if (it != cache.end()) {
     return it->second;
@@ -91,7 +108,7 @@ StatsConfig::Handles& StatsConfig::handlesFor(const std::string& route, const st
   handles.duration = &scope_.histogram("proxy_http_request_duration_seconds",
                                        "HTTP request duration by listener and route.",
                                        {{"listener", listener_}, {"route", route}}, buckets_);
-  return cache.emplace(HandleKey{this, route, cluster, status_class}, handles).first->second;
+  return cache.emplace(HandleKey{id_, route, cluster, status_class}, handles).first->second;
 }
 
 void StatsConfig::record(const http::StreamInfo& info, double seconds) const {
@@ -104,6 +121,9 @@ void StatsConfig::record(const http::StreamInfo& info, double seconds) const {
       handlesFor(info.route_name, info.cluster_name, statusClass(info.response_code));
   handles.requests->inc();
   handles.duration->recordValue(seconds);
+  if (info.failure != http::RequestFailure::kNone) {
+    failures_[static_cast<size_t>(info.failure)]->inc();
+  }
 }
 
 void StatsFilter::onDestroy() {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <map>
 #include <memory>
 #include <string>
@@ -31,12 +32,17 @@ class StatsConfig {
   Handles& handlesFor(const std::string& route, const std::string& cluster,
                       const char* status_class) const;
 
+  const uint64_t id_;  // unique for the process's life: the per-worker cache's key
   stats::Scope& scope_;
   const std::string listener_;
   const std::vector<double> buckets_;
   stats::Counter& legacy_total_;
   stats::Counter& duration_microseconds_;
   stats::Counter& answered_;
+  // proxy_http_request_failures_total{listener, cause}, by RequestFailure; made at config
+  // time since the causes are a fixed list. [kNone] stays null.
+  std::array<stats::Counter*, static_cast<size_t>(http::RequestFailure::kRequestRejected) + 1>
+      failures_{};
 };
 
 using StatsConfigConstSharedPtr = std::shared_ptr<const StatsConfig>;

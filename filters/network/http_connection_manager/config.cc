@@ -4,6 +4,7 @@
 #include "common/config/yaml_util.h"
 #include "common/http/connection_manager_config.h"
 #include "common/http/connection_manager_impl.h"
+#include "common/stats/filter_counters.h"
 
 namespace proxy::filters::http_connection_manager {
 namespace {
@@ -20,6 +21,10 @@ class HttpFilterFactoryContext final : public registry::FactoryContext {
   stats::Scope& scope() override { return parent_.scope(); }
   const std::string& listenerName() const override { return parent_.listenerName(); }
   const std::vector<std::string>& chainFilterNames() const override { return names_; }
+  void addRouteIntrospector(const std::string& filter_name,
+                            http::RouteIntrospectorConstSharedPtr introspector) override {
+    parent_.addRouteIntrospector(filter_name, std::move(introspector));
+  }
 
  private:
   registry::FactoryContext& parent_;
@@ -96,6 +101,8 @@ registry::NetworkFilterFactoryCb HttpConnectionManagerFactory::createFilterFacto
     YAML::Node filter_config = filters[i]["config"];
     try {
       config->filter_factories.push_back(factory->createFilterFactory(filter_config, http_context));
+      config->filter_counters.push_back(
+          stats::FilterCounters::forHttpFilter(context.scope(), context.listenerName(), names[i]));
     } catch (const registry::ConfigError& error) {
       std::string field = where + ".config";
       if (!error.field().empty()) {

@@ -10,12 +10,15 @@
 #include "api/registry/filter_factory.h"
 #include "api/stats/stats.h"
 #include "common/http/codec.h"
+#include "common/stats/filter_counters.h"
 
 namespace proxy::http {
 
 // The immutable settings of one HTTP listener, shared by its connections.
 struct ConnectionManagerConfig {
   std::vector<registry::HttpFilterFactoryCb> filter_factories;
+  // What the stream counts for each of filter_factories' filters, same index.
+  std::vector<stats::FilterCounters> filter_counters;
   CodecLimits limits;
   // A request's line and headers must arrive within this after its first byte.
   std::chrono::milliseconds request_headers_timeout{10000};

@@ -27,8 +27,11 @@ class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallb
   ActiveStream(ConnectionManagerImpl& parent, RequestHeaderMapPtr headers)
       : parent_(parent), request_headers_(std::move(headers)) {
     info_.start_time = parent_.connection().dispatcher().approximateMonotonicTime();
-    for (const auto& install : parent_.config_->filter_factories) {
-      install(*this);
+    const auto& factories = parent_.config_->filter_factories;
+    const auto& counters = parent_.config_->filter_counters;
+    for (size_t i = 0; i < factories.size(); ++i) {
+      installing_counters_ = i < counters.size() ? counters[i] : stats::FilterCounters{};
+      factories[i](*this);
     }
   }
 
@@ -41,6 +44,7 @@ class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallb
   // http::FilterChainFactoryCallbacks
   void addStreamDecoderFilter(StreamDecoderFilterSharedPtr filter) override {
     decoders_.push_back(std::make_unique<DecoderEntry>(*this, std::move(filter)));
+    decoders_.back()->counters_ = installing_counters_;
     decoders_.back()->filter_->setDecoderFilterCallbacks(*decoders_.back());
   }
   void addStreamEncoderFilter(StreamEncoderFilterSharedPtr filter) override {
@@ -127,6 +131,9 @@ class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallb
       return true;
     }
     void sendLocalReply(int code, std::string_view body) override {
+      if (counters_.local_replies != nullptr && !stream_.response_started_) {
+        counters_.local_replies->inc();
+      }
       stream_.sendLocalReply(code, body);
     }
     void encodeHeaders(ResponseHeaderMapPtr headers, bool end_stream) override {
@@ -159,6 +166,7 @@ class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallb
     void resetStream() override { stream_.resetFromFilter(); }
 
     StreamDecoderFilterSharedPtr filter_;
+    stats::FilterCounters counters_;
   };
 
   struct EncoderEntry final : public EntryBase, public StreamEncoderFilterCallbacks {
@@ -189,6 +197,9 @@ class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallb
   // checks `decoding_done_` (set when the decoder chain ended) before going on.
   void runDecodeHeaders(size_t from, bool end_stream) {
     for (size_t i = from; i < decoders_.size() && !decoding_done_; ++i) {
+      if (decoders_[i]->counters_.invocations != nullptr) {
+        decoders_[i]->counters_.invocations->inc();
+      }
       if (decoders_[i]->filter_->decodeHeaders(*request_headers_, end_stream) ==
           FilterHeadersStatus::kStopIteration) {
         if (!decoding_done_) {
@@ -429,6 +440,8 @@ class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallb
   RouteConstSharedPtr route_;
   std::vector<std::unique_ptr<DecoderEntry>> decoders_;
   std::vector<std::unique_ptr<EncoderEntry>> encoders_;
+  // The counters of the filter being installed, while the constructor runs the factories.
+  stats::FilterCounters installing_counters_;
   std::vector<DownstreamWatermarkCallbacks*> watermark_callbacks_;
   buffer::OwnedBuffer held_request_data_;
   buffer::OwnedBuffer held_response_data_;

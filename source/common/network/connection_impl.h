@@ -25,6 +25,10 @@ class ConnectionImpl : public virtual Connection, protected FilterManagerImpl::R
   void addReadFilter(ReadFilterSharedPtr filter) override;
   void addWriteFilter(WriteFilterSharedPtr filter) override;
   void addFilter(FilterSharedPtr filter) override;
+  // Counts the filters added from now on under `counters` (see FilterManagerImpl).
+  void setInstallingFilterCounters(const stats::FilterCounters& counters) {
+    filter_manager_.setInstallingFilterCounters(counters);
+  }
 
   // network::Connection
   uint64_t id() const override { return id_; }

@@ -5,6 +5,7 @@ namespace proxy::network {
 void FilterManagerImpl::addReadFilter(ReadFilterSharedPtr filter) {
   auto active = std::make_unique<ActiveReadFilter>(*this, std::move(filter));
   ActiveReadFilter& ref = *active;
+  ref.counters_ = installing_counters_;
   read_filters_.push_back(std::move(active));
   ref.entry_ = std::prev(read_filters_.end());
   ref.filter_->initializeReadFilterCallbacks(ref);
@@ -37,6 +38,9 @@ void FilterManagerImpl::onContinueReading(ActiveReadFilter* after) {
     ActiveReadFilter& active = **entry;
     if (!active.initialized_) {
       active.initialized_ = true;
+      if (active.counters_.invocations != nullptr) {
+        active.counters_.invocations->inc();
+      }
       if (active.filter_->onNewConnection() == FilterStatus::kStopIteration ||
           connection_.state() != ConnectionState::kOpen) {
         return;

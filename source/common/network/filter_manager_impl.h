@@ -6,6 +6,7 @@
 #include "api/buffer/buffer.h"
 #include "api/network/connection.h"
 #include "api/network/filter.h"
+#include "common/stats/filter_counters.h"
 
 namespace proxy::network {
 
@@ -28,6 +29,11 @@ class FilterManagerImpl {
   void addReadFilter(ReadFilterSharedPtr filter);
   void addWriteFilter(WriteFilterSharedPtr filter);
   void addFilter(FilterSharedPtr filter);
+  // The counters of the filters added from now on: whoever installs a chain sets each
+  // config filter's counters before running its factory, so counting needs no name lookup.
+  void setInstallingFilterCounters(const stats::FilterCounters& counters) {
+    installing_counters_ = counters;
+  }
 
   // Calls onNewConnection() on the filters.
   bool initializeReadFilters();
@@ -50,6 +56,7 @@ class FilterManagerImpl {
 
     FilterManagerImpl& parent_;
     ReadFilterSharedPtr filter_;
+    stats::FilterCounters counters_;
     std::list<std::unique_ptr<ActiveReadFilter>>::iterator entry_;
     bool initialized_ = false;
   };
@@ -69,6 +76,7 @@ class FilterManagerImpl {
 
   Connection& connection_;
   ReadBufferSource& source_;
+  stats::FilterCounters installing_counters_;
   std::list<std::unique_ptr<ActiveReadFilter>> read_filters_;
   // In the order writes pass through them: the last added first.
   std::list<std::unique_ptr<ActiveWriteFilter>> write_filters_;

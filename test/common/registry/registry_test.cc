@@ -10,6 +10,7 @@
 #include "common/upstream/cluster_impl.h"
 #include "test/mocks/network/mocks.h"
 #include "test/mocks/registry/mocks.h"
+#include "test/support/source_dir.h"
 
 using testing::NiceMock;
 using testing::Return;
@@ -63,7 +64,7 @@ TEST(RegistryTest, EveryNetworkFilterBuildsFromItsMinimalConfig) {
       .WillByDefault(Return(cluster));
   for (const std::string& name : networkFilters().names()) {
     SCOPED_TRACE(name);
-    std::string path = std::string(PROXY_SOURCE_DIR) + "/filters/network/" + name + "/minimal.yaml";
+    std::string path = proxy::test::sourceDir() + "/filters/network/" + name + "/minimal.yaml";
     std::ifstream file(path);
     ASSERT_TRUE(file.good()) << "missing " << path;
     std::stringstream text;
@@ -87,7 +88,7 @@ TEST(RegistryTest, EveryHttpFilterBuildsFromItsMinimalConfig) {
   NiceMock<MockFactoryContext> context;
   for (const std::string& name : httpFilters().names()) {
     SCOPED_TRACE(name);
-    std::string path = std::string(PROXY_SOURCE_DIR) + "/filters/http/" + name + "/minimal.yaml";
+    std::string path = proxy::test::sourceDir() + "/filters/http/" + name + "/minimal.yaml";
     std::ifstream file(path);
     ASSERT_TRUE(file.good()) << "missing " << path;
     std::stringstream text;

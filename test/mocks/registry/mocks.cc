@@ -11,6 +11,10 @@ MockFactoryContext::MockFactoryContext() {
   ON_CALL(*this, scope()).WillByDefault(ReturnRef(store_));
   ON_CALL(*this, listenerName()).WillByDefault(ReturnRef(listener_name_));
   ON_CALL(*this, chainFilterNames()).WillByDefault(ReturnRef(chain_filter_names_));
+  ON_CALL(*this, addRouteIntrospector(testing::_, testing::_))
+      .WillByDefault([this](const std::string& name, http::RouteIntrospectorConstSharedPtr r) {
+        route_introspectors_.emplace_back(name, std::move(r));
+      });
 }
 
 MockFactoryContext::~MockFactoryContext() = default;

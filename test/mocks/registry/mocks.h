@@ -15,7 +15,8 @@ namespace proxy::registry {
 // clusterManager() returns the NiceMock cluster_manager_; scope() a real stats::StoreImpl
 // (store_, one worker slot), so a test reads what a filter counted from its handles or from
 // store_.snapshot(); listenerName() and chainFilterNames() return listener_name_
-// ("test_listener") and chain_filter_names_.
+// ("test_listener") and chain_filter_names_; addRouteIntrospector() appends to
+// route_introspectors_.
 class MockFactoryContext : public FactoryContext {
  public:
   MockFactoryContext();
@@ -26,11 +27,15 @@ class MockFactoryContext : public FactoryContext {
   MOCK_METHOD(stats::Scope&, scope, (), (override));
   MOCK_METHOD(const std::string&, listenerName, (), (const, override));
   MOCK_METHOD(const std::vector<std::string>&, chainFilterNames, (), (const, override));
+  MOCK_METHOD(void, addRouteIntrospector,
+              (const std::string& filter_name, http::RouteIntrospectorConstSharedPtr introspector),
+              (override));
 
   testing::NiceMock<upstream::MockClusterManager> cluster_manager_;
   stats::StoreImpl store_{1};
   std::string listener_name_ = "test_listener";
   std::vector<std::string> chain_filter_names_;
+  std::vector<std::pair<std::string, http::RouteIntrospectorConstSharedPtr>> route_introspectors_;
 };
 
 // name() and capabilities() return name_ and capabilities_; createFilterFactory() returns a

@@ -10,6 +10,7 @@
 
 #include "api/registry/registry.h"
 #include "test/server/config/config_test_util.h"
+#include "test/support/source_dir.h"
 
 namespace proxy::server {
 namespace {
@@ -19,7 +20,7 @@ using testing::ElementsAre;
 using testing::HasSubstr;
 using testing::IsEmpty;
 
-const std::string kTestdata = std::string(PROXY_SOURCE_DIR) + "/test/server/config/testdata/";
+const std::string kTestdata = proxy::test::sourceDir() + "/test/server/config/testdata/";
 
 std::vector<std::string> filterNames(const ListenerConfig& listener) {
   std::vector<std::string> names;

@@ -7,6 +7,7 @@
 
 #include "server/config/config_loader.h"
 #include "test/server/config/config_test_util.h"
+#include "test/support/source_dir.h"
 
 namespace proxy::server {
 namespace {
@@ -16,7 +17,7 @@ using testing::HasSubstr;
 using testing::Not;
 using testing::StartsWith;
 
-const std::string kTestdata = std::string(PROXY_SOURCE_DIR) + "/test/server/config/testdata/";
+const std::string kTestdata = proxy::test::sourceDir() + "/test/server/config/testdata/";
 
 std::optional<std::string> noEnv(const std::string&) { return std::nullopt; }
 
