@@ -48,6 +48,11 @@ bool isForbiddenTrailer(std::string_view name) {
 }
 
 char* put(char* at, std::string_view bytes) {
+  // An empty value's view may hold nullptr (HeaderMap::store), which memcpy must not get
+  // even for zero bytes.
+  if (bytes.empty()) {
+    return at;
+  }
   std::memcpy(at, bytes.data(), bytes.size());
   return at + bytes.size();
 }

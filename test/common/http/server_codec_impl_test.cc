@@ -819,6 +819,15 @@ TEST_F(ServerCodecTest, ResponseTrailersDroppedWithContentLength) {
   EXPECT_EQ(out.length(), 0u);
 }
 
+// Found by the request_codec fuzz target: an empty value (a null view) reached memcpy.
+TEST_F(ServerCodecTest, EmptyHeaderValueIsWritten) {
+  EXPECT_FALSE(feedAll("GET / HTTP/1.1\r\nHost: a\r\nX-Empty:\r\n\r\n"));
+  ASSERT_EQ(recorder_.requests.size(), 1u);
+  auto reply = response(200, {{"Content-Length", "0"}});
+  reply->add("x-empty", *recorder_.requests[0]->get("x-empty"));
+  EXPECT_EQ(encode(*reply, true), "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nx-empty: \r\n\r\n");
+}
+
 TEST_F(ServerCodecTest, ResponseToHttp10IsCloseDelimited) {
   EXPECT_FALSE(feedAll("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
   EXPECT_TRUE(codec_->keepAlive());
