@@ -67,11 +67,15 @@ class StreamDecoderFilterCallbacks : public virtual StreamFilterCallbacks {
   // still see the response. Ends the decoder chain.
   virtual void sendLocalReply(int code, std::string_view body) = 0;
 
-  // The terminal filter's response, passed through the encoder filters to the client.
+  // The terminal filter's response, passed through the encoder filters to the client. A
+  // 101 for an upgrade request (see common/http/upgrade.h) switches the stream to a byte
+  // tunnel: encodeData() then carries raw bytes and its end_stream is a FIN to the client;
+  // the stream ends when both directions have ended.
   virtual void encodeHeaders(ResponseHeaderMapPtr headers, bool end_stream) = 0;
   virtual void encodeData(buffer::Instance& data, bool end_stream) = 0;
   virtual void encodeTrailers(HeaderMapPtr trailers) = 0;
-  // An interim 1xx response (100 Continue), sent at once.
+  // An interim 1xx response (100 Continue, 103 Early Hints; not 101), sent at once; the
+  // final response follows with encodeHeaders(). Not sent to an HTTP/1.0 client.
   virtual void encode1xxHeaders(ResponseHeaderMapPtr headers) = 0;
 
   // Backpressure on the request body: stop or resume reading the downstream connection.
@@ -80,7 +84,9 @@ class StreamDecoderFilterCallbacks : public virtual StreamFilterCallbacks {
   virtual void addDownstreamWatermarkCallbacks(DownstreamWatermarkCallbacks& callbacks) = 0;
   virtual void removeDownstreamWatermarkCallbacks(DownstreamWatermarkCallbacks& callbacks) = 0;
 
-  // The response was cut off after it started: the client connection is closed.
+  // The response was cut off after it started: the client connection is closed (after
+  // what is queued is flushed). Not a failure if the response was already complete (a
+  // tunnel whose upstream closed).
   virtual void resetStream() = 0;
 };
 
@@ -99,6 +105,9 @@ class StreamDecoderFilter {
   // The request line and headers; `end_stream` when there is no body.
   virtual FilterHeadersStatus decodeHeaders(RequestHeaderMap& headers, bool end_stream) = 0;
   // Body bytes as they arrive (chunked framing already removed); drain what is consumed.
+  // After a 101 Switching Protocols (an upgraded stream, e.g. a WebSocket) the request's
+  // direction reopens even though decodeHeaders() had end_stream: the client's raw bytes
+  // arrive here, and end_stream is the client's FIN.
   virtual FilterDataStatus decodeData(buffer::Instance& data, bool end_stream) = 0;
   virtual FilterTrailersStatus decodeTrailers(HeaderMap& trailers) = 0;
   // The stream is over (complete or reset); release upstream resources. Called once.

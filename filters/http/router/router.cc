@@ -6,13 +6,14 @@
 #include "common/log/timeout_log.h"
 
 #include "api/network/connection.h"
+#include "common/http/upgrade.h"
 
 namespace proxy::filters::router {
 namespace {
 
 // Headers that describe one connection, not the message (RFC 9110 §7.6.1), removed in both
 // directions. Transfer-Encoding is framing, redone by the codec of the other side; Upgrade
-// is removed because upgraded streams are not supported yet.
+// is put back for an upgrade the proxy tunnels (RouterFilter::startTunnel()).
 constexpr std::string_view kHopByHopHeaders[] = {"connection", "keep-alive", "proxy-connection",
                                                  "te",         "trailer",    "transfer-encoding",
                                                  "upgrade"};
@@ -124,6 +125,7 @@ http::FilterHeadersStatus RouterFilter::decodeHeaders(http::RequestHeaderMap& he
     }
   }
 
+  upgrade_requested_ = http::UpgradeRequest::tunnelable(headers, end_stream);
   rewriteRequestHeaders(headers, *endpoint, route->preserveHost());
   request_headers_ = &headers;
   request_complete_ = end_stream;
@@ -142,7 +144,13 @@ void RouterFilter::rewriteRequestHeaders(http::RequestHeaderMap& headers,
                                          const upstream::Endpoint& endpoint, bool preserve_host) {
   // Read before anything is removed: what the client asked for.
   const std::optional<std::string_view> client_host = headers.get("host");
+  const std::optional<std::string_view> upgrade = headers.get("upgrade");
   removeHopByHopHeaders(headers);
+  if (upgrade_requested_) {
+    // Only these two: other headers the Connection header names stay removed.
+    headers.add("connection", "upgrade");
+    headers.add("upgrade", *upgrade);
+  }
 
   if (client_host) {
     headers.set("x-forwarded-host", *client_host);
@@ -253,6 +261,10 @@ void RouterFilter::onResponseHeaders(http::ResponseHeaderMapPtr headers, bool en
   // The upstream answered: the request will not be sent again, and the host is reachable.
   stopRetaining();
   host_->onConnectSuccess();
+  if (headers->status() == 101 && !end_stream) {
+    startTunnel(std::move(headers));
+    return;
+  }
   removeHopByHopHeaders(*headers);
   if (headers->status() < 200 && !end_stream) {
     callbacks_->encode1xxHeaders(std::move(headers));
@@ -269,7 +281,37 @@ void RouterFilter::onResponseHeaders(http::ResponseHeaderMapPtr headers, bool en
   }
 }
 
+void RouterFilter::startTunnel(http::ResponseHeaderMapPtr headers) {
+  // The codec lets a 101 through only for a tunnelable request, so upgrade_requested_ holds.
+  const std::optional<std::string_view> upgrade = headers->get("upgrade");
+  removeHopByHopHeaders(*headers);
+  headers->add("connection", "upgrade");
+  headers->add("upgrade", upgrade ? *upgrade : *request_headers_->get("upgrade"));
+  if (response_timer_ != nullptr) {
+    response_timer_->disableTimer();
+  }
+  tunnel_ = true;
+  response_started_ = true;
+  callbacks_->streamInfo().response_code = 101;
+  callbacks_->encodeHeaders(std::move(headers), false);
+}
+
+void RouterFilter::endTunnelFromUpstream(buffer::Instance& data) {
+  // Known before the client hears the end, which may end the stream and release upstream_.
+  const bool upstream_closed = upstream_->connection().state() != network::ConnectionState::kOpen;
+  callbacks_->encodeData(data, true);
+  if (upstream_closed && !destroyed_) {
+    // Nothing the client still sends can reach the upstream: the tunnel is over. The
+    // response is complete, so this is no failure; the client gets what is queued first.
+    callbacks_->resetStream();
+  }
+}
+
 void RouterFilter::onResponseData(buffer::Instance& data, bool end_stream) {
+  if (tunnel_ && end_stream) {
+    endTunnelFromUpstream(data);
+    return;
+  }
   // Passed on before the connection is released: `data` belongs to its codec.
   callbacks_->encodeData(data, end_stream);
   if (end_stream) {

@@ -50,6 +50,14 @@ constexpr size_t kMaxRetainedBody = 64 * 1024;
 // after it, the client connection is reset. A reused connection that fails before any
 // response byte (the upstream closed it while it sat idle) is retried once on a fresh
 // connection when the request can be replayed. One per stream, on its worker.
+//
+// An upgrade request (UpgradeRequest: "Connection: upgrade", Upgrade, no body, not h2c)
+// keeps those two headers. If the upstream answers 101, the 101 goes to the client and the
+// stream becomes a byte tunnel on the same paths: the client's bytes arrive as decodeData()
+// and go out raw, the upstream's come back as encodeData(), with the same watermarks both
+// ways. Each side's FIN is passed to the other (half-close); the stream ends when both
+// directions have, or at once (the client connection closed after a flush) when the
+// upstream connection closed outright. The upstream connection is never pooled again.
 class RouterFilter final : public http::StreamDecoderFilter,
                            public http::DownstreamWatermarkCallbacks,
                            private http::PooledConnectionCallbacks {
@@ -84,6 +92,10 @@ class RouterFilter final : public http::StreamDecoderFilter,
   void finishHostRequest();
   void rewriteRequestHeaders(http::RequestHeaderMap& headers, const upstream::Endpoint& endpoint,
                              bool preserve_host);
+  // A 101 to a tunnelable request: the stream becomes a byte tunnel (see startTunnel()).
+  void startTunnel(http::ResponseHeaderMapPtr headers);
+  // The upstream's side of the tunnel ended; `data` (empty) is passed on as the end.
+  void endTunnelFromUpstream(buffer::Instance& data);
   // Takes a connection (a fresh one for the retry) and sends what the request has so far.
   void startUpstream(bool fresh);
   void armResponseTimer();
@@ -118,6 +130,10 @@ class RouterFilter final : public http::StreamDecoderFilter,
   bool retried_ = false;
 
   bool response_started_ = false;  // final headers went to the client
+  // The request asked to switch protocols (UpgradeRequest): its Upgrade is forwarded.
+  bool upgrade_requested_ = false;
+  // The upstream answered 101: both directions carry raw bytes until each side's FIN.
+  bool tunnel_ = false;
   bool watermarks_registered_ = false;
   bool downstream_above_high_ = false;
   bool downstream_read_disabled_ = false;

@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "common/http/message_writer.h"
+#include "common/http/upgrade.h"
 
 namespace proxy::http {
 namespace {
@@ -55,12 +56,17 @@ void ClientCodecImpl::encodeHeaders(const RequestHeaderMap& headers, bool end_st
     resetResponse();
   }
   head_request_ = method == "HEAD";
+  upgrade_requested_ = UpgradeRequest::tunnelable(headers, end_stream);
   awaiting_response_ = true;
   const std::string_view path = headers.path().empty() ? std::string_view("/") : headers.path();
   MessageWriter::writeHead({method, path, "HTTP/1.1"}, headers, {extras, extra_count}, out);
 }
 
 void ClientCodecImpl::encodeData(buffer::Instance& data, bool end_stream, buffer::Instance& out) {
+  if (upgraded_) {
+    out.move(data);
+    return;
+  }
   switch (framing_) {
     case Framing::kNoBody:
       data.drain(data.length());
@@ -91,6 +97,14 @@ std::optional<CodecError> ClientCodecImpl::dispatch(buffer::Instance& data) {
   if (data.length() == 0) {
     return std::nullopt;
   }
+  if (upgraded_) {
+    // A byte tunnel now: nothing is parsed.
+    if (!tunnel_ended_) {
+      callbacks_.onResponseData(data, false);
+    }
+    data.drain(data.length());
+    return std::nullopt;
+  }
   if (!awaiting_response_) {
     return fail("unexpected_data");
   }
@@ -104,6 +118,17 @@ std::optional<CodecError> ClientCodecImpl::dispatch(buffer::Instance& data) {
     if (status == MessageParser::Status::kOk) {
       deliver(false);
       continue;
+    }
+    if (upgraded_) {
+      // The 101's head, then whatever followed it in these bytes: the first tunnel bytes.
+      headers_ready_ = false;
+      ResponseHeaderMapPtr headers = std::move(headers_);
+      callbacks_.onResponseHeaders(std::move(headers), false);
+      if (data.length() > 0 && !tunnel_ended_) {
+        callbacks_.onResponseData(data, false);
+        data.drain(data.length());
+      }
+      return std::nullopt;
     }
     if (interim_) {
       // 100 Continue and the like: the final response follows, maybe in these very bytes.
@@ -129,6 +154,14 @@ std::optional<CodecError> ClientCodecImpl::dispatch(buffer::Instance& data) {
 }
 
 std::optional<CodecError> ClientCodecImpl::onConnectionClose() {
+  if (upgraded_) {
+    if (!tunnel_ended_) {
+      tunnel_ended_ = true;
+      buffer::OwnedBuffer empty;
+      callbacks_.onResponseData(empty, true);
+    }
+    return std::nullopt;
+  }
   if (error_ || !awaiting_response_) {
     return std::nullopt;
   }
@@ -145,6 +178,9 @@ void ClientCodecImpl::reset() {
   framing_ = Framing::kNoBody;
   head_request_ = false;
   awaiting_response_ = false;
+  upgrade_requested_ = false;
+  upgraded_ = false;
+  tunnel_ended_ = false;
   resetResponse();
 }
 
@@ -216,7 +252,18 @@ MessageParser::HeadersVerdict ClientCodecImpl::onHeadersComplete() {
     }
   }
 
-  interim_ = status < 200 && status != 101;
+  if (status == 101) {
+    if (!upgrade_requested_ || http10) {
+      return {CodecError{502, "unexpected_upgrade"}, false};
+    }
+    // Not a message llhttp goes on parsing: it completes with the head, and dispatch()
+    // hands what follows over as it is.
+    upgraded_ = true;
+    keep_alive_ = false;
+    headers_ready_ = true;
+    return {std::nullopt, true};
+  }
+  interim_ = status < 200;
   const bool skip_body = head_request_ || status < 200 || status == 204 || status == 304;
   end_at_headers_ = skip_body || (!parser_.chunked() && parser_.hasContentLength() &&
                                   parser_.contentLength() == 0);

@@ -15,9 +15,9 @@ namespace proxy::http {
 //    method is POST, PUT or PATCH: some servers answer 411 otherwise (RFC 9110 §8.6 SHOULD).
 //  - A response with any Transfer-Encoding but a lone "chunked" is refused
 //    ("bad_transfer_encoding"): the coding would be lost when the proxy re-frames the body.
-//  - 101 Switching Protocols is a final response (end_stream, keepAlive() false): what
-//    follows is not HTTP, and byte tunnels are not part of this interface yet, so later
-//    bytes are "unexpected_data".
+//  - 101 Switching Protocols to a tunnelable request (UpgradeRequest) turns the connection
+//    into a byte tunnel (see ClientCodec::upgraded()); to any other request it is
+//    "unexpected_upgrade": the upstream switched protocols nobody asked for.
 //  - Bytes after a complete response: the response is delivered, then dispatch() returns
 //    "unexpected_data" and keepAlive() is false.
 //  - After an error, onConnectionClose() reports nothing more.
@@ -38,6 +38,7 @@ class ClientCodecImpl final : public ClientCodec, private MessageParser::Callbac
   std::optional<CodecError> onConnectionClose() override;
   bool keepAlive() const override { return keep_alive_; }
   void reset() override;
+  bool upgraded() const override { return upgraded_; }
 
  private:
   enum class Framing { kNoBody, kContentLength, kChunked };
@@ -62,6 +63,10 @@ class ClientCodecImpl final : public ClientCodec, private MessageParser::Callbac
   bool head_request_ = false;
   // A request was sent and its final response is not complete yet.
   bool awaiting_response_ = false;
+  // The request may switch protocols; a 101 switched them; the tunnel's end was delivered.
+  bool upgrade_requested_ = false;
+  bool upgraded_ = false;
+  bool tunnel_ended_ = false;
 
   // The response being parsed.
   ResponseHeaderMapPtr headers_;

@@ -24,7 +24,8 @@ struct CodecLimits {
 // word from a fixed vocabulary ("malformed", "uri_too_long", "header_too_large",
 // "too_many_headers", "missing_host", "multiple_host", "obsolete_line_folding",
 // "http2_preface", "unsupported_version", "bad_content_length", "bad_transfer_encoding",
-// "bad_chunk", "unexpected_data", "truncated"), used as a metric label and in logs.
+// "bad_chunk", "unexpected_data", "unexpected_upgrade", "truncated"), used as a metric label
+// and in logs.
 struct CodecError {
   int status = 400;
   std::string reason;
@@ -70,6 +71,15 @@ class ServerCodec {
   virtual void encodeTrailers(const HeaderMap& trailers, buffer::Instance& out) = 0;
   // An interim response (100 Continue): status line and headers only.
   virtual void encode1xx(const ResponseHeaderMap& headers, buffer::Instance& out) = 0;
+
+  // Switching protocols. A request that UpgradeRequest calls tunnelable is delivered as a
+  // request without body; if encodeHeaders() then writes a 101 for it (as given: the caller
+  // puts Upgrade and "Connection: upgrade" in it), the connection stops being HTTP: from
+  // then on dispatch() hands every byte to onRequestData(data, false) as it is (bytes
+  // already buffered after the request head included), encodeData() writes bytes as they
+  // are, and keepAlive() is false. The end of the client's bytes is the connection's FIN,
+  // which the connection manager sees, not the codec.
+  virtual bool upgraded() const = 0;
 };
 
 using ServerCodecPtr = std::unique_ptr<ServerCodec>;
@@ -110,6 +120,15 @@ class ClientCodec {
   virtual bool keepAlive() const = 0;
   // Ready for the next request on the same connection (after a complete response).
   virtual void reset() = 0;
+
+  // Switching protocols. When the request was tunnelable (UpgradeRequest) and the upstream
+  // answers 101, the 101 is delivered with end_stream false and the connection stops being
+  // HTTP: bytes after the 101's head, and every later dispatch(), go to onResponseData(data,
+  // false) as they are; onConnectionClose() (the upstream's FIN or close) delivers an empty
+  // onResponseData(data, true) once; encodeData() writes bytes as they are; keepAlive() is
+  // false. A 101 to any other request is "unexpected_upgrade". Any other answer to a
+  // tunnelable request is an ordinary response.
+  virtual bool upgraded() const = 0;
 };
 
 using ClientCodecPtr = std::unique_ptr<ClientCodec>;

@@ -78,6 +78,14 @@ class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallb
       return;
     }
     runDecodeData(0, data, end_stream);
+    if (upgraded_ && end_stream) {
+      maybeComplete();  // the client's FIN: the tunnel ends once the upstream's has come
+    }
+  }
+  // The client half-closed a tunnel.
+  void endTunnelFromClient() {
+    buffer::OwnedBuffer empty;
+    decodeData(empty, true);
   }
   void decodeTrailers(HeaderMapPtr trailers) {
     request_complete_ = true;
@@ -121,6 +129,7 @@ class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallb
   }
 
   bool responseStarted() const { return response_started_; }
+  bool upgraded() const { return upgraded_; }
   bool requestComplete() const { return request_complete_; }
 
  private:
@@ -338,7 +347,8 @@ class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallb
     parent_.onStreamActivity();
     buffer::OwnedBuffer out;
     parent_.codec_->encodeData(data, end_stream, out);
-    parent_.connection().write(out, false);
+    // In a tunnel the end of the upstream's bytes is a FIN toward the client.
+    parent_.connection().write(out, end_stream && upgraded_);
     if (end_stream) {
       onResponseComplete();
     }
@@ -381,25 +391,46 @@ class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallb
     info_.response_code = response_headers_->status();
     // Close after this response when the client asked to, when we are draining, or when a
     // local reply cut the request short (the rest of its body is not worth reading).
-    close_after_ = !parent_.codec_->keepAlive() || parent_.draining_ ||
-                   (local_reply_sent_ && !request_complete_);
+    // A response that starts before the request is read whole (an early answer, or a final
+    // one to "Expect: 100-continue") closes too: whether the client goes on sending the body
+    // or not, it must know the connection ends, so nothing it sends is taken for a request.
+    close_after_ = !parent_.codec_->keepAlive() || parent_.draining_ || !request_complete_;
     parent_.onStreamActivity();
     buffer::OwnedBuffer out;
     parent_.codec_->encodeHeaders(*response_headers_, end_stream, close_after_, out);
     parent_.connection().write(out, false);
+    if (parent_.codec_->upgraded()) {
+      startTunnel();
+      return;
+    }
     if (end_stream) {
       onResponseComplete();
     }
   }
 
+  // The 101 went out: the request direction reopens for the client's raw bytes, and each
+  // side's FIN is relayed to the other. The connection is never reused, and a drain leaves
+  // it alone until the shutdown timeout.
+  void startTunnel() {
+    upgraded_ = true;
+    request_complete_ = false;
+    close_after_ = true;
+    parent_.connection().enableHalfClose(true);
+    if (parent_.pending_.length() > 0) {
+      // Bytes that came behind the request head, from a fresh stack.
+      parent_.resume_timer_->enableTimer(std::chrono::milliseconds(0));
+    }
+  }
+
   void onResponseComplete() {
     response_complete_ = true;
-    decoding_done_ = true;
+    // A tunnel's client side goes on until its own FIN.
+    decoding_done_ = !upgraded_ || request_complete_;
     maybeComplete();
   }
 
   void maybeComplete() {
-    if (!response_complete_ || completing_) {
+    if (!response_complete_ || completing_ || (upgraded_ && !request_complete_)) {
       return;
     }
     completing_ = true;
@@ -422,7 +453,8 @@ class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallb
   }
 
   void resetFromFilter() {
-    if (info_.failure == RequestFailure::kNone) {
+    // A tunnel whose upstream closed has a complete response: no failure.
+    if (info_.failure == RequestFailure::kNone && !response_complete_) {
       info_.failure = RequestFailure::kUpstreamReset;
     }
     destroyFilters();
@@ -494,6 +526,7 @@ class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallb
   bool close_after_ = false;
   bool completing_ = false;
   bool destroyed_ = false;
+  bool upgraded_ = false;
 };
 
 ConnectionManagerImpl::ConnectionManagerImpl(ConnectionManagerConfigConstSharedPtr config,
@@ -537,12 +570,17 @@ network::FilterStatus ConnectionManagerImpl::onNewConnection() {
   return network::FilterStatus::kStopIteration;
 }
 
-network::FilterStatus ConnectionManagerImpl::onData(buffer::Instance& data, bool) {
+network::FilterStatus ConnectionManagerImpl::onData(buffer::Instance& data, bool end_stream) {
   if (stream_ != nullptr) {
     onStreamActivity();
   }
   pending_.move(data);
   dispatch();
+  // Only a tunnel enables half-close, so only a tunnel sees the client's FIN here.
+  if (end_stream && !closed_ && stream_ != nullptr && stream_->upgraded() &&
+      !stream_->requestComplete() && pending_.length() == 0) {
+    stream_->endTunnelFromClient();
+  }
   return network::FilterStatus::kStopIteration;
 }
 

@@ -33,6 +33,9 @@ ConnectionPool::~ConnectionPool() {
   for (Idle& entry : idle) {
     entry.connection->close("pool_closed");
   }
+  // Destroyed now, closing what they still had to send.
+  std::vector<PooledConnectionPtr> closing = std::move(closing_);
+  closing_.clear();
 }
 
 PooledConnectionPtr ConnectionPool::acquire() {
@@ -94,6 +97,18 @@ void ConnectionPool::onIdleConnectionFailed(PooledConnection& connection, std::s
   }
 }
 
+void ConnectionPool::onClosedAfterFlush(PooledConnection& connection) {
+  for (auto it = closing_.begin(); it != closing_.end(); ++it) {
+    if (it->get() == &connection) {
+      PooledConnectionPtr owned = std::move(*it);
+      closing_.erase(it);
+      // Reported from inside its own callbacks.
+      dispatcher_.deferredDelete(std::move(owned));
+      return;
+    }
+  }
+}
+
 void ConnectionPool::onIdleTimer() {
   const event::MonotonicTime now = dispatcher_.approximateMonotonicTime();
   while (!idle_.empty() && now - idle_.front().since >= settings_.idle_timeout) {
@@ -108,6 +123,13 @@ void ConnectionPool::onIdleTimer() {
 }
 
 void ConnectionPool::discard(PooledConnectionPtr connection, std::string_view reason) {
+  if (connection->flushBeforeClose()) {
+    // A tunnel's last bytes and FIN may still be queued: closing now would drop them.
+    PooledConnection& closing = *connection;
+    closing_.push_back(std::move(connection));
+    closing.closeAfterFlush(*this, reason);
+    return;
+  }
   connection->close(reason);
   // It may be on the call stack (released from inside its own callbacks).
   dispatcher_.deferredDelete(std::move(connection));

@@ -82,6 +82,8 @@ class ConnectionPool {
   // Closes idle connections whose time is up; re-arms for the next one.
   void onIdleTimer();
   void discard(PooledConnectionPtr connection, std::string_view reason);
+  // A connection closing after a flush (see discard()) is done: destroy it.
+  void onClosedAfterFlush(PooledConnection& connection);
 
   event::Dispatcher& dispatcher_;
   const network::Address address_;
@@ -91,6 +93,9 @@ class ConnectionPool {
   // Oldest first: acquire() takes from the back (LIFO keeps few connections warm and lets
   // the rest time out), the idle timer closes from the front.
   std::vector<Idle> idle_;
+  // Tunnel connections sending their last bytes before they close; kept alive until then
+  // (or until the pool goes, which closes them at once).
+  std::vector<PooledConnectionPtr> closing_;
   event::TimerPtr idle_timer_;
 };
 

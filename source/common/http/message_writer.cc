@@ -16,7 +16,43 @@ constexpr std::string_view kSeparator = ": ";
 
 bool isFraming(std::string_view name) { return headerNameEquals(name, "transfer-encoding"); }
 
+// Fields a trailer section must not carry (RFC 9110 §6.5.1): they frame, route or qualify
+// the message and only mean something in its head; a recipient could misread them as
+// such. A short list of the ones that matter to an HTTP/1.1 hop.
+constexpr std::string_view kForbiddenTrailers[] = {
+    "content-length",
+    "transfer-encoding",
+    "trailer",
+    "host",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "upgrade",
+    "expect",
+    "content-encoding",
+    "content-type",
+    "content-range",
+    "authorization",
+    "proxy-authorization",
+    "cache-control",
+};
+
+bool isForbiddenTrailer(std::string_view name) {
+  for (std::string_view forbidden : kForbiddenTrailers) {
+    if (headerNameEquals(name, forbidden)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 char* put(char* at, std::string_view bytes) {
+  // An empty value's view may hold nullptr (HeaderMap::store), which memcpy must not get
+  // even for zero bytes.
+  if (bytes.empty()) {
+    return at;
+  }
   std::memcpy(at, bytes.data(), bytes.size());
   return at + bytes.size();
 }
@@ -102,7 +138,21 @@ void MessageWriter::writeChunk(buffer::Instance& data, buffer::Instance& out) {
 void MessageWriter::writeLastChunk(buffer::Instance& out) { out.add("0\r\n\r\n"); }
 
 void MessageWriter::writeTrailers(const HeaderMap& trailers, buffer::Instance& out) {
-  writeHead({"0"}, trailers, {}, out);
+  bool clean = true;
+  for (const HeaderMap::Entry& entry : trailers.entries()) {
+    clean = clean && !isForbiddenTrailer(entry.name);
+  }
+  if (clean) {
+    writeHead({"0"}, trailers, {}, out);
+    return;
+  }
+  HeaderMap allowed;
+  for (const HeaderMap::Entry& entry : trailers.entries()) {
+    if (!isForbiddenTrailer(entry.name)) {
+      allowed.add(entry.name, entry.value);
+    }
+  }
+  writeHead({"0"}, allowed, {}, out);
 }
 
 std::string_view MessageWriter::reasonPhrase(int status) {

@@ -34,7 +34,9 @@ class MessageWriter {
   static void writeChunk(buffer::Instance& data, buffer::Instance& out);
   // The last chunk and an empty trailer section.
   static void writeLastChunk(buffer::Instance& out);
-  // The last chunk and `trailers` as its trailer section.
+  // The last chunk and `trailers` as its trailer section, without the fields a trailer
+  // must not carry (framing, routing, connection and content-format fields, RFC 9110
+  // §6.5.1: Content-Length, Transfer-Encoding, Host, Connection, ...).
   static void writeTrailers(const HeaderMap& trailers, buffer::Instance& out);
 
   // The standard reason phrase of a status code; "Unknown" for others.

@@ -22,6 +22,7 @@ PooledConnection::~PooledConnection() {
   // Nobody is told about a close from here on.
   callbacks_ = nullptr;
   idle_pool_ = nullptr;
+  closing_pool_ = nullptr;
   if (connection_->state() != network::ConnectionState::kClosed) {
     connection_->close(network::ConnectionCloseType::kNoFlush, "pool_closed");
   }
@@ -33,6 +34,18 @@ void PooledConnection::attach(PooledConnectionCallbacks& callbacks, uint32_t buf
 }
 
 void PooledConnection::detach() { callbacks_ = nullptr; }
+
+bool PooledConnection::flushBeforeClose() const {
+  return codec_->upgraded() && connection_->state() == network::ConnectionState::kOpen;
+}
+
+void PooledConnection::closeAfterFlush(ConnectionPool& pool, std::string_view reason) {
+  callbacks_ = nullptr;
+  idle_pool_ = nullptr;
+  closing_pool_ = &pool;
+  // May report the close at once, when nothing is queued.
+  connection_->close(network::ConnectionCloseType::kFlushWrite, reason);
+}
 
 void PooledConnection::connect(std::chrono::milliseconds timeout) {
   connecting_ = true;
@@ -57,8 +70,10 @@ void PooledConnection::encodeData(buffer::Instance& data, bool end_stream) {
   buffer::OwnedBuffer out;
   codec_->encodeData(data, end_stream, out);
   request_complete_ = end_stream;
-  if (out.length() > 0) {
-    connection_->write(out, false);
+  // In a tunnel the end of the client's bytes is a FIN toward the upstream.
+  const bool fin = end_stream && codec_->upgraded();
+  if (out.length() > 0 || fin) {
+    connection_->write(out, fin);
   }
 }
 
@@ -112,7 +127,7 @@ void PooledConnection::fail(UpstreamFailure failure, std::string_view reason) {
   }
 }
 
-void PooledConnection::onRead(buffer::Instance& data) {
+void PooledConnection::onRead(buffer::Instance& data, bool end_stream) {
   if (callbacks_ == nullptr) {
     // Between exchanges the upstream has nothing to say; bytes now would be taken for the
     // next response.
@@ -126,6 +141,10 @@ void PooledConnection::onRead(buffer::Instance& data) {
   }
   response_bytes_ += data.length();
   std::optional<CodecError> error = codec_->dispatch(data);
+  if (!error && end_stream && codec_->upgraded() && callbacks_ != nullptr) {
+    // The upstream's half-close; its side of the tunnel is over, ours may still send.
+    error = codec_->onConnectionClose();
+  }
   if (!error) {
     return;
   }
@@ -164,6 +183,12 @@ void PooledConnection::onEvent(network::ConnectionEvent event) {
     case network::ConnectionEvent::kRemoteClose:
     case network::ConnectionEvent::kLocalClose:
       break;
+  }
+  if (closing_pool_ != nullptr) {
+    ConnectionPool* pool = closing_pool_;
+    closing_pool_ = nullptr;
+    pool->onClosedAfterFlush(*this);
+    return;
   }
   if (connect_timer_ != nullptr) {
     connect_timer_->disableTimer();
@@ -207,6 +232,10 @@ void PooledConnection::onResponseHeaders(ResponseHeaderMapPtr headers, bool end_
   // Interim (1xx) heads are followed by the final response.
   if (end_stream) {
     response_complete_ = true;
+  }
+  if (codec_->upgraded()) {
+    // A FIN is now one direction of the tunnel ending, not the connection's end.
+    connection_->enableHalfClose(true);
   }
   if (callbacks_ != nullptr) {
     callbacks_->onResponseHeaders(std::move(headers), end_stream);

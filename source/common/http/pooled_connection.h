@@ -77,7 +77,11 @@ class PooledConnection final : public event::DeferredDeletable,
   // Established (a pooled one always is); false for a new one until kConnected.
   bool connected() const { return connected_; }
 
-  // The request, serialized by the codec and queued on the connection.
+  // The request, serialized by the codec and queued on the connection. After a 101 (see
+  // ClientCodec::upgraded()) encodeData() carries tunnel bytes, and its end_stream shuts
+  // down the write side (FIN) rather than ending a body; the upstream's FIN or close ends
+  // the response with an empty onResponseData(data, true). Such a connection is never
+  // reusable.
   void encodeHeaders(const RequestHeaderMap& headers, bool end_stream);
   void encodeData(buffer::Instance& data, bool end_stream);
   void encodeTrailers(const HeaderMap& trailers);
@@ -110,8 +114,8 @@ class PooledConnection final : public event::DeferredDeletable,
     explicit Reader(PooledConnection& parent) : parent_(parent) {}
     void initializeReadFilterCallbacks(network::ReadFilterCallbacks&) override {}
     network::FilterStatus onNewConnection() override { return network::FilterStatus::kContinue; }
-    network::FilterStatus onData(buffer::Instance& data, bool) override {
-      parent_.onRead(data);
+    network::FilterStatus onData(buffer::Instance& data, bool end_stream) override {
+      parent_.onRead(data, end_stream);
       return network::FilterStatus::kStopIteration;
     }
 
@@ -121,12 +125,17 @@ class PooledConnection final : public event::DeferredDeletable,
 
   // Called by ConnectionPool.
   void detach();
+  // A tunnel's connection may still hold its last bytes and FIN: it is closed after they
+  // are sent, and `pool` hears onClosedAfterFlush() when the close is done.
+  bool flushBeforeClose() const;
+  void closeAfterFlush(ConnectionPool& pool, std::string_view reason);
   // Back in the pool: ready for the next exchange.
   void resetForReuse(ConnectionPool& pool);
   void clearIdlePool() { idle_pool_ = nullptr; }
   void close(std::string_view reason);
 
-  void onRead(buffer::Instance& data);
+  // `end_stream`: the upstream's FIN, seen only once half-close is on (a tunnel).
+  void onRead(buffer::Instance& data, bool end_stream);
   void onConnectTimeout();
   // Closes the connection and tells the user, who is detached first.
   void fail(UpstreamFailure failure, std::string_view reason);
@@ -146,6 +155,7 @@ class PooledConnection final : public event::DeferredDeletable,
   event::TimerPtr connect_timer_;
   PooledConnectionCallbacks* callbacks_ = nullptr;
   ConnectionPool* idle_pool_ = nullptr;
+  ConnectionPool* closing_pool_ = nullptr;
   uint64_t exchanges_ = 0;
   uint64_t response_bytes_ = 0;
   bool connecting_ = false;

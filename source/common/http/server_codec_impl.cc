@@ -4,6 +4,7 @@
 #include <string_view>
 
 #include "common/http/message_writer.h"
+#include "common/http/upgrade.h"
 
 namespace proxy::http {
 namespace {
@@ -34,6 +35,14 @@ ServerCodecImpl::ServerCodecImpl(ServerCodecCallbacks& callbacks, const CodecLim
 std::optional<CodecError> ServerCodecImpl::dispatch(buffer::Instance& data) {
   if (error_) {
     return error_;
+  }
+  if (upgraded_) {
+    // A byte tunnel now: nothing is parsed.
+    if (data.length() > 0) {
+      callbacks_.onRequestData(data, false);
+      data.drain(data.length());
+    }
+    return std::nullopt;
   }
   while (!paused_ && data.length() > 0) {
     MessageParser::Status status = parser_.execute(data);
@@ -77,7 +86,7 @@ void ServerCodecImpl::deliver(bool message_complete) {
 }
 
 void ServerCodecImpl::resume() {
-  if (!paused_ || !request_delivered_) {
+  if (!paused_ || !request_delivered_ || upgraded_) {
     return;
   }
   paused_ = false;
@@ -99,6 +108,7 @@ HeaderMap& ServerCodecImpl::onMessageBegin() {
   head_request_ = false;
   keep_alive_ = true;
   framing_ = Framing::kContentLength;
+  upgrade_requested_ = false;
   return *headers_;
 }
 
@@ -132,6 +142,7 @@ MessageParser::HeadersVerdict ServerCodecImpl::onHeadersComplete() {
     }
   }
   request_has_body_ = parser_.chunked() || parser_.contentLength() > 0;
+  upgrade_requested_ = UpgradeRequest::tunnelable(headers, !request_has_body_);
   headers_ready_ = true;
   return {};
 }
@@ -144,6 +155,14 @@ HeaderMap& ServerCodecImpl::onTrailersBegin() {
 void ServerCodecImpl::encodeHeaders(const ResponseHeaderMap& headers, bool end_stream, bool close,
                                     buffer::Instance& out) {
   const int status = headers.status();
+  if (status == 101 && upgrade_requested_) {
+    // The head as given (it carries Upgrade and "Connection: upgrade"); then raw bytes.
+    framing_ = Framing::kUpgraded;
+    upgraded_ = true;
+    keep_alive_ = false;
+    MessageWriter::writeResponseHead(status, headers, {}, out);
+    return;
+  }
   bool has_content_length = false;
   bool says_close = false;
   bool says_keep_alive = false;
@@ -190,6 +209,7 @@ void ServerCodecImpl::encodeData(buffer::Instance& data, bool end_stream, buffer
       return;
     case Framing::kContentLength:
     case Framing::kCloseDelimited:
+    case Framing::kUpgraded:
       out.move(data);
       return;
     case Framing::kChunked:

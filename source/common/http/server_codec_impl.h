@@ -36,9 +36,11 @@ class ServerCodecImpl final : public ServerCodec, private MessageParser::Callbac
   void encodeData(buffer::Instance& data, bool end_stream, buffer::Instance& out) override;
   void encodeTrailers(const HeaderMap& trailers, buffer::Instance& out) override;
   void encode1xx(const ResponseHeaderMap& headers, buffer::Instance& out) override;
+  bool upgraded() const override { return upgraded_; }
 
  private:
-  enum class Framing { kNoBody, kContentLength, kChunked, kCloseDelimited };
+  // kUpgraded: after a 101, bytes go out as they are.
+  enum class Framing { kNoBody, kContentLength, kChunked, kCloseDelimited, kUpgraded };
 
   // MessageParser::Callbacks
   HeaderMap& onMessageBegin() override;
@@ -68,6 +70,9 @@ class ServerCodecImpl final : public ServerCodec, private MessageParser::Callbac
   bool head_request_ = false;
   bool keep_alive_ = true;
   Framing framing_ = Framing::kContentLength;
+  // The request may switch protocols (UpgradeRequest); a 101 for it switched them.
+  bool upgrade_requested_ = false;
+  bool upgraded_ = false;
 };
 
 }  // namespace proxy::http

@@ -11,8 +11,11 @@
 #include <cstring>
 #include <map>
 #include <set>
+#include <sstream>
 #include <string_view>
 #include <vector>
+
+#include <yaml-cpp/eventhandler.h>
 
 #include "common/config/yaml_util.h"
 #include "server/config/host_port.h"
@@ -978,6 +981,45 @@ Config parseRoot(const YAML::Node& root, const std::string& file_name, const Env
   return config;
 }
 
+// yaml-cpp 0.7's LoadAll never returns on some broken streams: from ", x" it makes empty
+// documents forever, without consuming a byte, until memory runs out. A first pass that only
+// watches where each document starts refuses the stream at the first one that does not move
+// on (found by the config fuzz target).
+class DocumentStarts final : public YAML::EventHandler {
+ public:
+  // YAML::EventHandler
+  void OnDocumentStart(const YAML::Mark& mark) override { marks.push_back(mark); }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+
+  std::vector<YAML::Mark> marks;
+};
+
+void checkDocumentsAdvance(const std::string& yaml_text) {
+  std::istringstream stream(yaml_text);
+  YAML::Parser parser(stream);
+  DocumentStarts starts;
+  while (parser.HandleNextDocument(starts)) {
+    const size_t n = starts.marks.size();
+    if (n >= 2 && starts.marks[n - 1].pos <= starts.marks[n - 2].pos) {
+      const YAML::Mark& mark = starts.marks[n - 1];
+      const std::string found = mark.pos >= 0 && static_cast<size_t>(mark.pos) < yaml_text.size()
+                                    ? quoted(std::string(1, yaml_text[mark.pos]))
+                                    : "the end of the file";
+      throw YAML::ParserException(mark, "expected a YAML node, found " + found);
+    }
+  }
+}
+
 }  // namespace
 
 EnvLookup processEnvironment() {
@@ -1005,6 +1047,7 @@ std::string formatConfigError(const std::string& file, const registry::ConfigErr
 Config parseConfig(const std::string& yaml_text, const std::string& file_name, const EnvLookup& env,
                    const NetworkFilterRegistry& filters) {
   try {
+    checkDocumentsAdvance(yaml_text);
     std::vector<YAML::Node> documents = YAML::LoadAll(yaml_text);
     if (documents.empty()) {
       throw ConfigFileError(oneLine(file_name +

@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <vector>
+
 namespace proxy::server {
 
 std::string formatDuration(std::chrono::milliseconds duration) {
@@ -71,6 +73,30 @@ void printClusters(YAML::Emitter& out, const std::vector<ClusterConfig>& cluster
   out << YAML::EndSeq;
 }
 
+// A copy of a filter's config in which every empty sequence or map is in flow style ("[]"),
+// the only way YAML writes one and so how it reads back: a node the seed translation built
+// in block style would otherwise print as "routes:\n  []" once and "routes: []" after a
+// reload, and printing would not be a fixed point (found by the config fuzz target).
+YAML::Node withFlowEmptyCollections(const YAML::Node& config) {
+  YAML::Node copy = YAML::Clone(config);
+  std::vector<YAML::Node> pending = {copy};
+  while (!pending.empty()) {
+    YAML::Node node = pending.back();
+    pending.pop_back();
+    if (!node.IsSequence() && !node.IsMap()) {
+      continue;
+    }
+    if (node.size() == 0) {
+      node.SetStyle(YAML::EmitterStyle::Flow);
+      continue;
+    }
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      pending.push_back(node.IsMap() ? it->second : *it);
+    }
+  }
+  return copy;
+}
+
 void printListeners(YAML::Emitter& out, const std::vector<ListenerConfig>& listeners) {
   out << YAML::Key << "listeners" << YAML::Value;
   if (listeners.empty()) {
@@ -89,7 +115,7 @@ void printListeners(YAML::Emitter& out, const std::vector<ListenerConfig>& liste
       out << YAML::BeginMap;
       out << YAML::Key << "name" << YAML::Value << filter.name;
       if (filter.config.IsDefined() && !filter.config.IsNull()) {
-        out << YAML::Key << "config" << YAML::Value << filter.config;
+        out << YAML::Key << "config" << YAML::Value << withFlowEmptyCollections(filter.config);
       }
       out << YAML::EndMap;
     }

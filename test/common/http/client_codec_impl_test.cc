@@ -342,12 +342,15 @@ TEST_F(ClientCodecTest, InterimWithMockCallbacks) {
   EXPECT_FALSE(codec->dispatch(input));
 }
 
-TEST_F(ClientCodecTest, SwitchingProtocolsIsFinal) {
+TEST_F(ClientCodecTest, SwitchingProtocolsToAPlainRequestIsRefused) {
   sendRequest();
-  EXPECT_FALSE(
-      feed("HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: ws\r\n\r\n"));
-  EXPECT_THAT(recorder_.events,
-              ElementsAre("H 101 HTTP/1.1 [Connection=upgrade] [Upgrade=ws] end"));
+  auto error =
+      feed("HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: ws\r\n\r\n");
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->reason, "unexpected_upgrade");
+  EXPECT_EQ(error->status, 502);
+  EXPECT_TRUE(recorder_.events.empty());
+  EXPECT_FALSE(codec_->upgraded());
   EXPECT_FALSE(codec_->keepAlive());
 }
 
@@ -530,13 +533,96 @@ TEST_F(ClientCodecTest, BytesBeforeAnyRequest) {
   EXPECT_TRUE(recorder_.events.empty());
 }
 
-TEST_F(ClientCodecTest, BytesAfterSwitchingProtocols) {
+RequestHeaderMapPtr upgradeRequest() {
+  auto map = std::make_unique<RequestHeaderMap>();
+  map->setMethod("GET");
+  map->setPath("/chat");
+  map->add("Host", "upstream");
+  map->add("connection", "upgrade");
+  map->add("upgrade", "websocket");
+  return map;
+}
+
+TEST_F(ClientCodecTest, SwitchingProtocolsTurnsTheConnectionIntoATunnel) {
+  EXPECT_EQ(encode(*upgradeRequest(), true),
+            "GET /chat HTTP/1.1\r\nHost: upstream\r\nconnection: upgrade\r\n"
+            "upgrade: websocket\r\n\r\n");
+  // The bytes behind the 101's head, in the same read, are the tunnel's first.
+  EXPECT_FALSE(
+      feed("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\n"
+           "\x81\x05hello"));
+  EXPECT_TRUE(codec_->upgraded());
+  EXPECT_FALSE(codec_->keepAlive());
+  // Later bytes, even ones that look like HTTP, are passed as they are.
+  EXPECT_FALSE(feed("HTTP/1.1 200 OK\r\n\r\n"));
+  EXPECT_EQ(input_.length(), 0u);
+  // The upstream's FIN or close ends its side once.
+  EXPECT_FALSE(codec_->onConnectionClose());
+  EXPECT_FALSE(codec_->onConnectionClose());
+  EXPECT_THAT(recorder_.events,
+              ElementsAre("H 101 HTTP/1.1 [Upgrade=websocket] [Connection=upgrade]",
+                          "D \x81\x05hello", "D HTTP/1.1 200 OK\r\n\r\n", "D  end"));
+  // Toward the upstream, bytes go out unframed.
+  EXPECT_EQ(encodeData("\x81\x02hi", false), "\x81\x02hi");
+  EXPECT_EQ(encodeData("", true), "");
+}
+
+TEST_F(ClientCodecTest, SwitchingProtocolsOneBytePerDispatch) {
+  encode(*upgradeRequest(), true);
+  EXPECT_FALSE(feed("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\nabc", 1));
+  EXPECT_THAT(recorder_.events,
+              ElementsAre("H 101 HTTP/1.1 [Upgrade=websocket]", "D a", "D b", "D c"));
+}
+
+TEST_F(ClientCodecTest, UpgradeRequestAnsweredNormallyStaysHttp) {
+  encode(*upgradeRequest(), true);
+  EXPECT_FALSE(feed("HTTP/1.1 426 Upgrade Required\r\nContent-Length: 2\r\n\r\nno"));
+  EXPECT_FALSE(codec_->upgraded());
+  EXPECT_TRUE(codec_->keepAlive());
+  EXPECT_THAT(recorder_.events, ElementsAre("H 426 HTTP/1.1 [Content-Length=2]", "D no end"));
+  codec_->reset();
   sendRequest();
-  auto error = feed(
-      "HTTP/1.1 101 Switching Protocols\r\nUpgrade: ws\r\nConnection: upgrade\r\n\r\n"
-      "\x81\x05hello");
+  EXPECT_FALSE(feed("HTTP/1.1 204 No Content\r\n\r\n"));
+  EXPECT_EQ(recorder_.events.back(), "H 204 HTTP/1.1 end");
+}
+
+TEST_F(ClientCodecTest, InterimBeforeSwitchingProtocols) {
+  encode(*upgradeRequest(), true);
+  EXPECT_FALSE(
+      feed("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 101 Switching Protocols\r\nUpgrade: "
+           "websocket\r\n\r\nx"));
+  EXPECT_THAT(recorder_.events,
+              ElementsAre("H 100 HTTP/1.1", "H 101 HTTP/1.1 [Upgrade=websocket]", "D x"));
+}
+
+TEST_F(ClientCodecTest, H2cUpgradeIsNotTunnelled) {
+  encode(*request("GET", "/", {{"Host", "up"}, {"Connection", "upgrade"}, {"Upgrade", "h2c"}}),
+         true);
+  auto error = feed("HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n");
   ASSERT_TRUE(error);
-  EXPECT_EQ(error->reason, "unexpected_data");
+  EXPECT_EQ(error->reason, "unexpected_upgrade");
+}
+
+TEST_F(ClientCodecTest, RequestTrailersLoseFieldsATrailerMustNotCarry) {
+  encode(*request("PUT", "/p"), false);
+  EXPECT_EQ(encodeData("abc", false), "3\r\nabc\r\n");
+  HeaderMap trailers;
+  trailers.add("content-length", "3");
+  trailers.add("x-checksum", "1");
+  trailers.add("HOST", "other");
+  buffer::OwnedBuffer out;
+  codec_->encodeTrailers(trailers, out);
+  EXPECT_EQ(out.toString(), "0\r\nx-checksum: 1\r\n\r\n");
+}
+
+TEST_F(ClientCodecTest, RequestTrailersAreDroppedWithContentLength) {
+  encode(*request("PUT", "/p", {{"Host", "up"}, {"Content-Length", "3"}}), false);
+  EXPECT_EQ(encodeData("abc", true), "abc");
+  HeaderMap trailers;
+  trailers.add("x-checksum", "1");
+  buffer::OwnedBuffer out;
+  codec_->encodeTrailers(trailers, out);
+  EXPECT_EQ(out.length(), 0u);
 }
 
 // ---------------------------------------------------------------------------------------

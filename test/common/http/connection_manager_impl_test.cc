@@ -448,5 +448,135 @@ TEST_F(ConnectionManagerImplTest, ConnectionIsIdleAgainAfterTheStream) {
   EXPECT_EQ(1u, access_log_->requests_.size());
 }
 
+// ---------------------------------------------------------------------------------------
+// Upgrade: after a 101 the stream is a byte tunnel until both sides' FIN.
+
+constexpr const char* kUpgrade =
+    "GET /chat HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n";
+
+class TunnelTest : public ConnectionManagerImplTest {
+ protected:
+  // The upgrade request (with `early` bytes behind it) answered with a 101.
+  void switchProtocols(const std::string& early = "") {
+    auto_respond_ = false;
+    receive(kUpgrade + early);
+    ASSERT_TRUE(terminal_->headers_end_stream_);
+    auto headers = std::make_unique<ResponseHeaderMap>();
+    headers->setStatus(101);
+    headers->add("connection", "upgrade");
+    headers->add("upgrade", "websocket");
+    terminal_->decoder_callbacks_->encodeHeaders(std::move(headers), false);
+  }
+  void send(const std::string& bytes, bool end_stream) {
+    buffer::OwnedBuffer data;
+    data.add(bytes);
+    terminal_->decoder_callbacks_->encodeData(data, end_stream);
+  }
+  void clientFin() {
+    buffer::OwnedBuffer none;
+    manager_->onData(none, true);
+  }
+};
+
+TEST_F(TunnelTest, BytesFlowBothWaysAndEachFinIsRelayed) {
+  switchProtocols("early");
+  EXPECT_EQ("HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\n",
+            connection().written_);
+  EXPECT_TRUE(connection().half_close_);
+  // The bytes that came behind the head reach the filters from a fresh stack.
+  EXPECT_EQ("", terminal_->body_);
+  ASSERT_TRUE(resumeTimer().enabled_);
+  resumeTimer().invokeCallback();
+  EXPECT_EQ("early", terminal_->body_);
+  receive("GET / HTTP/1.1\r\n\r\n");  // not parsed: tunnel bytes
+  EXPECT_EQ("earlyGET / HTTP/1.1\r\n\r\n", terminal_->body_);
+  EXPECT_FALSE(terminal_->data_end_stream_);
+
+  send("pong", false);
+  EXPECT_THAT(connection().written_, testing::EndsWith("\r\n\r\npong"));
+  // The client's FIN ends its direction; the upstream's bytes still flow.
+  clientFin();
+  EXPECT_TRUE(terminal_->data_end_stream_);
+  EXPECT_EQ(0, terminal_->destroyed_);
+  send("late", false);
+  EXPECT_THAT(connection().written_, testing::EndsWith("pong"
+                                                       "late"));
+  EXPECT_FALSE(connection().write_end_stream_);
+  // The upstream's end is a FIN to the client, and the tunnel is over.
+  send("", true);
+  EXPECT_TRUE(connection().write_end_stream_);
+  EXPECT_EQ(1, terminal_->destroyed_);
+  EXPECT_EQ(RequestFailure::kNone, terminal_->last_failure_);
+  EXPECT_EQ(network::ConnectionState::kClosed, connection().state_);
+}
+
+TEST_F(TunnelTest, UpstreamFinFirstLeavesTheClientSending) {
+  switchProtocols();
+  send("bye", true);
+  EXPECT_TRUE(connection().write_end_stream_);
+  EXPECT_EQ(0, terminal_->destroyed_);
+  receive("still");
+  EXPECT_EQ("still", terminal_->body_);
+  clientFin();
+  EXPECT_EQ(1, terminal_->destroyed_);
+  EXPECT_EQ(network::ConnectionState::kClosed, connection().state_);
+}
+
+TEST_F(TunnelTest, UpstreamClosedEndsTheTunnelWithoutFailure) {
+  switchProtocols();
+  send("", true);
+  terminal_->decoder_callbacks_->resetStream();
+  EXPECT_EQ(RequestFailure::kNone, terminal_->last_failure_);
+  EXPECT_EQ(network::ConnectionState::kClosed, connection().state_);
+}
+
+TEST_F(TunnelTest, DrainDoesNotCutATunnel) {
+  switchProtocols();
+  manager_->onDrain();
+  EXPECT_EQ(network::ConnectionState::kOpen, connection().state_);
+  receive("x");
+  EXPECT_EQ("x", terminal_->body_);
+  send("y", false);
+  EXPECT_THAT(connection().written_, testing::EndsWith("y"));
+}
+
+TEST_F(TunnelTest, UpgradeAnsweredNormallyKeepsTheConnection) {
+  auto_respond_ = false;
+  receive(kUpgrade);
+  terminal_->respond(426, "no");
+  EXPECT_THAT(connection().written_, HasSubstr("HTTP/1.1 426"));
+  EXPECT_FALSE(connection().half_close_);
+  EXPECT_EQ(network::ConnectionState::kOpen, connection().state_);
+  auto_respond_ = true;
+  receive("GET /next HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(std::vector<std::string>{"/next"}, terminal_->paths_);
+}
+
+TEST_F(ConnectionManagerImplTest, ResponseBeforeTheWholeRequestSaysConnectionClose) {
+  // "Expect: 100-continue" answered with a final status: the client may or may not send the
+  // body, so the connection ends, and the response says so.
+  auto_respond_ = false;
+  receive("PUT /up HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 10\r\n\r\n");
+  terminal_->respond(417, "");
+  EXPECT_THAT(connection().written_, HasSubstr("HTTP/1.1 417"));
+  EXPECT_THAT(connection().written_, HasSubstr("Connection: close"));
+  EXPECT_EQ(network::ConnectionState::kClosed, connection().state_);
+}
+
+TEST_F(ConnectionManagerImplTest, InterimResponsesPrecedeTheFinalOne) {
+  auto_respond_ = false;
+  receive("PUT /up HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n");
+  auto interim = std::make_unique<ResponseHeaderMap>();
+  interim->setStatus(100);
+  terminal_->decoder_callbacks_->encode1xxHeaders(std::move(interim));
+  EXPECT_EQ("HTTP/1.1 100 Continue\r\n\r\n", connection().written_);
+  receive("ok");
+  EXPECT_EQ("ok", terminal_->body_);
+  terminal_->respond(201, "");
+  EXPECT_THAT(connection().written_, HasSubstr("HTTP/1.1 201"));
+  EXPECT_THAT(connection().written_, testing::Not(HasSubstr("Connection: close")));
+  EXPECT_EQ(network::ConnectionState::kOpen, connection().state_);
+}
+
 }  // namespace
 }  // namespace proxy::http

@@ -819,6 +819,15 @@ TEST_F(ServerCodecTest, ResponseTrailersDroppedWithContentLength) {
   EXPECT_EQ(out.length(), 0u);
 }
 
+// Found by the request_codec fuzz target: an empty value (a null view) reached memcpy.
+TEST_F(ServerCodecTest, EmptyHeaderValueIsWritten) {
+  EXPECT_FALSE(feedAll("GET / HTTP/1.1\r\nHost: a\r\nX-Empty:\r\n\r\n"));
+  ASSERT_EQ(recorder_.requests.size(), 1u);
+  auto reply = response(200, {{"Content-Length", "0"}});
+  reply->add("x-empty", *recorder_.requests[0]->get("x-empty"));
+  EXPECT_EQ(encode(*reply, true), "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nx-empty: \r\n\r\n");
+}
+
 TEST_F(ServerCodecTest, ResponseToHttp10IsCloseDelimited) {
   EXPECT_FALSE(feedAll("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"));
   EXPECT_TRUE(codec_->keepAlive());
@@ -981,6 +990,101 @@ TEST_F(ServerCodecTest, NoInterimResponseToHttp10) {
   EXPECT_FALSE(feedAll("POST / HTTP/1.0\r\nContent-Length: 3\r\n\r\n"));
   buffer::OwnedBuffer out;
   codec_->encode1xx(*response(100), out);
+  EXPECT_EQ(out.length(), 0u);
+}
+
+// ---------------------------------------------------------------------------------------
+// Upgrade: a 101 to a tunnelable request turns the connection into a byte tunnel.
+
+constexpr std::string_view kUpgradeRequest =
+    "GET /chat HTTP/1.1\r\nHost: a\r\nConnection: keep-alive, Upgrade\r\n"
+    "Upgrade: websocket\r\n\r\n";
+
+TEST_F(ServerCodecTest, UpgradeSwitchesToRawBytesBothWays) {
+  // Bytes behind the head wait in the input until the answer is known.
+  std::string raw = std::string(kUpgradeRequest) + "\x81\x02hi";
+  EXPECT_FALSE(feedAll(raw));
+  ASSERT_EQ(recorder_.events.size(), 1u);
+  EXPECT_THAT(recorder_.events[0], testing::EndsWith("[Upgrade=websocket] end"));
+  EXPECT_EQ(input_.toString(), "\x81\x02hi");
+  EXPECT_FALSE(codec_->upgraded());
+
+  // A 101 goes out as given: no framing, no Connection: close even when asked to close.
+  auto switching = response(101, {{"Connection", "upgrade"}, {"Upgrade", "websocket"}});
+  EXPECT_EQ(
+      encode(*switching, false, true),
+      "HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n");
+  EXPECT_TRUE(codec_->upgraded());
+  EXPECT_FALSE(codec_->keepAlive());
+
+  // The held bytes and later ones are handed over as they are, never parsed.
+  EXPECT_FALSE(codec_->dispatch(input_));
+  EXPECT_FALSE(feedAll("GET / HTTP/1.1\r\n\r\n"));
+  EXPECT_EQ(recorder_.body, "\x81\x02hiGET / HTTP/1.1\r\n\r\n");
+  EXPECT_FALSE(recorder_.last_data_end);
+  EXPECT_EQ(input_.length(), 0u);
+  // And the answer's bytes go out unframed.
+  EXPECT_EQ(encodeData("\x81\x02yo", false), "\x81\x02yo");
+  EXPECT_EQ(encodeData("", true), "");
+}
+
+TEST_F(ServerCodecTest, UpgradeAnsweredWithoutSwitchingStaysHttp) {
+  EXPECT_FALSE(feedAll(kUpgradeRequest));
+  EXPECT_EQ(encode(*response(200, {{"Content-Length", "2"}}), false),
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n");
+  EXPECT_EQ(encodeData("ok", true), "ok");
+  EXPECT_FALSE(codec_->upgraded());
+  EXPECT_TRUE(codec_->keepAlive());
+  codec_->resume();
+  EXPECT_FALSE(feedAll("GET /next HTTP/1.1\r\nHost: a\r\n\r\n"));
+  ASSERT_EQ(recorder_.events.size(), 2u);
+  EXPECT_EQ(recorder_.events[1], "H GET /next HTTP/1.1 [Host=a] end");
+}
+
+TEST_F(ServerCodecTest, SwitchingIsOnlyForTunnelableRequests) {
+  // With a body, as HTTP/1.0, or for h2c, an Upgrade request is a plain request: a 101 for
+  // it (which the router never sends) switches nothing.
+  const std::string cases[] = {
+      "POST / HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: websocket\r\n"
+      "Content-Length: 2\r\n\r\nhi",
+      "GET / HTTP/1.0\r\nConnection: upgrade\r\nUpgrade: websocket\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\n"
+      "HTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n",
+      "GET / HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\n\r\n",
+  };
+  for (const std::string& raw : cases) {
+    SCOPED_TRACE(raw);
+    reset();
+    EXPECT_FALSE(feedAll(raw));
+    encode(*response(101, {{"Upgrade", "websocket"}}), false);
+    EXPECT_FALSE(codec_->upgraded());
+  }
+}
+
+TEST_F(ServerCodecTest, ResponseTrailersLoseFieldsATrailerMustNotCarry) {
+  EXPECT_FALSE(feedAll("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
+  encode(*response(200), false);
+  EXPECT_EQ(encodeData("abc", false), "3\r\nabc\r\n");
+  HeaderMap trailers;
+  trailers.add("X-Checksum", "42");
+  trailers.add("Content-Length", "3");
+  trailers.add("Transfer-Encoding", "chunked");
+  trailers.add("Host", "evil");
+  trailers.add("Connection", "close");
+  trailers.add("Server-Timing", "db;dur=53");
+  buffer::OwnedBuffer out;
+  codec_->encodeTrailers(trailers, out);
+  EXPECT_EQ(out.toString(), "0\r\nX-Checksum: 42\r\nServer-Timing: db;dur=53\r\n\r\n");
+}
+
+TEST_F(ServerCodecTest, ResponseTrailersAreDroppedWithoutChunking) {
+  EXPECT_FALSE(feedAll("GET / HTTP/1.0\r\n\r\n"));
+  encode(*response(200), false);
+  EXPECT_EQ(encodeData("abc", false), "abc");
+  HeaderMap trailers;
+  trailers.add("X-Checksum", "42");
+  buffer::OwnedBuffer out;
+  codec_->encodeTrailers(trailers, out);
   EXPECT_EQ(out.length(), 0u);
 }
 

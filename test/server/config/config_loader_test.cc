@@ -626,6 +626,11 @@ const ErrorCase kErrorCases[] = {
      "1:1: (top level): expected a map of settings, found an empty document"},
     {"TwoDocuments", "log_level: info\n---\nlog_level: info\n",
      "3:1: (top level): expected one YAML document, found 2"},
+    // Found by the config fuzz target: yaml-cpp's LoadAll made empty documents from these
+    // forever, without reading a byte, until memory ran out.
+    {"StrayCommaStartsTheFile", ", x\n", "1:1: (yaml): expected a YAML node, found \",\""},
+    {"StrayCommaAfterFlowMap",
+     ", host: v }\nhttp_config: { port: ", "1:1: (yaml): expected a YAML node, found \",\""},
     {"ScalarDocument", "hello\n", "1:1: (top level): expected a map of settings, found \"hello\""},
     // Unknown keys, at every level.
     {"UnknownTopLevelKey", "log_level: info\nlistener: []\n",

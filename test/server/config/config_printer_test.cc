@@ -171,6 +171,16 @@ TEST_F(ConfigPrinterTest, SeedFormIsPrintedInCanonicalForm) {
   expectRoundTrip(config);
 }
 
+// Found by the config fuzz target: the translated empty route list printed in block style
+// ("routes:\n  []"), which read back as flow style and printed differently.
+TEST_F(ConfigPrinterTest, SeedHttpWithoutRoutesRoundTrips) {
+  Config config = parseConfig("http_config: { port: \":8021\", shutdown_timeout: 250ms }\n",
+                              "seed.yml", noEnv, filters_);
+  std::string printed = printCanonicalConfig(config);
+  EXPECT_THAT(printed, HasSubstr("routes: []\n"));
+  expectRoundTrip(config);
+}
+
 TEST_F(ConfigPrinterTest, ExampleConfigRoundTrips) {
   expectRoundTrip(loadConfigFile(kTestdata + "example-config.yml", noEnv, filters_));
 }

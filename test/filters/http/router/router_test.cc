@@ -899,6 +899,193 @@ TEST_F(RouterTest, DestroyMidResponseClosesTheUpstream) {
   EXPECT_EQ(http::RequestFailure::kNone, stream.callbacks.stream_info_.failure);
 }
 
+// ---------------------------------------------------------------------------------------
+// Upgrade: a 101 turns the stream into a byte tunnel.
+
+constexpr std::string_view kSwitching =
+    "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+    "Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+
+TEST_F(RouterTest, UpgradeRequestKeepsItsUpgradeHeadersOnly) {
+  request("GET", "/chat",
+          {{"host", "h"},
+           {"connection", "keep-alive, Upgrade, X-Private"},
+           {"upgrade", "websocket"},
+           {"x-private", "p"},
+           {"sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="}});
+  connect(0);
+  const std::string& written = upstream(0).written_;
+  EXPECT_THAT(written, testing::HasSubstr("connection: upgrade\r\nupgrade: websocket\r\n"));
+  EXPECT_THAT(written, testing::HasSubstr("sec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n"));
+  EXPECT_THAT(written, testing::Not(testing::HasSubstr("x-private")));
+  EXPECT_THAT(written, testing::Not(testing::HasSubstr("keep-alive")));
+}
+
+TEST_F(RouterTest, UpgradeThatCannotBeTunnelledIsAPlainRequest) {
+  // With a body, asking for h2c, or without "Connection: upgrade": the upgrade headers go.
+  Stream& with_body = request(
+      "POST", "/",
+      {{"host", "h"}, {"connection", "upgrade"}, {"upgrade", "websocket"}, {"content-length", "2"}},
+      false);
+  body(with_body, "hi", true);
+  Stream& h2c = request("GET", "/",
+                        {{"host", "h"},
+                         {"connection", "Upgrade, HTTP2-Settings"},
+                         {"upgrade", "h2c"},
+                         {"http2-settings", "AAMAAABkAAQAAP__"}});
+  Stream& no_connection = request("GET", "/", {{"host", "h"}, {"upgrade", "websocket"}});
+  for (size_t i = 0; i < 3; ++i) {
+    connect(i);
+    EXPECT_THAT(upstream(i).written_, testing::Not(testing::HasSubstr("pgrade")));
+    EXPECT_THAT(upstream(i).written_, testing::Not(testing::HasSubstr("onnection")));
+    EXPECT_THAT(upstream(i).written_, testing::Not(testing::HasSubstr("http2-settings")));
+  }
+  // And a 101 to such a request is an invalid response.
+  respond(1, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\n\r\n");
+  EXPECT_EQ(502, h2c.callbacks.local_reply_code_);
+  with_body.filter->onDestroy();
+  h2c.filter->onDestroy();
+  no_connection.filter->onDestroy();
+}
+
+TEST_F(RouterTest, SwitchingProtocolsTunnelsBytesBothWaysWithHalfClose) {
+  Stream& stream =
+      request("GET", "/chat", {{"host", "h"}, {"connection", "upgrade"}, {"upgrade", "websocket"}});
+  connect(0);
+  respond(0, std::string(kSwitching) + "\x81\x02hi");
+  ASSERT_NE(nullptr, stream.callbacks.response_headers_);
+  const http::ResponseHeaderMap& headers = *stream.callbacks.response_headers_;
+  EXPECT_EQ(101, headers.status());
+  EXPECT_EQ("upgrade", *headers.get("connection"));
+  EXPECT_EQ("websocket", *headers.get("upgrade"));
+  EXPECT_EQ("s3pPLMBiTxaQ9kYGzzhZRbK+xOo=", *headers.get("sec-websocket-accept"));
+  EXPECT_FALSE(stream.callbacks.response_end_stream_);
+  EXPECT_EQ(101, stream.callbacks.stream_info_.response_code);
+  EXPECT_EQ("\x81\x02hi", stream.callbacks.response_body_);
+  EXPECT_TRUE(upstream(0).half_close_);
+  // No response timer runs in a tunnel.
+  event::MockTimer* response_timer = timer(kResponseTimeout);
+  EXPECT_TRUE(response_timer == nullptr || !response_timer->enabled_);
+
+  // The client's bytes go up as they are; its FIN becomes the upstream's FIN.
+  const size_t head = upstream(0).written_.size();
+  body(stream, "\x81\x02yo", false);
+  EXPECT_EQ("\x81\x02yo", upstream(0).written_.substr(head));
+  EXPECT_FALSE(upstream(0).write_end_stream_);
+  body(stream, "", true);
+  EXPECT_TRUE(upstream(0).write_end_stream_);
+  EXPECT_EQ(network::ConnectionState::kOpen, upstream(0).state_);
+
+  // The upstream still answers after the client's FIN; then its own FIN ends its side.
+  respond(0, "late");
+  EXPECT_EQ("\x81\x02hilate", stream.callbacks.response_body_);
+  buffer::OwnedBuffer none;
+  upstream(0).read_filters_.at(0)->onData(none, true);
+  EXPECT_TRUE(stream.callbacks.response_end_stream_);
+  EXPECT_FALSE(stream.callbacks.reset_);
+  stream.filter->onDestroy();
+  // Never pooled.
+  EXPECT_EQ(0u, pool().idleCount());
+  EXPECT_EQ(network::ConnectionState::kClosed, upstream(0).state_);
+  EXPECT_EQ(http::RequestFailure::kNone, stream.callbacks.stream_info_.failure);
+}
+
+TEST_F(RouterTest, UpstreamClosingEndsTheTunnel) {
+  Stream& stream =
+      request("GET", "/chat", {{"host", "h"}, {"connection", "upgrade"}, {"upgrade", "websocket"}});
+  connect(0);
+  respond(0, kSwitching);
+  respond(0, "bye");
+  remoteClose(0);
+  EXPECT_EQ("bye", stream.callbacks.response_body_);
+  EXPECT_TRUE(stream.callbacks.response_end_stream_);
+  // The client connection is closed (after a flush) by resetting the stream.
+  EXPECT_TRUE(stream.callbacks.reset_);
+  EXPECT_EQ(0, stream.callbacks.local_replies_);
+  stream.filter->onDestroy();
+}
+
+TEST_F(RouterTest, TunnelKeepsWatermarksBothWays) {
+  Stream& stream =
+      request("GET", "/chat", {{"host", "h"}, {"connection", "upgrade"}, {"upgrade", "websocket"}});
+  connect(0);
+  respond(0, kSwitching);
+  ASSERT_EQ(1u, stream.callbacks.watermark_callbacks_.size());
+  stream.callbacks.watermark_callbacks_[0]->onAboveWriteBufferHighWatermark();
+  EXPECT_EQ(1, upstream(0).read_disable_count_);
+  stream.callbacks.watermark_callbacks_[0]->onBelowWriteBufferLowWatermark();
+  EXPECT_EQ(0, upstream(0).read_disable_count_);
+  upstream(0).raiseAboveHighWatermark();
+  EXPECT_EQ(1, stream.callbacks.read_disable_count_);
+  upstream(0).raiseBelowLowWatermark();
+  EXPECT_EQ(0, stream.callbacks.read_disable_count_);
+  stream.filter->onDestroy();
+}
+
+TEST_F(RouterTest, TunnelEndSendsWhatIsQueuedBeforeClosingTheUpstream) {
+  Stream& stream =
+      request("GET", "/chat", {{"host", "h"}, {"connection", "upgrade"}, {"upgrade", "websocket"}});
+  connect(0);
+  respond(0, kSwitching);
+  buffer::OwnedBuffer none;
+  upstream(0).read_filters_.at(0)->onData(none, true);  // the upstream's FIN first
+  // The client's last bytes and FIN may still be queued when the stream ends.
+  EXPECT_CALL(upstream(0), close(network::ConnectionCloseType::kFlushWrite, _));
+  body(stream, "last", false);
+  body(stream, "", true);
+  stream.filter->onDestroy();
+  EXPECT_THAT(upstream(0).written_, testing::EndsWith("last"));
+  EXPECT_EQ(network::ConnectionState::kClosed, upstream(0).state_);
+  EXPECT_EQ(0u, pool().idleCount());
+}
+
+TEST_F(RouterTest, UpgradeAnsweredWithoutSwitchingIsAnOrdinaryExchange) {
+  Stream& stream =
+      request("GET", "/chat", {{"host", "h"}, {"connection", "upgrade"}, {"upgrade", "websocket"}});
+  connect(0);
+  respond(0, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nUpgrade: websocket\r\n\r\nok");
+  EXPECT_EQ(200, stream.callbacks.response_headers_->status());
+  EXPECT_FALSE(stream.callbacks.response_headers_->get("upgrade").has_value());
+  EXPECT_EQ("ok", stream.callbacks.response_body_);
+  EXPECT_FALSE(upstream(0).half_close_);
+  stream.filter->onDestroy();
+  EXPECT_EQ(1u, pool().idleCount());
+}
+
+TEST_F(RouterTest, FinalResponseWithoutContinueIsRelayedAndTheConnectionDropped) {
+  Stream& stream = request(
+      "PUT", "/", {{"host", "h"}, {"expect", "100-continue"}, {"content-length", "5"}}, false);
+  connect(0);
+  respond(0, "HTTP/1.1 417 Expectation Failed\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_TRUE(stream.callbacks.interim_headers_.empty());
+  EXPECT_EQ(417, stream.callbacks.response_headers_->status());
+  EXPECT_TRUE(stream.callbacks.response_end_stream_);
+  // The upstream never read the body it refused: its connection is not reused.
+  EXPECT_EQ(network::ConnectionState::kClosed, upstream(0).state_);
+  body(stream, "hello", true);
+  stream.filter->onDestroy();
+  EXPECT_EQ(0u, pool().idleCount());
+}
+
+TEST_F(RouterTest, SeveralInterimResponsesPrecedeTheFinalOne) {
+  Stream& stream = request(
+      "POST", "/", {{"host", "h"}, {"expect", "100-continue"}, {"content-length", "2"}}, false);
+  connect(0);
+  respond(0,
+          "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </s.css>\r\n"
+          "Connection: x-hop\r\nX-Hop: 1\r\n\r\n");
+  ASSERT_EQ(2u, stream.callbacks.interim_headers_.size());
+  EXPECT_EQ(100, stream.callbacks.interim_headers_[0]->status());
+  EXPECT_EQ(103, stream.callbacks.interim_headers_[1]->status());
+  EXPECT_EQ("</s.css>", *stream.callbacks.interim_headers_[1]->get("link"));
+  EXPECT_FALSE(stream.callbacks.interim_headers_[1]->get("x-hop").has_value());
+  body(stream, "hi", true);
+  respond(0, kOk);
+  EXPECT_EQ(200, stream.callbacks.response_headers_->status());
+  stream.filter->onDestroy();
+  EXPECT_EQ(1u, pool().idleCount());
+}
+
 TEST_F(RouterTest, EarlyResponseClosesTheConnectionAndDropsTheRestOfTheBody) {
   Stream& stream = request("POST", "/", {{"host", "h"}, {"content-length", "10"}}, false);
   connect(0);
