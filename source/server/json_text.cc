@@ -1,9 +1,49 @@
 #include "server/json_text.h"
 
 #include <cstdio>
-#include <regex>
 
 namespace proxy::server {
+namespace {
+
+bool isDigit(char c) { return c >= '0' && c <= '9'; }
+
+// JSON's number grammar (RFC 8259 §6): -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?
+bool isJsonNumber(std::string_view text) {
+  size_t i = 0;
+  auto digits = [&] {
+    size_t start = i;
+    while (i < text.size() && isDigit(text[i])) {
+      ++i;
+    }
+    return i > start;
+  };
+  if (i < text.size() && text[i] == '-') {
+    ++i;
+  }
+  if (i < text.size() && text[i] == '0') {
+    ++i;
+  } else if (!digits()) {
+    return false;
+  }
+  if (i < text.size() && text[i] == '.') {
+    ++i;
+    if (!digits()) {
+      return false;
+    }
+  }
+  if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
+    ++i;
+    if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
+      ++i;
+    }
+    if (!digits()) {
+      return false;
+    }
+  }
+  return i == text.size();
+}
+
+}  // namespace
 
 std::string jsonQuote(std::string_view text) {
   std::string out = "\"";
@@ -68,8 +108,7 @@ std::string yamlToJson(const YAML::Node& node) {
       const std::string& value = node.Scalar();
       // Only plain scalars may be numbers or booleans; "8020" in quotes stays a string.
       if (node.Tag() == "?") {
-        static const std::regex kNumber("-?(0|[1-9][0-9]*)(\\.[0-9]+)?([eE][-+]?[0-9]+)?");
-        if (std::regex_match(value, kNumber)) {
+        if (isJsonNumber(value)) {
           return value;
         }
         if (value == "true" || value == "false") {

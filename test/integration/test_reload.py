@@ -1,7 +1,8 @@
 """Config reload (CONTRACT.md §7): /reload and SIGHUP apply a new config as a transaction while
 traffic flows, and nothing in flight is dropped.
 
-The upstreams answer with their own name, so every answer proves where it was routed.
+The upstreams answer with their own name, so every answer proves where it was routed. The
+"websocket" listener leads to a WebSocket echo upstream and no reload changes it.
 """
 
 import http.client
@@ -16,6 +17,7 @@ import unittest
 
 from http_upstream import Reader, read_request, read_response
 from proxy_harness import ProxyTestCase, echo_handler, free_port, recv_exact, sleep_until
+from websocket_peer import encode_frame, read_frame, websocket_handler, websocket_handshake
 
 UPSTREAMS = ["u0", "u1", "u2", "u3"]
 
@@ -56,11 +58,13 @@ class ReloadTestBase(ProxyTestCase):
         for name in UPSTREAMS:
             self.upstreams[name] = self.start_server(named_handler(name))
         self.echo = self.start_server(echo_handler)
+        self.websocket = self.start_server(websocket_handler)
         self.admin_port = free_port()
 
     def config(self, main="u0", extra_listener=False, broken=None, echo_port=None,
                shutdown_timeout="2s", workers=2, more_routes=""):
         """web (HTTP, port 0): "/" → cluster `main`, "/fixed" → u3; tcp (port 0) → echo;
+        websocket (HTTP, port 0) → the WebSocket upstream (cluster ws);
         with `extra_listener` a second TCP listener "extra" (port 0) → echo."""
         lines = [f'admin: {{ address: "127.0.0.1:{self.admin_port}" }}',
                  "log_level: info",
@@ -70,6 +74,7 @@ class ReloadTestBase(ProxyTestCase):
         for name, server in self.upstreams.items():
             lines.append(f'  - {{ name: {name}, endpoints: ["127.0.0.1:{server.port}"] }}')
         lines.append(f'  - {{ name: echo, endpoints: ["127.0.0.1:{echo_port or self.echo.port}"] }}')
+        lines.append(f'  - {{ name: ws, endpoints: ["127.0.0.1:{self.websocket.port}"] }}')
         route_cluster = "no_such_cluster" if broken == "cluster" else main
         lines += [
             "listeners:",
@@ -92,6 +97,15 @@ class ReloadTestBase(ProxyTestCase):
             '    address: "127.0.0.1:0"',
             "    filters:",
             "      - { name: tcp_proxy, config: { cluster: echo } }",
+            "  - name: websocket",
+            '    address: "127.0.0.1:0"',
+            "    filters:",
+            "      - name: http_connection_manager",
+            "        config:",
+            "          http_filters:",
+            "            - name: path_prefix_router",
+            "              config: { routes: [{ name: ws, prefix: /, cluster: ws }] }",
+            "            - name: router",
         ]
         if extra_listener:
             lines += ["  - name: extra",
@@ -216,8 +230,40 @@ class ReloadUnderTrafficTest(ReloadTestBase):
             except Exception as error:
                 stream_errors.append(repr(error))
 
+        # A WebSocket through the "websocket" listener, which no reload changes: frames of
+        # several sizes echoed back to back, on the one connection, throughout.
+        ws_sock, ws_reader = websocket_handshake(self, self.port_of("websocket"), timeout=5)
+        ws_sizes = (1, 125, 126, 65535, 65536, 300000)
+        ws_errors = []
+        ws_echoes = [0]
+
+        def websocket_stream():
+            n = 0
+            try:
+                while not stop.is_set():
+                    payload = os.urandom(ws_sizes[n % len(ws_sizes)])
+                    ws_sock.sendall(encode_frame(payload))
+                    opcode, echoed = read_frame(ws_reader)
+                    if opcode != 0x2 or echoed != payload:
+                        ws_errors.append(f"frame {n}: opcode {opcode}, {len(echoed)} bytes "
+                                         f"for {len(payload)}, equal: {echoed == payload}")
+                        return
+                    n += 1
+                    ws_echoes[0] = n
+                    time.sleep(0.01)
+            except Exception as error:  # a reset, EOF or timeout: the tunnel was cut
+                ws_errors.append(f"frame {n}: {error!r}")
+
+        def websocket_echoes_after_reload():
+            # The frame in flight may predate the reload; every size after it does not.
+            target = ws_echoes[0] + 1 + len(ws_sizes)
+            self.assertTrue(sleep_until(lambda: ws_echoes[0] >= target or ws_errors, 10),
+                            f"WebSocket stalled at {ws_echoes[0]} echoes")
+            self.assertEqual(ws_errors, [])
+
         threads = [threading.Thread(target=f, daemon=True)
-                   for f in (keep_alive_client, new_connection_client, tcp_stream)]
+                   for f in (keep_alive_client, new_connection_client, tcp_stream,
+                             websocket_stream)]
         for thread in threads:
             thread.start()
         self.addCleanup(lambda: [stop.set()] + [t.join(10) for t in threads])
@@ -242,11 +288,12 @@ class ReloadUnderTrafficTest(ReloadTestBase):
                 error = answer["errors"][0]
                 self.assertRegex(error, r"config\.yml:\d+:\d+: ")
                 expected = {"key": "surprise", "cluster": "no_such_cluster",
-                            "bind": f"listeners[{3 if extra else 2}].address"}[step[1]]
+                            "bind": f"listeners[{4 if extra else 3}].address"}[step[1]]
                 self.assertIn(expected, error)
                 # The old routing still answers.
                 self.assertEqual(self.get(web).body.decode(), current)
                 self.assertEqual(self.dump()["generation"], generation)
+                websocket_echoes_after_reload()
                 continue
             if step == ("add",):
                 extra = True
@@ -283,6 +330,7 @@ class ReloadUnderTrafficTest(ReloadTestBase):
                 self.assertEqual(self.get(web, "/fixed").body.decode(), "u3")
             self.assertEqual(changes["clusters"],
                              {"added": [], "removed": [], "changed": []})
+            websocket_echoes_after_reload()
         self.assertGreaterEqual(route_changes, 5)
         time.sleep(0.3)
         stop.set()
@@ -314,6 +362,16 @@ class ReloadUnderTrafficTest(ReloadTestBase):
         self.assertEqual(metrics.value("proxy_config_reloads_total", result="failed"), 3)
         # The TCP stream lived through every reload, on its first connection.
         self.assertEqual(self.echo.accepted, 2)  # the stream and the one "extra" check
+        # So did the WebSocket: every echo matched, one handshake, one upstream connection, and
+        # it still closes cleanly through the tunnel.
+        self.assertEqual(ws_errors, [])
+        self.assertGreaterEqual(ws_echoes[0], 20 * len(ws_sizes))
+        ws_sock.sendall(encode_frame(b"\x03\xe8", opcode=0x8))
+        self.assertEqual(read_frame(ws_reader), (0x8, b"\x03\xe8"))
+        self.assertEqual(ws_sock.recv(1), b"")
+        self.assertEqual(self.websocket.accepted, 1)
+        self.assertEqual(len(self.websocket.results), 1)
+        self.assertEqual(self.websocket.errors, [])
 
 
 class ReloadSemanticsTest(ReloadTestBase):
@@ -334,11 +392,12 @@ class ReloadSemanticsTest(ReloadTestBase):
     def test_config_dump(self):
         dump = self.start()
         self.assertEqual(dump["generation"], 1)
-        self.assertEqual(set(dump["bound_addresses"]), {"web", "tcp"})
+        self.assertEqual(set(dump["bound_addresses"]), {"web", "tcp", "websocket"})
         for address in dump["bound_addresses"].values():
             self.assertRegex(address, r"^127\.0\.0\.1:[1-9]\d*$")
         config = dump["config"]
-        self.assertEqual([l["name"] for l in config["listeners"]], ["web", "tcp"])
+        self.assertEqual([l["name"] for l in config["listeners"]],
+                         ["web", "tcp", "websocket"])
         self.assertEqual(config["listeners"][0]["address"], "127.0.0.1:0")
         self.assertEqual(config["workers"], 2)
         self.assertEqual(config["shutdown_timeout"], "2s")
@@ -346,7 +405,7 @@ class ReloadSemanticsTest(ReloadTestBase):
         self.assertEqual(status, 200, answer)
         dump = self.dump()
         self.assertEqual(dump["generation"], 2)
-        self.assertEqual(set(dump["bound_addresses"]), {"web", "tcp", "extra"})
+        self.assertEqual(set(dump["bound_addresses"]), {"web", "tcp", "websocket", "extra"})
         # The kept listeners kept their ports.
         status, yaml_text = admin_call(self.admin_port, "GET", "/config_dump?format=yaml")
         self.assertEqual(status, 200)

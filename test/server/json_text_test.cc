@@ -32,5 +32,15 @@ TEST(JsonTextTest, StyleDoesNotMatter) {
   EXPECT_EQ(yamlToJson(YAML::Load("{a: 1, b: [x]}")), yamlToJson(YAML::Load("a: 1\nb:\n  - x\n")));
 }
 
+TEST(JsonTextTest, OnlyJsonNumbersStayUnquoted) {
+  for (const char* number : {"0", "-0", "42", "-7", "1.5", "1e9", "2E-3", "0.25e+2"}) {
+    EXPECT_EQ(yamlToJson(YAML::Load(number)), number) << number;
+  }
+  // YAML reads these as numbers or strings; JSON has no such numbers, so they are strings.
+  for (const char* text : {"01", "1.", ".5", "+1", "1e", "1e+", "-x", "0x1F", "1_000", "8020s"}) {
+    EXPECT_EQ(yamlToJson(YAML::Load(text)), std::string("\"") + text + "\"") << text;
+  }
+}
+
 }  // namespace
 }  // namespace proxy::server
