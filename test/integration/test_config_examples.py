@@ -19,7 +19,7 @@ def run_proxy(*args):
 
 class ConfigExamplesTest(unittest.TestCase):
     def test_there_are_examples(self):
-        self.assertGreaterEqual(len(EXAMPLES), 3, EXAMPLES)
+        self.assertGreaterEqual(len(EXAMPLES), 5, EXAMPLES)
 
     def test_each_example_validates_and_round_trips(self):
         for path in EXAMPLES:
