@@ -30,8 +30,11 @@ std::string_view trimWhitespace(std::string_view text) {
 
 // Removes the hop-by-hop headers and every header the Connection header names.
 void removeHopByHopHeaders(http::HeaderMap& headers) {
-  // Views into the map's arena stay valid after their entries are removed.
-  std::vector<std::string_view> named;
+  // Views into the map's arena stay valid after their entries are removed. The names a
+  // Connection header lists are few: kept inline, the vector only past eight.
+  std::string_view named_inline[8];
+  size_t named_count = 0;
+  std::vector<std::string_view> named_overflow;
   for (const http::HeaderMap::Entry& entry : headers.entries()) {
     if (!http::headerNameEquals(entry.name, "connection")) {
       continue;
@@ -42,17 +45,34 @@ void removeHopByHopHeaders(http::HeaderMap& headers) {
       std::string_view token = trimWhitespace(value.substr(0, comma));
       // Host is never hop-by-hop, and without it the upstream request is invalid.
       if (!token.empty() && !http::headerNameEquals(token, "host")) {
-        named.push_back(token);
+        if (named_count < std::size(named_inline)) {
+          named_inline[named_count++] = token;
+        } else {
+          named_overflow.push_back(token);
+        }
       }
       value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
     }
   }
-  for (std::string_view name : kHopByHopHeaders) {
-    headers.remove(name);
-  }
-  for (std::string_view name : named) {
-    headers.remove(name);
-  }
+  // One pass over the headers, not one per name.
+  headers.removeIf([&](const http::HeaderMap::Entry& entry) {
+    for (std::string_view name : kHopByHopHeaders) {
+      if (http::headerNameEquals(entry.name, name)) {
+        return true;
+      }
+    }
+    for (size_t i = 0; i < named_count; ++i) {
+      if (http::headerNameEquals(entry.name, named_inline[i])) {
+        return true;
+      }
+    }
+    for (std::string_view name : named_overflow) {
+      if (http::headerNameEquals(entry.name, name)) {
+        return true;
+      }
+    }
+    return false;
+  });
 }
 
 // "host:port" as a Host header, the port left out when it is the scheme's default.
