@@ -100,6 +100,7 @@ void appendCopy(const buffer::Instance& from, buffer::Instance& to) {
 RouterFilter::RouterFilter(RouterConfigConstSharedPtr config) : config_(std::move(config)) {}
 
 RouterFilter::~RouterFilter() {
+  unregisterTunnel();
   // onDestroy() normally let go of it; a half-used connection is never pooled.
   if (upstream_ != nullptr) {
     releaseUpstream();
@@ -146,6 +147,9 @@ http::FilterHeadersStatus RouterFilter::decodeHeaders(http::RequestHeaderMap& he
   }
 
   upgrade_requested_ = http::UpgradeRequest::tunnelable(headers, end_stream);
+  if (upgrade_requested_) {
+    registerTunnel();
+  }
   rewriteRequestHeaders(headers, *endpoint, route->preserveHost());
   request_headers_ = &headers;
   request_complete_ = end_stream;
@@ -290,6 +294,7 @@ void RouterFilter::onResponseHeaders(http::ResponseHeaderMapPtr headers, bool en
     callbacks_->encode1xxHeaders(std::move(headers));
     return;
   }
+  unregisterTunnel();  // an upgrade refused: an ordinary exchange
   if (response_timer_ != nullptr) {
     response_timer_->disableTimer();
   }
@@ -314,6 +319,21 @@ void RouterFilter::startTunnel(http::ResponseHeaderMapPtr headers) {
   response_started_ = true;
   callbacks_->streamInfo().response_code = 101;
   callbacks_->encodeHeaders(std::move(headers), false);
+}
+
+void RouterFilter::registerTunnel() {
+  if (network::Connection* client = callbacks_->connection(); client != nullptr) {
+    tunnel_registry_ = &config_->tunnels(callbacks_->dispatcher());
+    tunnel_connection_id_ = client->id();
+    tunnel_registry_->add(tunnel_connection_id_, cluster_);
+  }
+}
+
+void RouterFilter::unregisterTunnel() {
+  if (tunnel_registry_ != nullptr) {
+    tunnel_registry_->remove(tunnel_connection_id_);
+    tunnel_registry_ = nullptr;
+  }
 }
 
 void RouterFilter::endTunnelFromUpstream(buffer::Instance& data) {
@@ -478,6 +498,7 @@ void RouterFilter::onDestroy() {
     return;
   }
   destroyed_ = true;
+  unregisterTunnel();
   if (watermarks_registered_) {
     watermarks_registered_ = false;
     callbacks_->removeDownstreamWatermarkCallbacks(*this);
