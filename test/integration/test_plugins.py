@@ -234,6 +234,7 @@ class PluginReloadTest(PluginTestBase):
         self.assertEqual(status, 200, answer)
         self.assertEqual(answer["generation"], generation + 1)
         self.assertEqual(answer["changes"]["restart_required"], [])
+        self.assertIn("plugins", answer["changes"]["settings"])
         self.assertEqual(self.get("/after")[0], 200)
         self.assertEqual(self.upstream_saw("/after").get("x-test-plugin"), "hello")
 
