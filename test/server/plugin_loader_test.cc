@@ -140,6 +140,9 @@ TEST_F(PluginLoaderTest, MissingFileIsRefused) {
   const std::string path = (scratch_ / "absent.so").string();
   EXPECT_EQ(stageError({entry(path)}), "test.yml:2:5: plugins[0]: plugin " + path +
                                            ": cannot read: No such file or directory");
+  EXPECT_EQ(stageError({entry(scratch_.string())}), "test.yml:2:5: plugins[0]: plugin " +
+                                                        scratch_.string() +
+                                                        ": cannot read: not a regular file");
 }
 
 TEST_F(PluginLoaderTest, FileThatIsNotALibraryIsRefused) {
