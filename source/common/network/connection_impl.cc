@@ -52,8 +52,6 @@ ConnectionImpl::ConnectionImpl(event::Dispatcher& dispatcher, int fd, const Addr
 void ConnectionImpl::registerSocket() {
   transport_socket_->setFd(fd_);
   short_read_drains_ = transport_socket_->shortReadDrainsSocket();
-  int one = 1;
-  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   // Edge-triggered read and write interest for the whole life of the connection: no
   // epoll_ctl per request.
   file_event_ = dispatcher_.createFileEvent(
@@ -164,7 +162,8 @@ void ConnectionImpl::close(ConnectionCloseType type, std::string_view reason) {
   state_ = ConnectionState::kClosing;
   closing_after_flush_ = true;
   if (file_event_) {
-    file_event_->setEnabled(event::FileReadyType::kWrite);
+    // Read readiness stays registered (an epoll_ctl per close saved): onFileEvent ignores
+    // it once the connection is closing.
     file_event_->activate(event::FileReadyType::kWrite);
   }
 }
@@ -177,6 +176,9 @@ void ConnectionImpl::closeSocket(ConnectionEvent event, std::string_view reason)
     close_reason_ = reason;
   }
   state_ = ConnectionState::kClosed;
+  if (file_event_ != nullptr && fd_ >= 0) {
+    file_event_->descriptorClosing();  // close() below unregisters it: no EPOLL_CTL_DEL
+  }
   file_event_.reset();
   if (fd_ >= 0) {
     transport_socket_->onClose(event == ConnectionEvent::kLocalClose && !socket_failed_);
@@ -190,6 +192,12 @@ void ConnectionImpl::closeSocket(ConnectionEvent event, std::string_view reason)
 }
 
 void ConnectionImpl::onFileEvent(uint32_t events) {
+  if (events & event::FileReadyType::kClosed) {
+    // From now on every read goes on to EOF or EAGAIN: the FIN may already be queued
+    // behind the bytes, and no later edge would announce it. Noted even while connecting:
+    // a peer may send and close before our connect completion is handled.
+    peer_hangup_seen_ = true;
+  }
   if (connecting_) {
     onConnectResult();
     return;
@@ -197,11 +205,6 @@ void ConnectionImpl::onFileEvent(uint32_t events) {
   if ((events & event::FileReadyType::kClosed) && !(events & event::FileReadyType::kRead)) {
     // An error or hang-up with nothing left to read: find out which through a read.
     events |= event::FileReadyType::kRead;
-  }
-  if (events & event::FileReadyType::kClosed) {
-    // From now on every read goes on to EOF or EAGAIN: the FIN may already be queued
-    // behind the bytes, and no later edge would announce it.
-    peer_hangup_seen_ = true;
   }
   if (events & event::FileReadyType::kWrite) {
     onWriteReady();
@@ -336,9 +339,14 @@ void ClientConnectionImpl::connect() {
     fd_ = ::socket(remote_address_.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd_ < 0) {
       error = errno;
-    } else if (::connect(fd_, remote_address_.sockAddr(), remote_address_.sockAddrLen()) != 0 &&
-               errno != EINPROGRESS) {
-      error = errno;
+    } else {
+      // Accepted sockets inherit TCP_NODELAY from their listener; ours set it here.
+      int one = 1;
+      setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      if (::connect(fd_, remote_address_.sockAddr(), remote_address_.sockAddrLen()) != 0 &&
+          errno != EINPROGRESS) {
+        error = errno;
+      }
     }
   }
   if (fd_ >= 0) {
