@@ -49,6 +49,8 @@ class TcpProxyFilter final : public network::ReadFilter,
   explicit TcpProxyFilter(TcpProxyConfigConstSharedPtr config);
   ~TcpProxyFilter() override;
 
+  const TcpProxyConfig& config() const { return *config_; }
+
   // network::ReadFilter
   void initializeReadFilterCallbacks(network::ReadFilterCallbacks& callbacks) override;
   network::FilterStatus onNewConnection() override;

@@ -60,6 +60,8 @@ class ConnectionImpl : public virtual Connection, protected FilterManagerImpl::R
   // splice(2) calls that moved bytes toward this connection's socket or out of it into the
   // pipe toward the peer's, for tests.
   uint64_t spliceTransfers() const;
+  // Bytes waiting in the pipe toward this connection's socket.
+  size_t splicePipeBytes() const { return splice_pipe_ != nullptr ? splice_pipe_->bytes() : 0; }
 
  protected:
   // FilterManagerImpl::ReadBufferSource
