@@ -13,6 +13,8 @@ Subcommands (all traffic goes to 127.0.0.1):
                                 process tree of --pid, the CPU time it used (utime+stime
                                 from /proc/PID/stat, all threads), its fds and RSS; append
                                 one JSON line to --jsonl and print a one-line summary
+  routes-config [options]       write a canonical config with N host / prefix routes and
+                                print the Host and path that only the last route takes
   idle [options]                open N keep-alive connections to 127.0.0.1:PORT (asyncio),
                                 one GET each, hold them idle, and record the VmRSS of the
                                 process tree of --pid before, while held and after closing
@@ -419,6 +421,57 @@ def cmd_run(a):
     return 0
 
 
+# ----------------------------------------------------------------------------- routes
+def cmd_routes_config(a):
+    """Write a canonical config with a.n routes of kind a.kind to a.file and print the Host
+    and path of a request that only the LAST route takes (first-match order exercised):
+      host:   host_router, n virtual hosts site<i>.bench.test (+ *.site<i>.bench.test);
+              the request names the last one.
+      prefix: path_prefix_router, n rules host api.bench.test, prefix /api/v1/svc<i>/
+              (stripped); the request is /api/v1/svc<n-1>/, which every rule's prefix
+              shares up to the number.
+      mixed:  host_router with n/2 virtual hosts that the request's host is not among,
+              then path_prefix_router with n - n/2 prefix rules; the last rule matches."""
+    n = a.n
+    hosts = {"host": n, "prefix": 0, "mixed": n // 2}[a.kind]
+    prefixes = n - hosts
+    out = [f"# tools/bench/routes.sh: {n} routes ({a.kind}); generated",
+           "log_level: warn",
+           "shutdown_timeout: 5s",
+           "clusters:",
+           "  - name: origin",
+           f'    endpoints: ["127.0.0.1:{a.origin_port}"]',
+           "listeners:",
+           "  - name: bench",
+           f'    address: "127.0.0.1:{a.port}"',
+           "    filters:",
+           "      - name: http_connection_manager",
+           "        config:",
+           "          http_filters:",
+           "            - name: stats"]
+    if hosts:
+        out += ["            - name: host_router",
+                "              config:",
+                "                virtual_hosts:"]
+        out += [f'                  - {{ name: site{i}, hosts: ["site{i}.bench.test", '
+                f'"*.site{i}.bench.test"], cluster: origin }}' for i in range(hosts)]
+    if prefixes:
+        out += ["            - name: path_prefix_router",
+                "              config:",
+                "                routes:"]
+        out += [f"                  - {{ name: svc{i}, host: api.bench.test, "
+                f"prefix: /api/v1/svc{i}/, cluster: origin, strip_prefix: true }}"
+                for i in range(prefixes)]
+    out += ["            - name: router"]
+    with open(a.file, "w") as f:
+        f.write("\n".join(out) + "\n")
+    if prefixes:
+        print(f"api.bench.test /api/v1/svc{prefixes - 1}/")
+    else:
+        print(f"site{hosts - 1}.bench.test /")
+    return 0
+
+
 # ----------------------------------------------------------------------------- idle
 async def _get(reader, writer, req, timeout):
     """send one GET and read its answer; returns (status, keeps the connection open)."""
@@ -711,7 +764,7 @@ def cmd_report(a):
                 t, fmt(med(r.get("rps") for r in good), 0), fmt(med(r["p99_ms"] for r in good), 3),
                 fmt(med(r.get("proxy_cpu_pct") for r in good), 0),
                 fmt(med(r.get("cpu_us_per_req") for r in good), 2),
-                fmt(ratio, 3) if t != ref else "1", verdict,
+                fmt(ratio, 3) if t != ref else "1.000", verdict,
                 fmt(med(v / 1024 for v in rss) if rss else None, 1),
                 str(sum(r.get("socket_errors", 0) + r.get("non2xx", 0) for r in rs)),
                 f"{len(good)}/{len(rs)}"])
@@ -805,6 +858,13 @@ def main():
                    help="response body size: adds MiB/s and CPU us per MiB of body")
     s.add_argument("cmd", nargs=argparse.REMAINDER)
     s.set_defaults(fn=cmd_run)
+    s = sub.add_parser("routes-config")
+    s.add_argument("--kind", choices=("host", "prefix", "mixed"), required=True)
+    s.add_argument("--n", type=int, required=True)
+    s.add_argument("--port", type=int, required=True)
+    s.add_argument("--origin-port", type=int, required=True)
+    s.add_argument("--file", required=True)
+    s.set_defaults(fn=cmd_routes_config)
     s = sub.add_parser("idle")
     s.add_argument("--jsonl", required=True)
     s.add_argument("--group", default="idle")

@@ -272,7 +272,8 @@ report() {
   echo
   cat "$meta"
   echo
-  "$PY" "$LIB" report --jsonl "$jsonl" --targets "$targets" --ref "$ref" ${OUT:+--out "$OUT"}
+  "$PY" "$LIB" report --jsonl "$jsonl" --targets "$targets" --ref "$ref" "${REPORT_ARGS[@]}" \
+    ${OUT:+--out "$OUT"}
   if [ ${#NOTES[@]} -gt 0 ]; then
     printf '%s\n' "${NOTES[@]}" | sed 's/^/- /'
     if [ -n "$OUT" ]; then printf '%s\n' "${NOTES[@]}" | sed 's/^/- /' >>"$OUT/summary.md"; fi
@@ -280,6 +281,7 @@ report() {
   return 0
 }
 NOTES=()
+REPORT_ARGS=()   # more benchlib.py report options
 
 machine_before() {  # how busy the machine is before we start anything
   BUSY_BEFORE=$("$PY" "$LIB" busy 2)
