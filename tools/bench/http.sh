@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # tools/bench/http.sh - HTTP/1.1 reverse-proxy benchmark of this proxy beside nginx and
 # HAProxy (one worker each, upstream keep-alive) and a direct connection, on loopback.
 # See tools/bench/README.md.
@@ -10,7 +11,7 @@
 #               request); req/s, p50/p99, proxy CPU us per request (per MiB for large),
 #               proxy RSS after the run.
 set -euo pipefail
-# shellcheck source=tools/bench/lib.sh
+# shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ROUNDS=3
@@ -72,7 +73,7 @@ need_cmds nginx wrk curl taskset
 if has "$TARGETS" haproxy; then need_cmds haproxy; fi
 
 make_tmp httpbench
-raise_nofile
+raise_nofile 0
 pick_ports "$BASE_PORT" 5
 ORIGIN_PORT=${P[0]}
 declare -A PORT=([direct]=${P[0]} [nginx]=${P[1]} [haproxy]=${P[2]} [proxy]=${P[3]})

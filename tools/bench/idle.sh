@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # tools/bench/idle.sh - memory per idle keep-alive HTTP connection: this proxy beside nginx
 # and HAProxy (one worker each).  For every round and target a FRESH process is started;
 # the asyncio client in benchlib.py ("idle") warms it up, reads its VmRSS, opens N
@@ -6,7 +7,7 @@
 # answers, closes them all (RST) and reads VmRSS a third time.
 # Reported: (VmRSS idle - VmRSS before) / N in KiB.  See tools/bench/README.md.
 set -euo pipefail
-# shellcheck source=tools/bench/lib.sh
+# shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ROUNDS=3

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # tools/bench/routes.sh - config scale: the proxy's CPU per 100 B keep-alive request with a
 # small route table (10 routes) against a large one (10,000), in the canonical config form.
 # The request only matches the LAST route, so first-match lookups are exercised.  Both
@@ -6,7 +7,7 @@
 # alternating rounds; the report gives the per-round ratio of CPU/request (target <= 1.05).
 # See tools/bench/README.md.
 set -euo pipefail
-# shellcheck source=tools/bench/lib.sh
+# shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ROUNDS=3
@@ -79,7 +80,7 @@ ensure_packages nginx wrk curl util-linux
 need_cmds nginx wrk curl taskset
 
 make_tmp routesbench
-raise_nofile
+raise_nofile 0
 pick_ports "$BASE_PORT" 5
 ORIGIN_PORT=${P[0]}
 declare -A PORT=([${TLIST[0]}]=${P[1]} [${TLIST[1]}]=${P[2]})

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck source-path=SCRIPTDIR
 # tools/bench/tcp.sh - TCP (L4) benchmark of this proxy beside a direct connection and
 # HAProxy, in one run, on loopback.  See tools/bench/README.md.
 #
@@ -9,7 +10,7 @@
 #                    connection and, through a proxy, a new upstream connection;
 #                    connections/s and proxy CPU us per connection.
 set -euo pipefail
-# shellcheck source=tools/bench/lib.sh
+# shellcheck source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 ROUNDS=3
@@ -17,7 +18,7 @@ DURATION=5
 STREAMS=1,8
 CR_CONNS=32
 CR_DURATION=""
-TARGETS=direct,haproxy,proxy
+TARGETS=direct,haproxy,haproxy-splice,proxy
 PARTS=tput,connrate
 BASE_PORT=24100
 
@@ -75,7 +76,7 @@ need_cmds iperf3 taskset
 if has "$PARTS" connrate; then need_cmds nginx wrk; fi
 
 make_tmp tcpbench
-raise_nofile
+raise_nofile 0
 pick_ports "$BASE_PORT" 6
 TARGET_PORT=${P[0]}
 declare -A PORT=([direct]=${P[0]} [haproxy]=${P[1]} [haproxy-splice]=${P[2]} [proxy]=${P[3]})
@@ -141,6 +142,7 @@ save_dir() {  # copy configs and logs of a part to --out
   [ -n "$OUT" ] || return 0
   mkdir -p "$OUT/$1"
   cp -r "$TMP/$1/." "$OUT/$1/" 2>/dev/null || true
+  rm -rf "$OUT/$1/origin/html"   # the origin's 1 MiB file
 }
 
 machine_before
@@ -216,6 +218,9 @@ fi
 write_meta "$TMP/meta.txt" \
   "rounds $ROUNDS, iperf3 ${DURATION}s with -P $STREAMS, wrk -t1 -c$CR_CONNS ${CR_DURATION}s, pinning $(pin_desc)" \
   "haproxy $(haproxy -v 2>/dev/null | head -1 | awk '{print $3}'); $(iperf3 --version 2>/dev/null | head -1 | awk '{print $1, $2}'); nginx $(nginx -v 2>&1 | sed 's/.*nginx\///'); $(wrk -v 2>&1 | head -1 | awk '{print $1, $2}')"
-report "TCP benchmark" "$TMP/meta.txt" "$JSONL" "$TARGETS" haproxy
+# the issue compares with HAProxy using splice(2); without it in --targets, plain HAProxy
+REF=haproxy
+has "$TARGETS" haproxy-splice && REF=haproxy-splice
+report "TCP benchmark" "$TMP/meta.txt" "$JSONL" "$TARGETS" "$REF"
 [ -n "$OUT" ] && say "results in $OUT (summary.md, runs.jsonl, configs and logs per part)"
 exit 0
