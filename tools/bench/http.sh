@@ -45,6 +45,7 @@ EOF
 CMDLINE="$0 $*"
 while [ $# -gt 0 ]; do
   if parse_common "$@"; then shift "$SHIFT_N"; continue; fi
+  need_value "$@"
   case "$1" in
     -r|--rounds) ROUNDS=$2; shift 2 ;;
     -d|--duration) DURATION=$2; shift 2 ;;

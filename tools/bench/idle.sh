@@ -38,6 +38,7 @@ EOF
 CMDLINE="$0 $*"
 while [ $# -gt 0 ]; do
   if parse_common "$@"; then shift "$SHIFT_N"; continue; fi
+  need_value "$@"
   case "$1" in
     -n|--conns) NCONN=$2; shift 2 ;;
     -r|--rounds) ROUNDS=$2; shift 2 ;;

@@ -4,6 +4,7 @@
 # alternating target order, and the nginx / HAProxy HTTP configs.  Sourced, never run.
 # See tools/bench/README.md.
 # shellcheck shell=bash
+# shellcheck disable=SC2034  # the variables set here are read by the scripts that source it
 
 BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO=$(cd "$BENCH_DIR/../.." && pwd)
@@ -42,6 +43,9 @@ SHIFT_N=0
 parse_common() {
   SHIFT_N=2
   case "$1" in
+    --proxy|--proxy-args|--out|--cpu-proxy|--cpu-load) [ $# -ge 2 ] || fail "$1 needs a value" ;;
+  esac
+  case "$1" in
     --proxy) PROXY_BIN=$2 ;;
     --proxy-args) PROXY_ARGS=$2 ;;
     --out) OUT=$2 ;;
@@ -52,8 +56,15 @@ parse_common() {
     --keep-tmp) KEEP_TMP=1; SHIFT_N=1 ;;
     *) return 1 ;;
   esac
-  if [ "$SHIFT_N" = 2 ] && [ $# -lt 2 ]; then fail "$1 needs a value"; fi
   return 0
+}
+
+# need_value "$@": a script option (all of them take a value) must have one
+need_value() {
+  case "$1" in
+    -h|--help) ;;
+    *) [ $# -ge 2 ] || fail "$1: unknown option, or it needs a value" ;;
+  esac
 }
 
 # need_ints N...: every argument must be a positive integer
