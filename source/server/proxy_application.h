@@ -1,5 +1,7 @@
 #pragma once
 
+#include <Poco/AsyncChannel.h>
+#include <Poco/AutoPtr.h>
 #include <Poco/Util/ServerApplication.h>
 
 #include <optional>
@@ -19,6 +21,8 @@ class ProxyApplication final : public Poco::Util::ServerApplication {
   void setUpLogging(const std::string& level);
 
   std::string config_path_;
+  // The log's writer thread, closed (flushed) before exit.
+  Poco::AutoPtr<Poco::AsyncChannel> log_channel_;
   std::optional<std::string> log_level_;
   std::optional<uint32_t> workers_;
   bool validate_only_ = false;

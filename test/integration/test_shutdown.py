@@ -6,7 +6,7 @@ import socket
 import time
 import unittest
 
-from proxy_harness import (ProxyTestCase, connection_refused, echo_handler,
+from proxy_harness import (ProxyTestCase, canonical_config, connection_refused, echo_handler,
                            free_port, proxy_env, recv_exact, recv_until_eof, sleep_until)
 
 
@@ -89,6 +89,31 @@ class ShutdownTest(ProxyTestCase):
         self.proxy.signal(signal.SIGTERM)
         self.assertEqual(self.proxy.wait(timeout=3.0), 0, self.proxy.describe())
         self.assertLess(time.monotonic() - start, 1.5)
+
+
+class LargeConfigExitTest(ProxyTestCase):
+    """10,000 virtual hosts, then SIGTERM: the process exits 0. The exit once freed POCO's
+    loggers while its Application still used its own, a use after free that crashed only
+    when the heap was busy (a config this size)."""
+
+    def test_sigterm_with_ten_thousand_virtual_hosts_exits_zero(self):
+        admin_port, listen_port = free_port(), free_port()
+        hosts = [f'  - {{ name: site{i}, hosts: ["site{i}.test", "*.site{i}.test"], '
+                 f'cluster: origin }}' for i in range(10000)]
+        filters = ["- name: http_connection_manager",
+                   "  config:",
+                   "    http_filters:",
+                   "      - name: host_router",
+                   "        config:",
+                   "          virtual_hosts:"]
+        filters += ["          " + h for h in hosts]
+        filters += ["      - name: router"]
+        config = canonical_config(admin_port, [{"name": "web", "address": f"127.0.0.1:{listen_port}",
+                                                "filters": filters}],
+                                  [("origin", ["127.0.0.1:9"])], shutdown_timeout="1s")
+        proxy = self.start_proxy(config, admin_port=admin_port)
+        proxy.signal(signal.SIGTERM)
+        self.assertEqual(proxy.wait(timeout=15.0), 0, proxy.describe())
 
 
 class SeedFormTest(ProxyTestCase):
