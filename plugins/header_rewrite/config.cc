@@ -71,7 +71,7 @@ void checkKeys(const YAML::Node& node, const std::string& where,
 
 // The list under `key`, or an undefined node when absent or null.
 YAML::Node optionalList(const YAML::Node& map, const std::string& where, const char* key) {
-  if (!map.IsMap()) {
+  if (!map.IsDefined() || !map.IsMap()) {
     return YAML::Node(YAML::NodeType::Undefined);
   }
   YAML::Node list = map[key];
@@ -117,8 +117,8 @@ bool isSpace(char c) { return c == ' ' || c == '\t'; }
 // RFC 9110 §7.6.1), Expect (the proxy answers 100-continue) and Host (routing reads it;
 // `preserve_host` on a route decides what the upstream sees).
 constexpr std::string_view kProtectedHeaders[] = {
-    "content-length", "transfer-encoding", "connection", "keep-alive", "proxy-connection",
-    "te",             "trailer",           "upgrade",    "expect",     "host"};
+    "content-length", "transfer-encoding", "connection", "keep-alive", "proxy-connection", "te",
+    "trailer",        "upgrade",           "expect",     "host"};
 
 std::string lowerCase(std::string text) {
   for (char& c : text) {
@@ -139,8 +139,7 @@ std::string headerName(const YAML::Node& node, const std::string& field) {
   for (char c : name) {
     if (!isTokenChar(c)) {
       fail(node, field,
-           "expected a header name (letters, digits and !#$%&'*+-.^_`|~), found " +
-               describe(node));
+           "expected a header name (letters, digits and !#$%&'*+-.^_`|~), found " + describe(node));
     }
   }
   const std::string lower = lowerCase(name);
@@ -178,6 +177,10 @@ std::string headerValue(const YAML::Node& map, const std::string& where, const c
 HeaderRules parseRules(const YAML::Node& node, const std::string& where) {
   checkKeys(node, where, {"remove", "rewrite", "set", "add"});
   HeaderRules rules;
+  // A missing key of a const map is an invalid node: anything but IsDefined() throws on it.
+  if (!node.IsDefined() || node.IsNull()) {
+    return rules;
+  }
   std::set<std::string> removed;
   std::set<std::string> set_names;
 
@@ -202,8 +205,8 @@ HeaderRules parseRules(const YAML::Node& node, const std::string& where) {
     std::string name = headerName(set[i]["name"], fieldPath(item, "name"));
     if (removed.count(lowerCase(name)) != 0) {
       fail(set[i]["name"], fieldPath(item, "name"),
-           "expected a header that is not also removed (set replaces it already), found \"" +
-               name + "\"");
+           "expected a header that is not also removed (set replaces it already), found \"" + name +
+               "\"");
     }
     if (!set_names.insert(lowerCase(name)).second) {
       fail(set[i]["name"], fieldPath(item, "name"),
@@ -253,8 +256,8 @@ HeaderRules parseRules(const YAML::Node& node, const std::string& where) {
 
 }  // namespace
 
-registry::HttpFilterFactoryCb HeaderRewriteFactory::createFilterFactory(
-    const YAML::Node& node, registry::FactoryContext&) {
+registry::HttpFilterFactoryCb HeaderRewriteFactory::createFilterFactory(const YAML::Node& node,
+                                                                        registry::FactoryContext&) {
   checkKeys(node, "", {"request", "response"});
   auto config = std::make_shared<HeaderRewriteConfig>();
   if (node.IsMap()) {

@@ -37,15 +37,18 @@ std::optional<CidrRange> CidrRange::parse(std::string_view text, std::string& er
     range.family_ = AF_INET;
   } else if (inet_pton(AF_INET6, address.c_str(), &v6) == 1) {
     if (IN6_IS_ADDR_V4MAPPED(&v6)) {
-      error = "expected an IPv4 range written as IPv4 (clients at ::ffff:a.b.c.d are matched "
-              "as a.b.c.d), found an IPv4-mapped IPv6 address";
+      error =
+          "expected an IPv4 range written as IPv4 (clients at ::ffff:a.b.c.d are matched "
+          "as a.b.c.d), found an IPv4-mapped IPv6 address";
       return std::nullopt;
     }
     range.family_ = AF_INET6;
     std::memcpy(range.bytes_.data(), &v6, 16);
   } else {
-    error = "expected an IPv4 or IPv6 address or range (\"10.0.0.0/8\", \"2001:db8::/32\"), "
-            "found \"" + std::string(text) + "\"";
+    error =
+        "expected an IPv4 or IPv6 address or range (\"10.0.0.0/8\", \"2001:db8::/32\"), "
+        "found \"" +
+        std::string(text) + "\"";
     return std::nullopt;
   }
 

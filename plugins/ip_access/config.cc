@@ -71,8 +71,8 @@ void parseList(const YAML::Node& node, const char* key, bool allow,
   for (size_t i = 0; i < list.size(); ++i) {
     const std::string field = std::string(key) + "[" + std::to_string(i) + "]";
     if (!list[i].IsScalar()) {
-      fail(list[i], field, "expected a CIDR range such as \"10.0.0.0/8\", found " +
-                               describe(list[i]));
+      fail(list[i], field,
+           "expected a CIDR range such as \"10.0.0.0/8\", found " + describe(list[i]));
     }
     std::string error;
     std::optional<CidrRange> range = CidrRange::parse(list[i].Scalar(), error);
@@ -113,15 +113,14 @@ registry::NetworkFilterFactoryCb IpAccessFactory::createFilterFactory(
 
   stats::Scope& scope = context.scope();
   const std::string help = "Connections ip_access admitted or refused, by decision.";
-  stats::Counter& allowed = scope.counter("proxy_ip_access_connections_total", help,
-                                          {{"listener", context.listenerName()},
-                                           {"decision", "allowed"}});
-  stats::Counter& denied = scope.counter("proxy_ip_access_connections_total", help,
-                                         {{"listener", context.listenerName()},
-                                          {"decision", "denied"}});
-  auto config = std::make_shared<const IpAccessConfig>(std::move(rules),
-                                                       fallback.Scalar() == "allow", allowed,
-                                                       denied, context.logger());
+  stats::Counter& allowed =
+      scope.counter("proxy_ip_access_connections_total", help,
+                    {{"listener", context.listenerName()}, {"decision", "allowed"}});
+  stats::Counter& denied =
+      scope.counter("proxy_ip_access_connections_total", help,
+                    {{"listener", context.listenerName()}, {"decision", "denied"}});
+  auto config = std::make_shared<const IpAccessConfig>(
+      std::move(rules), fallback.Scalar() == "allow", allowed, denied, context.logger());
   return [config](network::FilterManager& manager) {
     manager.addReadFilter(std::make_shared<IpAccessFilter>(config));
   };

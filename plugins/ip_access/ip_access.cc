@@ -4,9 +4,8 @@
 
 namespace proxy::plugins::ip_access {
 
-IpAccessConfig::IpAccessConfig(std::vector<Rule> rules, bool default_allow,
-                               stats::Counter& allowed, stats::Counter& denied,
-                               log::Logger& logger)
+IpAccessConfig::IpAccessConfig(std::vector<Rule> rules, bool default_allow, stats::Counter& allowed,
+                               stats::Counter& denied, log::Logger& logger)
     : rules_(std::move(rules)),
       default_allow_(default_allow),
       allowed_(allowed),
@@ -37,9 +36,8 @@ network::FilterStatus IpAccessFilter::onNewConnection() {
   denied_ = true;
   config_->denied().inc();
   if (config_->logger().enabled(log::Level::kDebug)) {
-    config_->logger().log(log::Level::kDebug,
-                          "ip_access: refused connection from " +
-                              connection.remoteAddress().asString());
+    config_->logger().log(log::Level::kDebug, "ip_access: refused connection from " +
+                                                  connection.remoteAddress().asString());
   }
   connection.close(network::ConnectionCloseType::kNoFlush, "ip_access_denied");
   return network::FilterStatus::kStopIteration;

@@ -91,7 +91,7 @@ TEST_F(HeaderRewriteConfigTest, RefusesControlCharactersInValues) {
   // A CR or LF would let a value end the header and start another on the wire.
   EXPECT_THAT(error("request: {add: [{name: X-A, value: \"a\\r\\nInjected: 1\"}]}"),
               StartsWith("request.add[0].value: expected a header value without control "
-                         "characters (CR, LF, NUL...), found one (1:37)"));
+                         "characters (CR, LF, NUL...), found one (1:36)"));
   EXPECT_THAT(error("response: {set: [{name: X-A, value: \"a\\nb\"}]}"),
               StartsWith("response.set[0].value: expected a header value without control"));
   EXPECT_THAT(error("request: {add: [{name: X-A, value: \"a\\0b\"}]}"),
@@ -127,8 +127,9 @@ TEST_F(HeaderRewriteConfigTest, RefusesHeadersTheProxyManages) {
 TEST_F(HeaderRewriteConfigTest, RefusesRulesThatContradictOrRepeat) {
   EXPECT_THAT(error("request: {remove: [X-A, x-a]}"),
               StartsWith("request.remove[1]: expected each header once, found \"x-a\" twice"));
-  EXPECT_THAT(error("request: {set: [{name: X-A, value: a}, {name: x-A, value: b}]}"),
-              StartsWith("request.set[1].name: expected each header set once, found \"x-A\" twice"));
+  EXPECT_THAT(
+      error("request: {set: [{name: X-A, value: a}, {name: x-A, value: b}]}"),
+      StartsWith("request.set[1].name: expected each header set once, found \"x-A\" twice"));
   EXPECT_THAT(error("request: {remove: [X-A], set: [{name: X-A, value: a}]}"),
               StartsWith("request.set[0].name: expected a header that is not also removed"));
   EXPECT_THAT(error("request: {remove: [X-A], rewrite: [{name: X-A, prefix: a, "
@@ -145,8 +146,7 @@ TEST_F(HeaderRewriteConfigTest, RefusesRulesThatContradictOrRepeat) {
 }
 
 TEST_F(HeaderRewriteConfigTest, ErrorsPointAtTheOffendingNode) {
-  EXPECT_THAT(error("request:\n  remove:\n    - X-A\n    - \"Bad Name\"\n"),
-              HasSubstr("(4:7)"));
+  EXPECT_THAT(error("request:\n  remove:\n    - X-A\n    - \"Bad Name\"\n"), HasSubstr("(4:7)"));
 }
 
 }  // namespace

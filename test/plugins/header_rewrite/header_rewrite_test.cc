@@ -98,9 +98,9 @@ response:
   headers.add("Location", "https://elsewhere/");
   headers.add("X-Location", "http://backend:8080/x");
   EXPECT_EQ(http::FilterHeadersStatus::kContinue, filter_->encodeHeaders(headers, false));
-  EXPECT_THAT(lines(headers), ElementsAre("Location: https://example.com/login?next=/",
-                                          "Location: https://elsewhere/",
-                                          "X-Location: http://backend:8080/x"));
+  EXPECT_THAT(lines(headers),
+              ElementsAre("Location: https://example.com/login?next=/",
+                          "Location: https://elsewhere/", "X-Location: http://backend:8080/x"));
 }
 
 TEST_F(HeaderRewriteFilterTest, FirstMatchingRewriteWinsForEachHeader) {

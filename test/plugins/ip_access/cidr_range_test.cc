@@ -52,15 +52,23 @@ TEST(CidrRangeTest, ABareAddressIsASingleHost) {
 }
 
 TEST(CidrRangeTest, RefusesHostBitsNamingTheNetwork) {
-  EXPECT_EQ("expected a network address with no host bits set, found \"10.1.2.3/8\" (the "
-            "network is 10.0.0.0/8)",
-            parseError("10.1.2.3/8"));
-  EXPECT_EQ("expected a network address with no host bits set, found \"192.168.1.128/24\" (the "
-            "network is 192.168.1.0/24)",
-            parseError("192.168.1.128/24"));
-  EXPECT_EQ("expected a network address with no host bits set, found \"2001:db8::1/64\" (the "
-            "network is 2001:db8::/64)",
-            parseError("2001:db8::1/64"));
+  // The last bit of abcd is inside a /47's host part.
+  EXPECT_EQ(
+      "expected a network address with no host bits set, found \"2001:db8:abcd::/47\" "
+      "(the network is 2001:db8:abcc::/47)",
+      parseError("2001:db8:abcd::/47"));
+  EXPECT_EQ(
+      "expected a network address with no host bits set, found \"10.1.2.3/8\" (the "
+      "network is 10.0.0.0/8)",
+      parseError("10.1.2.3/8"));
+  EXPECT_EQ(
+      "expected a network address with no host bits set, found \"192.168.1.128/24\" (the "
+      "network is 192.168.1.0/24)",
+      parseError("192.168.1.128/24"));
+  EXPECT_EQ(
+      "expected a network address with no host bits set, found \"2001:db8::1/64\" (the "
+      "network is 2001:db8::/64)",
+      parseError("2001:db8::1/64"));
 }
 
 TEST(CidrRangeTest, RefusesBadPrefixLengths) {
@@ -85,9 +93,10 @@ TEST(CidrRangeTest, RefusesWhatIsNotAnAddress) {
 }
 
 TEST(CidrRangeTest, RefusesIpv4MappedRanges) {
-  EXPECT_EQ("expected an IPv4 range written as IPv4 (clients at ::ffff:a.b.c.d are matched as "
-            "a.b.c.d), found an IPv4-mapped IPv6 address",
-            parseError("::ffff:10.0.0.0/104"));
+  EXPECT_EQ(
+      "expected an IPv4 range written as IPv4 (clients at ::ffff:a.b.c.d are matched as "
+      "a.b.c.d), found an IPv4-mapped IPv6 address",
+      parseError("::ffff:10.0.0.0/104"));
 }
 
 TEST(CidrRangeTest, ContainsAddressesInsideThePrefixOnly) {
@@ -100,7 +109,7 @@ TEST(CidrRangeTest, ContainsAddressesInsideThePrefixOnly) {
   EXPECT_TRUE(range("127.0.0.1").contains(address("127.0.0.1")));
   EXPECT_FALSE(range("127.0.0.1").contains(address("127.0.0.2")));
 
-  CidrRange v6 = range("2001:db8:abcd::/47");
+  CidrRange v6 = range("2001:db8:abcc::/47");
   EXPECT_TRUE(v6.contains(address("2001:db8:abcc::1")));
   EXPECT_TRUE(v6.contains(address("2001:db8:abcd:ffff::1")));
   EXPECT_FALSE(v6.contains(address("2001:db8:abce::1")));

@@ -197,9 +197,10 @@ TEST_F(IpAccessFilterTest, RefusesBadConfigsNamingTheField) {
             error("{allow: 10.0.0.0/8, default: deny}"));
   EXPECT_EQ("deny[1]: expected a CIDR range such as \"10.0.0.0/8\", found a map",
             error("{deny: [10.0.0.0/8, {a: b}], default: allow}"));
-  EXPECT_EQ("deny[0]: expected a network address with no host bits set, found \"10.0.0.1/8\" "
-            "(the network is 10.0.0.0/8)",
-            error("{deny: [10.0.0.1/8], default: allow}"));
+  EXPECT_EQ(
+      "deny[0]: expected a network address with no host bits set, found \"10.0.0.1/8\" "
+      "(the network is 10.0.0.0/8)",
+      error("{deny: [10.0.0.1/8], default: allow}"));
   EXPECT_THAT(error("{deny: [10.0.0.0/33], default: allow}"),
               StartsWith("deny[0]: expected a prefix length from 0 to 32"));
   EXPECT_EQ("allow[1]: expected each range once, found 10.0.0.0/8 already in allow",
