@@ -26,6 +26,18 @@ class Registry {
     }
   }
 
+  // Takes a factory out again, for a plugin whose reload was refused (the proxy keeps it for
+  // a later reload); nullptr when unknown. Main thread, never while a config is being built.
+  std::unique_ptr<Factory> remove(std::string_view name) {
+    auto it = factories_.find(std::string(name));
+    if (it == factories_.end()) {
+      return nullptr;
+    }
+    std::unique_ptr<Factory> factory = std::move(it->second);
+    factories_.erase(it);
+    return factory;
+  }
+
   // nullptr when unknown.
   Factory* get(std::string_view name) const {
     auto it = factories_.find(std::string(name));

@@ -14,6 +14,7 @@
 
 #include "server/config/config_loader.h"
 #include "server/config/config_printer.h"
+#include "server/plugin_loader.h"
 #include "server/server.h"
 
 namespace proxy::server {
@@ -129,8 +130,12 @@ int ProxyApplication::main(const std::vector<std::string>&) {
     path = getEnvironment("CONFIG_FILE").value_or(kDefaultConfigPath);
   }
   Config config;
+  // The plugins' filters are registered before the config's filter names are checked; the
+  // libraries stay loaded until the process exits.
+  PluginLoader plugins;
   try {
-    config = loadConfigFile(path, getEnvironment);
+    config = loadConfigFile(path, getEnvironment, plugins.stager());
+    plugins.commit();
   } catch (const std::exception& error) {
     std::cerr << error.what() << "\n";
     return 1;
@@ -169,6 +174,7 @@ int ProxyApplication::main(const std::vector<std::string>&) {
   int code = 0;
   {
     Server server(config, logger);
+    server.setPluginLoader(&plugins);
     // A reload reads the file again; the command line still wins over it.
     server.setCommandLineOverrides([this](Config& reloaded) {
       if (workers_) {

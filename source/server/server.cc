@@ -15,6 +15,7 @@
 #include "server/config/config_printer.h"
 #include "server/config_diff.h"
 #include "server/json_text.h"
+#include "server/plugin_loader.h"
 
 namespace proxy::server {
 namespace {
@@ -168,25 +169,44 @@ Server::ReloadResult Server::refuseReload(const std::string& error) {
 }
 
 Server::ReloadResult Server::reload() {
+  ReloadResult result;
   try {
-    return tryReload();
+    result = tryReload();
   } catch (const std::exception& error) {
     // Whatever went wrong before anything was applied: refused, and the main loop goes on.
-    return refuseReload(snapshot_->config.file + ": reload: " + error.what());
+    result = refuseReload(snapshot_->config.file + ": reload: " + error.what());
   }
+  // Filters of plugins the reload listed stay registered only if it was applied.
+  if (plugins_ != nullptr) {
+    if (result.ok) {
+      plugins_->commit();
+    } else {
+      plugins_->rollback();
+    }
+  }
+  return result;
 }
 
 Server::ReloadResult Server::tryReload() {
   Config next_config;
   try {
-    next_config = loadConfigFile(snapshot_->config.file, processEnvironment());
+    next_config =
+        plugins_ != nullptr
+            ? loadConfigFile(snapshot_->config.file, processEnvironment(), plugins_->stager())
+            : loadConfigFile(snapshot_->config.file, processEnvironment());
     if (overrides_) {
       overrides_(next_config);
     }
   } catch (const ConfigFileError& error) {
     return refuseReload(error.what());
   }
-  const ConfigDiff diff = diffConfigs(snapshot_->config, next_config);
+  ConfigDiff diff = diffConfigs(snapshot_->config, next_config);
+  if (plugins_ != nullptr) {
+    // A library is never unloaded: a changed or removed one keeps running until a restart.
+    for (auto& plugin : plugins_->restartRequired(next_config.plugins)) {
+      diff.restart_required.push_back(std::move(plugin));
+    }
+  }
   // Settings that need a restart keep their running values (and are reported).
   next_config.workers = snapshot_->config.workers;
   next_config.admin_address = snapshot_->config.admin_address;

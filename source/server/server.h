@@ -22,6 +22,8 @@
 
 namespace proxy::server {
 
+class PluginLoader;
+
 // The running proxy: workers, listeners, the admin API, and the main thread's signal
 // loop. Signals must already be blocked in every thread (see blockServerSignals()).
 class Server {
@@ -33,6 +35,10 @@ class Server {
   void setCommandLineOverrides(std::function<void(Config&)> overrides) {
     overrides_ = std::move(overrides);
   }
+
+  // The loader the start-up config's plugins were committed by; a reload stages the plugins
+  // it lists through it. Without one, a reload loads no plugin.
+  void setPluginLoader(PluginLoader* plugins) { plugins_ = plugins; }
 
   // Builds the snapshot, binds every socket and starts the workers and the admin API.
   // Throws ConfigFileError (bad filter config, address in use) before accepting anything.
@@ -87,6 +93,7 @@ class Server {
   std::atomic<bool> ready_{false};
   std::function<void(Config&)> overrides_;
   stats::Gauge* generation_gauge_ = nullptr;
+  PluginLoader* plugins_ = nullptr;
   stats::Counter* reloads_ok_ = nullptr;
   stats::Counter* reloads_failed_ = nullptr;
   // Guards posting to the main loop against its end (runOnMainThread).

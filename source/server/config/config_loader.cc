@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -38,6 +39,7 @@ using config::requiredString;
 constexpr std::string_view kSeedOnlyKeys[] = {"tcp", "http_routes", "http_config"};
 constexpr std::string_view kCanonicalOnlyKeys[] = {"admin",    "workers",   "shutdown_timeout",
                                                    "clusters", "listeners", "access_log"};
+// Keys both forms accept: log_level, plugins.
 
 // The one filter whose config the loader reads: its cluster must exist and must not be one of
 // the proxy's own listeners (a connection loop). The factory validates the rest.
@@ -932,8 +934,61 @@ void parseAccessLog(const YAML::Node& root, Config& config) {
   }
 }
 
+// `path` from the working directory, without "." and ".." segments or doubled slashes.
+// (<filesystem> is not included here: its std::quoted would clash with quoted().)
+std::string absoluteNormalPath(const std::string& path) {
+  std::string full = path;
+  if (full.empty() || full.front() != '/') {
+    char cwd[PATH_MAX];
+    full = std::string(::getcwd(cwd, sizeof(cwd)) != nullptr ? cwd : ".") + "/" + full;
+  }
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (start <= full.size()) {
+    size_t slash = full.find('/', start);
+    if (slash == std::string::npos) {
+      slash = full.size();
+    }
+    std::string part = full.substr(start, slash - start);
+    if (part == "..") {
+      if (!parts.empty()) {
+        parts.pop_back();
+      }
+    } else if (!part.empty() && part != ".") {
+      parts.push_back(part);
+    }
+    start = slash + 1;
+  }
+  std::string out;
+  for (const auto& part : parts) {
+    out += "/" + part;
+  }
+  return out.empty() ? "/" : out;
+}
+
+// `plugins: [PATH, ...]`: filter plugin libraries, each once; absent: none.
+void parsePlugins(const YAML::Node& root, Config& config) {
+  YAML::Node list = optionalList(root, "", "plugins");
+  std::set<std::string> seen;
+  for (size_t i = 0; i < list.size(); ++i) {
+    const std::string field = indexPath("plugins", i);
+    const YAML::Node item = list[i];
+    if (!item.IsScalar() || item.Scalar().empty()) {
+      fail(item, field, "expected the path of a plugin library (.so), found " + describe(item));
+    }
+    std::string path = pathBesideConfig(config.file, item.Scalar());
+    // Absolute, so dlopen never searches the library path and the same file is always
+    // named the same way (reload compares plugins by path).
+    path = absoluteNormalPath(path);
+    if (!seen.insert(path).second) {
+      fail(item, field, "expected each plugin once, found " + quoted(path) + " again");
+    }
+    config.plugins.push_back(PluginConfig{path, field, item.Mark()});
+  }
+}
+
 Config parseRoot(const YAML::Node& root, const std::string& file_name, const EnvLookup& env,
-                 const NetworkFilterRegistry& filters) {
+                 const NetworkFilterRegistry& filters, const PluginStager& stage_plugins) {
   if (!root.IsMap()) {
     fail(root, "(top level)", "expected a map of settings, found " + describe(root));
   }
@@ -948,20 +1003,25 @@ Config parseRoot(const YAML::Node& root, const std::string& file_name, const Env
   if (!seed_key.empty()) {
     for (auto key : kCanonicalOnlyKeys) {
       if (has(root, key)) {
-        throw registry::ConfigError(
-            keyMark(root, key), std::string(key),
-            "expected only the seed form's keys (tcp, http_routes, http_config, log_level) "
-            "beside " +
-                seed_key + ", found the canonical form's " + std::string(key));
+        throw registry::ConfigError(keyMark(root, key), std::string(key),
+                                    "expected only the seed form's keys (tcp, http_routes, "
+                                    "http_config, log_level, plugins) "
+                                    "beside " +
+                                        seed_key + ", found the canonical form's " +
+                                        std::string(key));
       }
     }
-    checkKeys(root, "", {"tcp", "http_routes", "http_config", "log_level"});
+    checkKeys(root, "", {"tcp", "http_routes", "http_config", "log_level", "plugins"});
   } else {
     checkKeys(root, "",
               {"admin", "log_level", "workers", "shutdown_timeout", "clusters", "listeners",
-               "access_log"});
+               "access_log", "plugins"});
   }
   config.log_level = parseLogLevel(root);
+  parsePlugins(root, config);
+  if (stage_plugins) {
+    stage_plugins(config.file, config.plugins);
+  }
   if (!seed_key.empty()) {
     SeedTranslator(root, filters, config).translate();
   } else {
@@ -1045,7 +1105,7 @@ std::string formatConfigError(const std::string& file, const registry::ConfigErr
 }
 
 Config parseConfig(const std::string& yaml_text, const std::string& file_name, const EnvLookup& env,
-                   const NetworkFilterRegistry& filters) {
+                   const NetworkFilterRegistry& filters, const PluginStager& stage_plugins) {
   try {
     checkDocumentsAdvance(yaml_text);
     std::vector<YAML::Node> documents = YAML::LoadAll(yaml_text);
@@ -1058,7 +1118,7 @@ Config parseConfig(const std::string& yaml_text, const std::string& file_name, c
       fail(documents[1], "(top level)",
            "expected one YAML document, found " + std::to_string(documents.size()));
     }
-    return parseRoot(documents.front(), file_name, env, filters);
+    return parseRoot(documents.front(), file_name, env, filters, stage_plugins);
   } catch (const registry::ConfigError& error) {
     throw ConfigFileError(formatConfigError(file_name, error));
   } catch (const YAML::Exception& error) {
@@ -1072,7 +1132,7 @@ Config parseConfig(const std::string& yaml_text, const std::string& file_name,
 }
 
 Config loadConfigFile(const std::string& path, const EnvLookup& env,
-                      const NetworkFilterRegistry& filters) {
+                      const NetworkFilterRegistry& filters, const PluginStager& stage_plugins) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     throw ConfigFileError(oneLine(path + ": cannot read: " + std::strerror(errno)));
@@ -1095,11 +1155,20 @@ Config loadConfigFile(const std::string& path, const EnvLookup& env,
     text.append(buffer, static_cast<size_t>(n));
   }
   ::close(fd);
-  return parseConfig(text, path, env, filters);
+  return parseConfig(text, path, env, filters, stage_plugins);
 }
 
 Config loadConfigFile(const std::string& path, const EnvLookup& env) {
   return loadConfigFile(path, env, registry::networkFilters());
+}
+
+}  // namespace proxy::server
+
+namespace proxy::server {
+
+Config loadConfigFile(const std::string& path, const EnvLookup& env,
+                      const PluginStager& stage_plugins) {
+  return loadConfigFile(path, env, registry::networkFilters(), stage_plugins);
 }
 
 }  // namespace proxy::server

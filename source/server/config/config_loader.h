@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "api/registry/config_error.h"
 #include "api/registry/registry.h"
@@ -42,18 +43,27 @@ std::string formatConfigError(const std::string& file, const registry::ConfigErr
                               const std::string& field_prefix = "",
                               const YAML::Mark& fallback_mark = YAML::Mark::null_mark());
 
+// Called with the config's file name and `plugins:` as soon as they are read, before any
+// filter name is checked, so the plugins' filters can be registered (staged) first. It
+// throws ConfigFileError to refuse the config. Called with an empty list too.
+using PluginStager =
+    std::function<void(const std::string& file, const std::vector<PluginConfig>& plugins)>;
+
 // Parses and validates a config in either form (CONTRACT.md §1) against the filters in
 // `filters`, applying INTERNAL_API_PORT from `env`. Throws ConfigFileError. `file_name` is
 // only used in messages and Config::file.
 Config parseConfig(const std::string& yaml_text, const std::string& file_name, const EnvLookup& env,
-                   const NetworkFilterRegistry& filters);
+                   const NetworkFilterRegistry& filters, const PluginStager& stage_plugins = {});
 // The same against the process-wide registry::networkFilters().
 Config parseConfig(const std::string& yaml_text, const std::string& file_name,
                    const EnvLookup& env);
 
 // Reads `path` and parses it; an unreadable file is `PATH: cannot read: REASON`.
 Config loadConfigFile(const std::string& path, const EnvLookup& env,
-                      const NetworkFilterRegistry& filters);
+                      const NetworkFilterRegistry& filters, const PluginStager& stage_plugins = {});
 Config loadConfigFile(const std::string& path, const EnvLookup& env);
+// The same against the process-wide registry, with the plugins staged by `stage_plugins`.
+Config loadConfigFile(const std::string& path, const EnvLookup& env,
+                      const PluginStager& stage_plugins);
 
 }  // namespace proxy::server

@@ -83,6 +83,14 @@ struct AccessLogConfig {
   bool enabled() const { return !path.empty(); }
 };
 
+// One entry of the top-level `plugins:`: a filter plugin library (api/registry/plugin.h),
+// loaded before any filter name is checked.
+struct PluginConfig {
+  std::string path;   // absolute: a relative one is resolved against the config file's directory
+  std::string field;  // "plugins[0]"
+  YAML::Mark mark;
+};
+
 struct Config {
   std::string file;                // the path it was read from, for errors and logs
   bool seed_form = false;          // it was written in the Go program's form
@@ -93,6 +101,7 @@ struct Config {
   std::vector<ClusterConfig> clusters;
   std::vector<ListenerConfig> listeners;
   AccessLogConfig access_log;
+  std::vector<PluginConfig> plugins;  // in the order listed
   // Things that loaded but deserve a log line (an HTTP part not yet supported, ...).
   std::vector<std::string> warnings;
 };

@@ -149,6 +149,13 @@ std::string printCanonicalConfig(const Config& config) {
         << "path" << YAML::Value << YAML::DoubleQuoted << config.access_log.path << YAML::Key
         << "format" << YAML::Value << config.access_log.format << YAML::EndMap;
   }
+  if (!config.plugins.empty()) {
+    out << YAML::Key << "plugins" << YAML::Value << YAML::BeginSeq;
+    for (const PluginConfig& plugin : config.plugins) {
+      out << YAML::DoubleQuoted << plugin.path;
+    }
+    out << YAML::EndSeq;
+  }
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }

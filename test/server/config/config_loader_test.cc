@@ -635,7 +635,7 @@ const ErrorCase kErrorCases[] = {
     // Unknown keys, at every level.
     {"UnknownTopLevelKey", "log_level: info\nlistener: []\n",
      "2:1: listener: unknown field, expected one of: admin, log_level, workers, "
-     "shutdown_timeout, clusters, listeners, access_log"},
+     "shutdown_timeout, clusters, listeners, access_log, plugins"},
     {"UnknownAdminKey", "admin: { adress: \":1\" }\n",
      "1:10: admin.adress: unknown field, expected one of: address"},
     {"UnknownClusterKey", "clusters:\n  - { name: a, endpoints: [\"a:1\"], timeout: 1s }\n",
@@ -661,7 +661,7 @@ const ErrorCase kErrorCases[] = {
      "strip_path_prefix"},
     {"MixedForms", "tcp: { port: \":1\", target: \"a:2\" }\nworkers: 2\n",
      "2:1: workers: expected only the seed form's keys (tcp, http_routes, http_config, "
-     "log_level) beside tcp, found the canonical form's workers"},
+     "log_level, plugins) beside tcp, found the canonical form's workers"},
     // Top-level settings.
     {"BadLogLevel", "log_level: verbose\n",
      "1:12: log_level: expected debug, info (or log), warn or error, found \"verbose\""},
