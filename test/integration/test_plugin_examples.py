@@ -68,22 +68,24 @@ def http_config(admin, port, up_port, ip_rules=None):
     return "\n".join(lines) + "\n"
 
 
-def tcp_config(admin, port, up_port, ip_rules):
+def tcp_config(admin, port, up_port, ip_rules, listen_host="127.0.0.1"):
     return "\n".join([
         f'admin: {{ address: "127.0.0.1:{admin}" }}', "workers: 2", "shutdown_timeout: 2s",
         plugins_section(IP_ACCESS).rstrip("\n"), "clusters:",
         f'  - {{ name: echo, endpoints: ["127.0.0.1:{up_port}"], connect_timeout: 1s }}',
-        "listeners:", "  - name: tcp", f'    address: "127.0.0.1:{port}"', "    filters:",
+        "listeners:", "  - name: tcp", f'    address: "{listen_host}:{port}"', "    filters:",
         "      - name: stats", "      - name: ip_access", f"        config: {ip_rules}",
         "      - name: tcp_proxy", "        config: { cluster: echo }"]) + "\n"
 
 
 def connect_from(source_ip, port, timeout=5.0):
-    """A client socket bound to `source_ip` (any 127.x address), connected to the proxy."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    """A client socket bound to `source_ip` (any 127.x address, or ::1), connected to the
+    proxy over the same family."""
+    family = socket.AF_INET6 if ":" in source_ip else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     sock.bind((source_ip, 0))
-    sock.connect(("127.0.0.1", port))
+    sock.connect(("::1" if family == socket.AF_INET6 else "127.0.0.1", port))
     return sock
 
 
@@ -276,6 +278,29 @@ class IpAccessTcpTest(PluginCase):
         self.addCleanup(sock.close)
         sock.sendall(b"x")
         self.assertEqual(recv_exact(sock, 1), b"x")
+
+
+class IpAccessDualStackTest(PluginCase):
+    """A listener on every interface (":PORT", an IPv6 socket taking IPv4 too) sees IPv4
+    clients as ::ffff:a.b.c.d; the IPv4 ranges must still decide for them."""
+
+    def test_ipv4_mapped_clients_match_ipv4_ranges(self):
+        up = self.start_server()
+        admin, port = free_port(), free_port(wildcard=True)
+        self.start_proxy(tcp_config(admin, port, up.port, IP_RULES, listen_host=""),
+                         admin_port=admin)
+        sock = connect_from(ALLOWED_IP, port)
+        self.addCleanup(sock.close)
+        sock.sendall(b"v4")
+        self.assertEqual(recv_exact(sock, 2), b"v4")
+        sock = connect_from(DENIED_IP, port)
+        self.addCleanup(sock.close)
+        self.assertTrue(refused_without_a_byte(sock), "127.0.0.2 (mapped) was admitted")
+        # ::1 is in no range: the default (deny) applies.
+        sock = connect_from("::1", port)
+        self.addCleanup(sock.close)
+        self.assertTrue(refused_without_a_byte(sock), "::1 was admitted")
+        self.assertEqual(up.accepted, 1)
 
 
 class PluginConfigErrorTest(PluginCase):
