@@ -1,11 +1,13 @@
 #include "server/plugin_loader.h"
 
+#include <dlfcn.h>
 #include <sys/stat.h>
 
 #include <Poco/ClassLoader.h>
 #include <Poco/Exception.h>
 #include <Poco/SharedLibrary.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -102,14 +104,21 @@ PluginLoader::Library& PluginLoader::load(const std::string& path) {
     throw std::runtime_error("cannot read: not a regular file");
   }
   FileIdentity file{info.st_dev, info.st_ino, info.st_size, info.st_mtim};
-  try {
-    // Loaded by itself first: nothing but the ABI string is used before it is checked.
-    Poco::SharedLibrary library(path);
-  } catch (const Poco::Exception& error) {
+  // Filters registered by static objects show up in the process-wide registries as the
+  // library is loaded; those names are compared before and after.
+  const std::vector<std::string> network_before = registry::networkFilters().names();
+  const std::vector<std::string> http_before = registry::httpFilters().names();
+  // Loaded by itself first, with every symbol bound now: a plugin needing a symbol the proxy
+  // does not have is refused here rather than aborting the process when it first calls it.
+  // Nothing but the ABI string is used before it is checked. Never closed.
+  if (::dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL) == nullptr) {
+    const char* reason = ::dlerror();
     // Not loaded: the next config may name a fixed file at this path.
-    throw std::runtime_error("cannot load: " + error.message());
+    throw std::runtime_error(std::string("cannot load: ") +
+                             (reason != nullptr ? reason : "unknown error"));
   }
   try {
+    takeStaticRegistrations(network_before, http_before);
     return loadChecked(path, file);
   } catch (const std::exception& error) {
     // Its code is in the process now and stays there; the reason is kept for the next try.
@@ -117,6 +126,32 @@ PluginLoader::Library& PluginLoader::load(const std::string& path) {
     library.file = file;
     library.refusal = error.what();
     throw;
+  }
+}
+
+void PluginLoader::takeStaticRegistrations(const std::vector<std::string>& network_before,
+                                           const std::vector<std::string>& http_before) {
+  std::vector<std::string> names;
+  for (const auto& name : registry::networkFilters().names()) {
+    if (std::find(network_before.begin(), network_before.end(), name) == network_before.end()) {
+      stray_network_.push_back(registry::networkFilters().remove(name));
+      names.push_back(quoted(name));
+    }
+  }
+  for (const auto& name : registry::httpFilters().names()) {
+    if (std::find(http_before.begin(), http_before.end(), name) == http_before.end()) {
+      stray_http_.push_back(registry::httpFilters().remove(name));
+      names.push_back(quoted(name));
+    }
+  }
+  if (!names.empty()) {
+    std::string list;
+    for (const auto& name : names) {
+      list += (list.empty() ? "" : ", ") + name;
+    }
+    throw std::runtime_error("registered " + list +
+                             " from a static object when loaded, before its ABI was checked; a "
+                             "plugin registers its filters only in registerFilters()");
   }
 }
 

@@ -88,6 +88,10 @@ class PluginLoader {
   // std::runtime_error with the reason.
   Library& load(const std::string& path);
   Library& loadChecked(const std::string& path, const FileIdentity& file);
+  // Takes out of the process-wide registries what loading a library put there (static
+  // registration objects, which would bypass the ABI check); throws if there was any.
+  void takeStaticRegistrations(const std::vector<std::string>& network_before,
+                               const std::vector<std::string>& http_before);
   void stageLibrary(Library& library);
   void unstage(Library& library);
   std::string ownerOf(const std::string& name, bool http) const;
@@ -96,6 +100,9 @@ class PluginLoader {
   HttpRegistry& http_;
   std::unique_ptr<Poco::ClassLoader<registry::Plugin>> class_loader_;
   std::map<std::string, Library> libraries_;
+  // What takeStaticRegistrations() took out: kept, as the library's code stays loaded.
+  std::vector<std::unique_ptr<registry::NamedNetworkFilterFactory>> stray_network_;
+  std::vector<std::unique_ptr<registry::NamedHttpFilterFactory>> stray_http_;
 };
 
 }  // namespace proxy::server

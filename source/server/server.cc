@@ -5,6 +5,7 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -205,6 +206,15 @@ Server::ReloadResult Server::tryReload() {
     // A library is never unloaded: a changed or removed one keeps running until a restart.
     for (auto& plugin : plugins_->restartRequired(next_config.plugins)) {
       diff.restart_required.push_back(std::move(plugin));
+    }
+  }
+  // A newly listed plugin is loaded by this reload: a setting applied at once.
+  for (const PluginConfig& plugin : next_config.plugins) {
+    const auto& running = snapshot_->config.plugins;
+    if (std::none_of(running.begin(), running.end(),
+                     [&](const PluginConfig& p) { return p.path == plugin.path; })) {
+      diff.settings.push_back("plugins");
+      break;
     }
   }
   // Settings that need a restart keep their running values (and are reported).

@@ -9,6 +9,8 @@ reload (DESIGN.md §7). The test plugins are built by test/plugins_testdata/:
   test_plugin_duplicate   registers an HTTP filter named "router" (built in)
   test_plugin_twice       registers one name twice
   test_plugin_throwing    registerFilters() throws (after registering test_throwing)
+  test_plugin_static      registers test_static from a static object (bypassing the check)
+  test_plugin_undefined_symbol  needs a symbol nobody defines
 """
 
 import json
@@ -40,6 +42,8 @@ BAD_PLUGINS = {
     "test_plugin_duplicate": 'HTTP filter "router" is already registered by the proxy',
     "test_plugin_twice": 'registered the network filter "test_twice" twice',
     "test_plugin_throwing": "registerFilters() threw: test plugin setup failed",
+    "test_plugin_static": 'registered "test_static" from a static object when loaded',
+    "test_plugin_undefined_symbol": "cannot load: ",
 }
 
 
@@ -214,6 +218,7 @@ class PluginReloadTest(PluginTestBase):
         # the mismatched plugin's filters.
         self.assert_filter_unknown("test_throwing", generation)
         self.assert_filter_unknown("test_plugin_header", generation)
+        self.assert_filter_unknown("test_static", generation)
         self.assertEqual(self.get("/still")[0], 200)
 
     def test_plugin_of_a_refused_reload_stays_unregistered_until_a_reload_applies(self):
@@ -234,6 +239,7 @@ class PluginReloadTest(PluginTestBase):
         self.assertEqual(status, 200, answer)
         self.assertEqual(answer["generation"], generation + 1)
         self.assertEqual(answer["changes"]["restart_required"], [])
+        self.assertIn("plugins", answer["changes"]["settings"])
         self.assertEqual(self.get("/after")[0], 200)
         self.assertEqual(self.upstream_saw("/after").get("x-test-plugin"), "hello")
 

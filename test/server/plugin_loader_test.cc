@@ -140,6 +140,9 @@ TEST_F(PluginLoaderTest, MissingFileIsRefused) {
   const std::string path = (scratch_ / "absent.so").string();
   EXPECT_EQ(stageError({entry(path)}), "test.yml:2:5: plugins[0]: plugin " + path +
                                            ": cannot read: No such file or directory");
+  EXPECT_EQ(stageError({entry(scratch_.string())}), "test.yml:2:5: plugins[0]: plugin " +
+                                                        scratch_.string() +
+                                                        ": cannot read: not a regular file");
 }
 
 TEST_F(PluginLoaderTest, FileThatIsNotALibraryIsRefused) {
@@ -155,6 +158,25 @@ TEST_F(PluginLoaderTest, LibraryWithoutTheEntrySymbolIsRefused) {
             "test.yml:2:5: plugins[0]: plugin " + path +
                 ": no proxy_plugin_abi_version() symbol: not a proxy plugin (exported with "
                 "PROXY_PLUGIN(Class) from api/registry/plugin.h)");
+}
+
+TEST_F(PluginLoaderTest, LibraryNeedingAMissingSymbolIsRefusedWhenLoaded) {
+  const std::string path = plugin("test_plugin_undefined_symbol");
+  EXPECT_THAT(stageError({entry(path)}),
+              HasSubstr("plugins[0]: plugin " + path + ": cannot load: "));
+  EXPECT_THAT(stageError({entry(path)}),
+              HasSubstr("undefined symbol: proxy_test_symbol_nobody_defines"));
+}
+
+TEST_F(PluginLoaderTest, StaticRegistrationIsRefusedAndTakenOutOfTheRegistry) {
+  const std::string path = plugin("test_plugin_static");
+  EXPECT_EQ(stageError({entry(path)}),
+            "test.yml:2:5: plugins[0]: plugin " + path +
+                ": registered \"test_static\" from a static object when loaded, before its ABI "
+                "was checked; a plugin registers its filters only in registerFilters()");
+  // The static object wrote into the process-wide registry; nothing of it stays there.
+  EXPECT_EQ(registry::httpFilters().get("test_static"), nullptr);
+  EXPECT_THAT(stageError({entry(path)}), HasSubstr("from a static object"));
 }
 
 TEST_F(PluginLoaderTest, LibraryWithoutManifestIsRefused) {

@@ -650,7 +650,7 @@ const ErrorCase kErrorCases[] = {
      "3:37: listeners[0].filters[0].typed_config: unknown field, expected one of: name, config"},
     {"UnknownSeedTopLevelKey", "tcp: { port: \":1\", target: \"a:2\" }\nhttp_route: []\n",
      "2:1: http_route: unknown field, expected one of: tcp, http_routes, http_config, "
-     "log_level"},
+     "log_level, plugins"},
     {"UnknownTcpKey", "tcp: { port: \":1\", target: \"a:2\", host: x }\n",
      "1:35: tcp.host: unknown field, expected one of: port, target"},
     {"UnknownHttpConfigKey", "http_config: { port: \":1\", read_timeout: 1s }\n",
