@@ -10,7 +10,8 @@ namespace proxy::event {
 struct FileReadyType {
   static constexpr uint32_t kRead = 0x1;
   static constexpr uint32_t kWrite = 0x2;
-  static constexpr uint32_t kClosed = 0x4;  // the peer hung up or the socket has an error
+  // The peer hung up (both ways, or only its write side: a FIN) or the socket has an error.
+  static constexpr uint32_t kClosed = 0x4;
 };
 
 using FileReadyCb = std::function<void(uint32_t events)>;

@@ -55,12 +55,10 @@ class HeaderMap {
 
   // Appends a header, copying name and value into the arena.
   void add(std::string_view name, std::string_view value) {
-    entries_.push_back(Entry{store(name), store(value)});
+    append(Entry{store(name), store(value)});
   }
   // Appends a header whose bytes already live in storage this map owns (see store()).
-  void addStored(std::string_view name, std::string_view value) {
-    entries_.push_back(Entry{name, value});
-  }
+  void addStored(std::string_view name, std::string_view value) { append(Entry{name, value}); }
   // Replaces every header of that name with one (appended where the first one was).
   void set(std::string_view name, std::string_view value) {
     std::string_view stored = store(value);
@@ -79,7 +77,7 @@ class HeaderMap {
       }
     }
     if (!replaced) {
-      entries_.push_back(Entry{store(name), stored});
+      append(Entry{store(name), stored});
     }
   }
   // Removes every header of that name; returns how many there were.
@@ -88,6 +86,13 @@ class HeaderMap {
     entries_.erase(std::remove_if(entries_.begin(), entries_.end(),
                                   [&](const Entry& e) { return headerNameEquals(e.name, name); }),
                    entries_.end());
+    return before - entries_.size();
+  }
+  // Removes every header for which `pred(entry)` is true, in one pass; returns how many.
+  template <class Predicate>
+  size_t removeIf(Predicate pred) {
+    size_t before = entries_.size();
+    entries_.erase(std::remove_if(entries_.begin(), entries_.end(), pred), entries_.end());
     return before - entries_.size();
   }
   // The first value of that name.
@@ -127,6 +132,15 @@ class HeaderMap {
   }
 
  private:
+  void append(Entry entry) {
+    if (entries_.capacity() == 0) {
+      // A typical message has 5 to 20 headers: one allocation instead of growing 1, 2, 4...
+      entries_.reserve(kTypicalHeaderCount);
+    }
+    entries_.push_back(entry);
+  }
+
+  static constexpr size_t kTypicalHeaderCount = 16;
   struct Block {
     std::unique_ptr<char[]> data;
     size_t capacity;

@@ -67,6 +67,12 @@ class TransportSocket {
   // decrypts whole records). The socket's readiness does not announce them, so a connection
   // that resumes reading must read again when this is true.
   virtual bool hasBufferedReadData() const = 0;
+
+  // True when a read that returned fewer bytes than asked means the socket has nothing
+  // more now (plain TCP), so the connection may skip the read that would return EAGAIN;
+  // bytes that arrive later raise a new readiness edge. TLS keeps decrypted records inside
+  // and says false.
+  virtual bool shortReadDrainsSocket() const { return false; }
 };
 
 using TransportSocketPtr = std::unique_ptr<TransportSocket>;

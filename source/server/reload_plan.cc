@@ -52,4 +52,13 @@ ConnectionAction planConnection(const ListenerSnapshot& accepted_under, const Sn
   return ConnectionAction::kKeep;
 }
 
+ConnectionAction planTunnel(const upstream::Cluster& cluster, const Snapshot& next) {
+  for (const auto& kept : next.clusters->all()) {
+    if (kept.get() == &cluster) {
+      return ConnectionAction::kKeep;
+    }
+  }
+  return ConnectionAction::kDrain;
+}
+
 }  // namespace proxy::server

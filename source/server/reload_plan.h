@@ -24,11 +24,18 @@ enum class ConnectionAction {
   // through its listener's config handles (HTTP: the next request routes by `next`).
   kKeep,
   // Its listener is removed or has a new socket, or it cannot follow a change to its
-  // listener or to a cluster its chain uses (TCP): told to drain, closed after
-  // shutdown_timeout at the latest.
+  // listener or to a cluster its chain uses (TCP), or to the cluster its tunnel goes to
+  // (planTunnel()): told to drain, closed after shutdown_timeout at the latest.
   kDrain,
 };
 
 ConnectionAction planConnection(const ListenerSnapshot& accepted_under, const Snapshot& next);
+
+// What applying `next` does to a connection that planConnection() keeps when it carries an
+// upgraded stream (a byte tunnel, http::TunnelRegistry) to `cluster`. The tunnel never routes
+// again, so it cannot follow a new config: it carries on while `next` still holds that very
+// cluster (unchanged clusters are the same objects in every snapshot, inline targets
+// included), and drains once the cluster is replaced or removed.
+ConnectionAction planTunnel(const upstream::Cluster& cluster, const Snapshot& next);
 
 }  // namespace proxy::server

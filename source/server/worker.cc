@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "common/http/connection_pool.h"
+#include "common/http/tunnel_registry.h"
 #include "common/stats/store_impl.h"
 #include "server/reload_plan.h"
 
@@ -28,6 +29,8 @@ void Worker::run() {
   // This worker's idle upstream connections go now, while the loop can still delete them.
   http::ConnectionPools::releaseDispatcher(dispatcher_);
   dispatcher_.runOnce(std::chrono::milliseconds(0));
+  // The streams are gone with their connections, and their tunnels with them.
+  http::TunnelRegistry::releaseDispatcher(dispatcher_);
 }
 
 void Worker::stop() {
@@ -73,12 +76,20 @@ void Worker::applySnapshot(SnapshotConstSharedPtr next, std::map<std::string, in
     }
     // Connections share few listener snapshots: plan once per snapshot.
     std::map<const ListenerSnapshot*, ConnectionAction> actions;
+    const http::TunnelRegistry& tunnels = http::TunnelRegistry::forDispatcher(dispatcher_);
     for (auto* active : open) {
       auto [it, added] = actions.try_emplace(&active->listener(), ConnectionAction::kKeep);
       if (added) {
         it->second = planConnection(active->listener(), *next);
       }
-      if (it->second == ConnectionAction::kDrain) {
+      ConnectionAction action = it->second;
+      // A kept HTTP connection may carry a tunnel, which follows no new route.
+      if (action == ConnectionAction::kKeep) {
+        if (const upstream::Cluster* cluster = tunnels.clusterOf(active->connection().id())) {
+          action = planTunnel(*cluster, *next);
+        }
+      }
+      if (action == ConnectionAction::kDrain) {
         active->drainWithin(drain_timeout);
       }
     }

@@ -12,6 +12,7 @@
 
 #include "common/buffer/buffer_impl.h"
 #include "common/http/codec.h"
+#include "test/fuzz/fuzz_codec_helpers.h"
 #include "test/fuzz/fuzz_input.h"
 #include "test/fuzz/message_collectors.h"
 
@@ -66,31 +67,11 @@ void checkForwardedResponse(const Exchange& exchange, const ResponseCollector& u
   }
   const http::ResponseHeaderMap& response = *upstream.finalResponse();
   const std::string body = upstream.body();
-  const bool has_body = !body.empty() || upstream.trailers() != nullptr;
-  server->encodeHeaders(response, !has_body, false, wire);
-  if (has_body) {
-    buffer::OwnedBuffer data;
-    data.add(body);
-    server->encodeData(data, upstream.trailers() == nullptr, wire);
-    if (upstream.trailers() != nullptr) {
-      server->encodeTrailers(*upstream.trailers(), wire);
-    }
-  }
+  encodeResponse(*server, response, body, upstream.trailers(), wire);
 
   ResponseCollector client_view;
-  http::ClientCodecPtr client = http::createClientCodec(client_view, generousLimits());
-  sendRequest(*client, exchange);
-  const std::string written = wire.toString();
-  auto error = client->dispatch(wire);
-  if (!error && !server->keepAlive()) {
-    error = client->onConnectionClose();
-  }
-  if (error) {
-    std::fprintf(stderr, "forwarded response unreadable (%s):\n%s\n", error->reason.c_str(),
-                 written.c_str());
-  }
-  FUZZ_CHECK(!error);
-  FUZZ_CHECK(client_view.complete());
+  auto send_request = [&exchange](http::ClientCodec& client) { sendRequest(client, exchange); };
+  parseAsClient(send_request, wire, !server->keepAlive(), client_view, "forwarded response");
   FUZZ_CHECK(client_view.finalResponse()->status() == response.status());
   FUZZ_CHECK(client_view.body() == body);
 }

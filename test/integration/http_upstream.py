@@ -60,16 +60,26 @@ class Reader:
             del self.buf[:k]
             n -= k
 
+    def rest(self):
+        """Every byte until the peer closes, those already buffered first."""
+        out = bytearray(self.buf)
+        self.buf.clear()
+        try:
+            while True:
+                self._fill()
+                out += self.buf
+                self.buf.clear()
+        except EOFError:
+            pass
+        return bytes(out)
 
-def read_request(reader):
-    """The next request or None at a clean EOF."""
-    try:
-        line = reader.line()
-    except EOFError:
-        return None
+
+def read_head(reader):
+    """(start line, [(name, value)]) of the next message head, blank lines before it skipped.
+    EOFError when the peer closed first."""
+    line = reader.line()
     while line == b"":
         line = reader.line()
-    method, target, version = line.decode("latin-1").split(" ", 2)
     headers = []
     while True:
         h = reader.line()
@@ -77,6 +87,34 @@ def read_request(reader):
             break
         name, _, value = h.decode("latin-1").partition(":")
         headers.append((name.strip(), value.strip()))
+    return line.decode("latin-1"), headers
+
+
+def read_chunked(reader, sink):
+    """Passes a chunked body's bytes to `sink`; returns its trailers [(lower name, value)]."""
+    while True:
+        size = int(reader.line().split(b";")[0].strip(), 16)
+        if size == 0:
+            break
+        reader.exact(size, sink)
+        reader.line()
+    trailers = []
+    while True:
+        line = reader.line()
+        if line == b"":
+            break
+        name, _, value = line.decode("latin-1").partition(":")
+        trailers.append((name.strip().lower(), value.strip()))
+    return trailers
+
+
+def read_request(reader):
+    """The next request or None at a clean EOF."""
+    try:
+        line, headers = read_head(reader)
+    except EOFError:
+        return None
+    method, target, version = line.split(" ", 2)
     lower = {}
     for k, v in headers:
         lower.setdefault(k.lower(), []).append(v)
@@ -89,14 +127,7 @@ def read_request(reader):
 
     te = ",".join(lower.get("transfer-encoding", [])).lower()
     if "chunked" in te:
-        while True:
-            size = int(reader.line().split(b";")[0].strip(), 16)
-            if size == 0:
-                while reader.line() != b"":
-                    pass
-                break
-            reader.exact(size, sink)
-            reader.line()
+        read_chunked(reader, sink)
     elif "content-length" in lower:
         reader.exact(int(lower["content-length"][0]), sink)
     return {"method": method, "target": target, "version": version, "headers": headers,
@@ -185,8 +216,10 @@ def http_handler(conn, server):
             return
 
 
-def start_http_upstream(testcase, **kw):
-    server = testcase.start_server(http_handler, **kw)
+def start_http_upstream(testcase, handler=http_handler, **kw):
+    """A server running `handler` (http_handler, or one that wraps it) with the state
+    http_handler keeps."""
+    server = testcase.start_server(handler, **kw)
     server.block = pattern_block()
     server.big_sent = 0
     return server
@@ -209,37 +242,47 @@ class Response:
 
 
 def read_response(reader, method="GET"):
-    line = reader.line()
-    version, status, *rest = line.decode("latin-1").split(" ", 2)
+    """The next response; a body without length is read until the peer closes."""
+    line, headers = read_head(reader)
+    version, status, *rest = line.split(" ", 2)
     status = int(status)
-    headers = []
-    while True:
-        h = reader.line()
-        if h == b"":
-            break
-        name, _, value = h.decode("latin-1").partition(":")
-        headers.append((name.strip(), value.strip()))
     lower = {k.lower(): v for k, v in headers}
     chunks = []
     if method == "HEAD" or status in (204, 304) or 100 <= status < 200:
         pass
     elif "chunked" in lower.get("transfer-encoding", "").lower():
-        while True:
-            size = int(reader.line().split(b";")[0].strip(), 16)
-            if size == 0:
-                while reader.line() != b"":
-                    pass
-                break
-            reader.exact(size, chunks.append)
-            reader.line()
+        read_chunked(reader, chunks.append)
     elif "content-length" in lower:
         reader.exact(int(lower["content-length"]), chunks.append)
     else:
-        try:
-            while True:
-                reader._fill()
-                chunks.append(bytes(reader.buf))
-                reader.buf.clear()
-        except EOFError:
-            pass
+        chunks.append(reader.rest())
     return Response(status, rest[0] if rest else "", headers, b"".join(chunks), version)
+
+
+def send_request(sock, reader, target="/", method="GET", host="h.test", headers=(), body=None,
+                 extra_raw=b""):
+    """Sends one request on `sock` (Content-Length when there is a body) and reads the
+    Response through `reader`."""
+    raw = f"{method} {target} HTTP/1.1\r\n".encode()
+    if host is not None:
+        raw += f"Host: {host}\r\n".encode()
+    for k, v in headers:
+        raw += f"{k}: {v}\r\n".encode()
+    if body is not None:
+        raw += b"Content-Length: %d\r\n" % len(body)
+    sock.sendall(raw + extra_raw + b"\r\n" + (body or b""))
+    return read_response(reader, method)
+
+
+def big_body_sha256(size):
+    """The sha256 of the body /__big/`size` answers with."""
+    block = pattern_block()
+    view = memoryview(block)
+    digest = hashlib.sha256()
+    n = 0
+    while n < size:
+        off = n % len(block)
+        k = min(len(block) - off, size - n)
+        digest.update(view[off:off + k])
+        n += k
+    return digest.hexdigest()

@@ -9,7 +9,8 @@ import threading
 import time
 import unittest
 
-from http_upstream import Reader, header_values, read_response, start_http_upstream
+from http_upstream import (Reader, big_body_sha256, header_values, read_head, read_response,
+                           send_request, start_http_upstream)
 from proxy_harness import (MiB, ProxyTestCase, free_port, note, pattern_block, proxy_env,
                            recv_until_eof, sleep_until)
 
@@ -66,20 +67,9 @@ class HttpCase(ProxyTestCase):
     def request(self, target="/", host="h.test", method="GET", headers=(), body=None,
                 sock=None, extra_raw=b""):
         """One request on a new connection (or `sock`); returns the Response."""
-        if sock is None:
-            s, r = self.conn()
-        else:
-            s, r = sock
-        raw = f"{method} {target} HTTP/1.1\r\n".encode()
-        if host is not None:
-            raw += f"Host: {host}\r\n".encode()
-        for k, v in headers:
-            raw += f"{k}: {v}\r\n".encode()
-        if body is not None:
-            raw += b"Content-Length: %d\r\n" % len(body)
-        raw += extra_raw + b"\r\n" + (body or b"")
-        s.sendall(raw)
-        return read_response(r, method)
+        s, r = sock if sock is not None else self.conn()
+        return send_request(s, r, target, method=method, host=host, headers=headers, body=body,
+                            extra_raw=extra_raw)
 
     def echo(self, *a, **kw):
         resp = self.request(*a, **kw)
@@ -387,32 +377,16 @@ class LargeBodiesTest(HttpCase):
         t.start()
         try:
             s.sendall(b"GET /__big/%d HTTP/1.1\r\nHost: h.test\r\n\r\n" % self.SIZE)
-            status = r.line()
-            self.assertIn(b" 200", status)
-            length = None
-            while True:
-                h = r.line()
-                if h == b"":
-                    break
-                k, _, v = h.partition(b":")
-                if k.strip().lower() == b"content-length":
-                    length = int(v)
-            self.assertEqual(length, self.SIZE)
+            line, headers = read_head(r)
+            self.assertIn(" 200 ", line)
+            self.assertEqual([str(self.SIZE)],
+                             [v for k, v in headers if k.lower() == "content-length"])
             got = hashlib.sha256()
             r.exact(self.SIZE, got.update)
         finally:
             done.set()
             t.join(5)
-        expected = hashlib.sha256()
-        block = pattern_block()
-        view = memoryview(block)
-        n = 0
-        while n < self.SIZE:
-            off = n % len(block)
-            k = min(len(block) - off, self.SIZE - n)
-            expected.update(view[off:off + k])
-            n += k
-        self.assertEqual(got.hexdigest(), expected.hexdigest())
+        self.assertEqual(got.hexdigest(), big_body_sha256(self.SIZE))
         note(f"download RSS growth {(peak[0] - rss0) / 1024:.1f} MiB")
         self.assertLessEqual(peak[0] - rss0, 16 * 1024)
 

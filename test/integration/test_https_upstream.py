@@ -15,7 +15,8 @@ import threading
 import time
 import unittest
 
-from http_upstream import Reader, header_values, http_handler, read_response
+from http_upstream import (Reader, big_body_sha256, header_values, http_handler, read_head,
+                           read_response, send_request, start_http_upstream)
 from proxy_harness import (MiB, ProxyTestCase, free_port, note, pattern_block, proxy_env,
                            run_proxy_once)
 
@@ -103,10 +104,8 @@ class HttpsCase(ProxyTestCase):
     def start_https_upstream(self, cert):
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(*cert)
-        server = self.start_server(tls_handler)
+        server = start_http_upstream(self, tls_handler)
         server.ssl_context = context
-        server.block = pattern_block()
-        server.big_sent = 0
         server.sni = []
         server.tls_connections = 0
         server.handshake_failures = []
@@ -161,11 +160,7 @@ class HttpsCase(ProxyTestCase):
 
     def request(self, target="/", sock=None, method="GET", body=None, host="h.test"):
         s, r = sock if sock is not None else self.conn()
-        raw = f"{method} {target} HTTP/1.1\r\nHost: {host}\r\n".encode()
-        if body is not None:
-            raw += b"Content-Length: %d\r\n" % len(body)
-        s.sendall(raw + b"\r\n" + (body or b""))
-        return read_response(r, method)
+        return send_request(s, r, target, method=method, host=host, body=body)
 
 
 class TrustedTest(HttpsCase):
@@ -367,27 +362,13 @@ class LargeBodiesTest(HttpsCase):
         rss0, peak, done = self.sample_rss()
         s.sendall(b"GET /__big/%d HTTP/1.1\r\nHost: h.test\r\n\r\n" % self.SIZE)
         digest = hashlib.sha256()
-        resp_line = r.line()
-        self.assertIn(b" 200", resp_line)
-        length = None
-        while True:
-            h = r.line()
-            if h == b"":
-                break
-            k, _, v = h.partition(b":")
-            if k.strip().lower() == b"content-length":
-                length = int(v)
-        self.assertEqual(length, self.SIZE)
+        line, headers = read_head(r)
+        self.assertIn(" 200 ", line)
+        self.assertEqual([str(self.SIZE)],
+                         [v for k, v in headers if k.lower() == "content-length"])
         r.exact(self.SIZE, digest.update)
         done.set()
-        block = self.up.block
-        expected = hashlib.sha256()
-        sent = 0
-        while sent < self.SIZE:
-            k = min(len(block), self.SIZE - sent)
-            expected.update(block[:k])
-            sent += k
-        self.assertEqual(digest.hexdigest(), expected.hexdigest())
+        self.assertEqual(digest.hexdigest(), big_body_sha256(self.SIZE))
         note(f"TLS download RSS growth {(peak[0] - rss0) / 1024:.1f} MiB")
         self.assertLessEqual(peak[0] - rss0, 16 * 1024)
 

@@ -62,9 +62,11 @@ class ReloadTestBase(ProxyTestCase):
         self.admin_port = free_port()
 
     def config(self, main="u0", extra_listener=False, broken=None, echo_port=None,
-               shutdown_timeout="2s", workers=2, more_routes=""):
+               shutdown_timeout="2s", workers=2, more_routes="", ws_port=None,
+               stable_ws=False):
         """web (HTTP, port 0): "/" → cluster `main`, "/fixed" → u3; tcp (port 0) → echo;
-        websocket (HTTP, port 0) → the WebSocket upstream (cluster ws);
+        websocket (HTTP, port 0) → the WebSocket upstream (cluster ws, or the one on `ws_port`);
+        with `stable_ws` "/stable" there → cluster ws_stable (the WebSocket upstream);
         with `extra_listener` a second TCP listener "extra" (port 0) → echo."""
         lines = [f'admin: {{ address: "127.0.0.1:{self.admin_port}" }}',
                  "log_level: info",
@@ -74,7 +76,14 @@ class ReloadTestBase(ProxyTestCase):
         for name, server in self.upstreams.items():
             lines.append(f'  - {{ name: {name}, endpoints: ["127.0.0.1:{server.port}"] }}')
         lines.append(f'  - {{ name: echo, endpoints: ["127.0.0.1:{echo_port or self.echo.port}"] }}')
-        lines.append(f'  - {{ name: ws, endpoints: ["127.0.0.1:{self.websocket.port}"] }}')
+        ws = f"127.0.0.1:{ws_port or self.websocket.port}"
+        lines.append(f'  - {{ name: ws, endpoints: ["{ws}"] }}')
+        if stable_ws:
+            stable = f"127.0.0.1:{self.websocket.port}"
+            lines.append(f'  - {{ name: ws_stable, endpoints: ["{stable}"] }}')
+        ws_routes = "{ name: ws, prefix: /, cluster: ws }"
+        if stable_ws:
+            ws_routes = "{ name: stable, prefix: /stable, cluster: ws_stable }, " + ws_routes
         route_cluster = "no_such_cluster" if broken == "cluster" else main
         lines += [
             "listeners:",
@@ -104,7 +113,7 @@ class ReloadTestBase(ProxyTestCase):
             "        config:",
             "          http_filters:",
             "            - name: path_prefix_router",
-            "              config: { routes: [{ name: ws, prefix: /, cluster: ws }] }",
+            f"              config: {{ routes: [{ws_routes}] }}",
             "            - name: router",
         ]
         if extra_listener:
@@ -473,6 +482,45 @@ class ReloadSemanticsTest(ReloadTestBase):
             fresh.sendall(b"after")
             self.assertEqual(recv_exact(fresh, 5), b"after")
         self.assertTrue(sleep_until(lambda: other_echo.accepted == 1, 2))
+
+    def test_websocket_drains_when_its_cluster_changes_and_stays_when_not(self):
+        other_ws = self.start_server(websocket_handler)
+        self.start(shutdown_timeout="1s", stable_ws=True)
+        port = self.port_of("websocket")
+        moving, moving_reader = websocket_handshake(self, port, path="/chat", timeout=5)
+        stable, stable_reader = websocket_handshake(self, port, path="/stable/chat", timeout=5)
+
+        def echoes(sock, reader, payload):
+            sock.sendall(encode_frame(payload))
+            self.assertEqual((0x2, payload), read_frame(reader))
+
+        echoes(moving, moving_reader, b"before")
+        echoes(stable, stable_reader, b"before")
+        status, answer = self.reload(self.config(ws_port=other_ws.port, shutdown_timeout="1s",
+                                                 stable_ws=True))
+        self.assertEqual(status, 200, answer)
+        self.assertEqual(answer["changes"]["clusters"]["changed"], ["ws"])
+        changed_at = time.monotonic()
+        # Both still served until the drain deadline...
+        echoes(moving, moving_reader, b"during")
+        echoes(stable, stable_reader, b"during")
+        # ...then the one whose cluster changed is closed, within shutdown_timeout (1 s) and
+        # some slack.
+        moving.settimeout(5)
+        try:
+            data = moving.recv(100)
+        except ConnectionResetError:
+            data = b""
+        self.assertEqual(data, b"")
+        self.assertLess(time.monotonic() - changed_at, 3.0)
+        # The one whose cluster did not change outlives the deadline.
+        time.sleep(max(0.0, changed_at + 1.5 - time.monotonic()))
+        echoes(stable, stable_reader, b"after")
+        # A new WebSocket on the changed route reaches the new endpoint.
+        fresh, fresh_reader = websocket_handshake(self, port, path="/chat", timeout=5)
+        echoes(fresh, fresh_reader, b"new")
+        self.assertEqual(other_ws.accepted, 1)
+        self.assertEqual(self.websocket.accepted, 2)
 
     def test_keep_alive_connection_on_removed_listener_is_closed(self):
         text = self.config().replace('  - name: tcp\n', '  - name: web2\n    address: "127.0.0.1:0"\n'

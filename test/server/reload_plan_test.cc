@@ -156,5 +156,66 @@ TEST_F(ReloadPlanTest, HttpConnectionsDrainWhenTheListenerIsNoLongerHttp) {
   EXPECT_EQ(planConnection(*running->listener("web"), *next), ConnectionAction::kDrain);
 }
 
+// A tunnel (an upgraded stream on a kept HTTP connection) routes no more: it follows its
+// cluster object, not the listener's handles.
+TEST_F(ReloadPlanTest, TunnelsDrainWhenTheirClusterChanges) {
+  auto running = build(config("b"));
+  const upstream::Cluster& b = *running->clusters->get("b");
+  // The route stays on b; b gets a new endpoint.
+  auto next = build(config("b", "127.0.0.1:9003"), running.get());
+  ASSERT_EQ(planConnection(*running->listener("web"), *next), ConnectionAction::kKeep);
+  EXPECT_EQ(planTunnel(b, *next), ConnectionAction::kDrain);
+  // The new cluster's tunnels carry on through the next reload that leaves it alone.
+  auto later = build(config("a", "127.0.0.1:9003"), next.get());
+  EXPECT_EQ(planTunnel(*next->clusters->get("b"), *later), ConnectionAction::kKeep);
+}
+
+TEST_F(ReloadPlanTest, TunnelsDrainWhenTheirClusterIsRemoved) {
+  auto running = build(config("b"));
+  const upstream::Cluster& b = *running->clusters->get("b");
+  std::string without_b = config("a");
+  without_b.erase(without_b.find("  - { name: b,"),
+                  without_b.find("listeners:") - without_b.find("  - { name: b,"));
+  without_b.erase(without_b.find("  - name: tcp\n"));
+  auto next = build(without_b, running.get());
+  ASSERT_EQ(next->clusters->get("b"), nullptr);
+  EXPECT_EQ(planTunnel(b, *next), ConnectionAction::kDrain);
+}
+
+TEST_F(ReloadPlanTest, TunnelsStayWhileTheirClusterIsUnchanged) {
+  auto running = build(config("a"));
+  const upstream::Cluster& a = *running->clusters->get("a");
+  // The route moves to b and b changes: a itself does not, so its tunnels stay, even though
+  // no route leads to a any more.
+  auto next = build(config("b", "127.0.0.1:9003"), running.get());
+  EXPECT_EQ(planTunnel(a, *next), ConnectionAction::kKeep);
+  auto later = build(config("a", "127.0.0.1:9004"), next.get());
+  EXPECT_EQ(planTunnel(a, *later), ConnectionAction::kKeep);
+}
+
+TEST_F(ReloadPlanTest, TunnelsToAnInlineTargetFollowIt) {
+  const std::string target = "target: \"http://127.0.0.1:9100\"";
+  std::string to_target = config("a");
+  to_target.replace(to_target.find("cluster: a"), 10, target);
+  auto running = build(to_target);
+  const upstream::Cluster* inline_target = nullptr;
+  for (const auto& cluster : running->clusters->all()) {
+    if (running->clusters->get(cluster->name()) != cluster) {
+      inline_target = cluster.get();
+    }
+  }
+  ASSERT_NE(inline_target, nullptr);
+  // The same target in the next config is the same cluster: its tunnels stay.
+  std::string same = to_target;
+  same.replace(same.find("127.0.0.1:9002"), 14, "127.0.0.1:9003");
+  auto next = build(same, running.get());
+  EXPECT_EQ(planTunnel(*inline_target, *next), ConnectionAction::kKeep);
+  // Another target (or none) replaces it: they drain.
+  std::string moved = to_target;
+  moved.replace(moved.find("127.0.0.1:9100"), 14, "127.0.0.1:9101");
+  EXPECT_EQ(planTunnel(*inline_target, *build(moved, next.get())), ConnectionAction::kDrain);
+  EXPECT_EQ(planTunnel(*inline_target, *build(config("a"), next.get())), ConnectionAction::kDrain);
+}
+
 }  // namespace
 }  // namespace proxy::server

@@ -30,8 +30,11 @@ std::string_view trimWhitespace(std::string_view text) {
 
 // Removes the hop-by-hop headers and every header the Connection header names.
 void removeHopByHopHeaders(http::HeaderMap& headers) {
-  // Views into the map's arena stay valid after their entries are removed.
-  std::vector<std::string_view> named;
+  // Views into the map's arena stay valid after their entries are removed. The names a
+  // Connection header lists are few: kept inline, the vector only past eight.
+  std::string_view named_inline[8];
+  size_t named_count = 0;
+  std::vector<std::string_view> named_overflow;
   for (const http::HeaderMap::Entry& entry : headers.entries()) {
     if (!http::headerNameEquals(entry.name, "connection")) {
       continue;
@@ -42,17 +45,34 @@ void removeHopByHopHeaders(http::HeaderMap& headers) {
       std::string_view token = trimWhitespace(value.substr(0, comma));
       // Host is never hop-by-hop, and without it the upstream request is invalid.
       if (!token.empty() && !http::headerNameEquals(token, "host")) {
-        named.push_back(token);
+        if (named_count < std::size(named_inline)) {
+          named_inline[named_count++] = token;
+        } else {
+          named_overflow.push_back(token);
+        }
       }
       value = comma == std::string_view::npos ? std::string_view() : value.substr(comma + 1);
     }
   }
-  for (std::string_view name : kHopByHopHeaders) {
-    headers.remove(name);
-  }
-  for (std::string_view name : named) {
-    headers.remove(name);
-  }
+  // One pass over the headers, not one per name.
+  headers.removeIf([&](const http::HeaderMap::Entry& entry) {
+    for (std::string_view name : kHopByHopHeaders) {
+      if (http::headerNameEquals(entry.name, name)) {
+        return true;
+      }
+    }
+    for (size_t i = 0; i < named_count; ++i) {
+      if (http::headerNameEquals(entry.name, named_inline[i])) {
+        return true;
+      }
+    }
+    for (std::string_view name : named_overflow) {
+      if (http::headerNameEquals(entry.name, name)) {
+        return true;
+      }
+    }
+    return false;
+  });
 }
 
 // "host:port" as a Host header, the port left out when it is the scheme's default.
@@ -80,6 +100,7 @@ void appendCopy(const buffer::Instance& from, buffer::Instance& to) {
 RouterFilter::RouterFilter(RouterConfigConstSharedPtr config) : config_(std::move(config)) {}
 
 RouterFilter::~RouterFilter() {
+  unregisterTunnel();
   // onDestroy() normally let go of it; a half-used connection is never pooled.
   if (upstream_ != nullptr) {
     releaseUpstream();
@@ -126,6 +147,9 @@ http::FilterHeadersStatus RouterFilter::decodeHeaders(http::RequestHeaderMap& he
   }
 
   upgrade_requested_ = http::UpgradeRequest::tunnelable(headers, end_stream);
+  if (upgrade_requested_) {
+    registerTunnel();
+  }
   rewriteRequestHeaders(headers, *endpoint, route->preserveHost());
   request_headers_ = &headers;
   request_complete_ = end_stream;
@@ -270,6 +294,7 @@ void RouterFilter::onResponseHeaders(http::ResponseHeaderMapPtr headers, bool en
     callbacks_->encode1xxHeaders(std::move(headers));
     return;
   }
+  unregisterTunnel();  // an upgrade refused: an ordinary exchange
   if (response_timer_ != nullptr) {
     response_timer_->disableTimer();
   }
@@ -294,6 +319,21 @@ void RouterFilter::startTunnel(http::ResponseHeaderMapPtr headers) {
   response_started_ = true;
   callbacks_->streamInfo().response_code = 101;
   callbacks_->encodeHeaders(std::move(headers), false);
+}
+
+void RouterFilter::registerTunnel() {
+  if (network::Connection* client = callbacks_->connection(); client != nullptr) {
+    tunnel_registry_ = &config_->tunnels(callbacks_->dispatcher());
+    tunnel_connection_id_ = client->id();
+    tunnel_registry_->add(tunnel_connection_id_, cluster_);
+  }
+}
+
+void RouterFilter::unregisterTunnel() {
+  if (tunnel_registry_ != nullptr) {
+    tunnel_registry_->remove(tunnel_connection_id_);
+    tunnel_registry_ = nullptr;
+  }
 }
 
 void RouterFilter::endTunnelFromUpstream(buffer::Instance& data) {
@@ -458,6 +498,7 @@ void RouterFilter::onDestroy() {
     return;
   }
   destroyed_ = true;
+  unregisterTunnel();
   if (watermarks_registered_) {
     watermarks_registered_ = false;
     callbacks_->removeDownstreamWatermarkCallbacks(*this);

@@ -16,6 +16,7 @@
 #include "common/buffer/buffer_impl.h"
 #include "common/http/connection_pool.h"
 #include "common/http/pooled_connection.h"
+#include "common/http/tunnel_registry.h"
 
 namespace proxy::filters::router {
 
@@ -32,6 +33,10 @@ struct RouterConfig {
   // Where a stream finds its worker's connection pools; tests hand in their own.
   std::function<http::ConnectionPools&(event::Dispatcher&)> pools =
       http::ConnectionPools::forDispatcher;
+  // Where a tunnel is registered with its cluster, so a reload that replaces the cluster
+  // drains it; tests hand in their own.
+  std::function<http::TunnelRegistry&(event::Dispatcher&)> tunnels =
+      http::TunnelRegistry::forDispatcher;
 };
 
 using RouterConfigConstSharedPtr = std::shared_ptr<const RouterConfig>;
@@ -58,6 +63,10 @@ constexpr size_t kMaxRetainedBody = 64 * 1024;
 // ways. Each side's FIN is passed to the other (half-close); the stream ends when both
 // directions have, or at once (the client connection closed after a flush) when the
 // upstream connection closed outright. The upstream connection is never pooled again.
+// From the upgrade request until the stream ends (or a final answer other than 101), the
+// stream is in its worker's TunnelRegistry under the client connection, with its cluster: a
+// tunnel never routes again, so a reload that replaces or removes that cluster drains the
+// connection (CONTRACT.md §7), even when the 101 was still on its way.
 class RouterFilter final : public http::StreamDecoderFilter,
                            public http::DownstreamWatermarkCallbacks,
                            private http::PooledConnectionCallbacks {
@@ -96,6 +105,10 @@ class RouterFilter final : public http::StreamDecoderFilter,
   void startTunnel(http::ResponseHeaderMapPtr headers);
   // The upstream's side of the tunnel ended; `data` (empty) is passed on as the end.
   void endTunnelFromUpstream(buffer::Instance& data);
+  // The stream may become a tunnel to cluster_: it enters the registry.
+  void registerTunnel();
+  // The stream ends, or will be no tunnel: it leaves the registry (if it is there).
+  void unregisterTunnel();
   // Takes a connection (a fresh one for the retry) and sends what the request has so far.
   void startUpstream(bool fresh);
   void armResponseTimer();
@@ -134,6 +147,9 @@ class RouterFilter final : public http::StreamDecoderFilter,
   bool upgrade_requested_ = false;
   // The upstream answered 101: both directions carry raw bytes until each side's FIN.
   bool tunnel_ = false;
+  // Where the (possible) tunnel is registered, under tunnel_connection_id_, while it is.
+  http::TunnelRegistry* tunnel_registry_ = nullptr;
+  uint64_t tunnel_connection_id_ = 0;
   bool watermarks_registered_ = false;
   bool downstream_above_high_ = false;
   bool downstream_read_disabled_ = false;

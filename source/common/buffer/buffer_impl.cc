@@ -8,11 +8,109 @@ namespace proxy::buffer {
 
 InstancePtr create() { return std::make_unique<OwnedBuffer>(); }
 
+namespace {
+
+// Standard-size slices freed on this thread, for the next buffer on the same thread. A
+// request takes and frees a few slices (one per read, per copy of headers); a 16 KiB block
+// is beyond malloc's per-thread caches, so without this each one costs a trip through
+// malloc's bins. Bounded, so an idle worker holds at most kMaxBlocks x 16 KiB.
+class SlicePool {
+ public:
+  static constexpr size_t kMaxBlocks = 32;
+
+  ~SlicePool() {
+    for (size_t i = 0; i < count_; ++i) {
+      delete[] blocks_[i];
+    }
+    count_ = 0;
+    closed_ = true;  // a buffer destroyed later in this thread's exit frees its own blocks
+  }
+  uint8_t* take() { return count_ > 0 ? blocks_[--count_] : new uint8_t[OwnedBuffer::kSliceSize]; }
+  void give(uint8_t* block) {
+    if (count_ < kMaxBlocks && !closed_) {
+      blocks_[count_++] = block;
+    } else {
+      delete[] block;
+    }
+  }
+
+ private:
+  uint8_t* blocks_[kMaxBlocks];
+  size_t count_ = 0;
+  bool closed_ = false;
+};
+
+thread_local SlicePool slice_pool;
+
+// Slice-list arrays of the usual length, freed on this thread. All lists hold the same
+// entry type, so they all have the same size.
+class SliceListPool {
+ public:
+  static constexpr size_t kMaxLists = 64;
+
+  ~SliceListPool() {
+    for (size_t i = 0; i < count_; ++i) {
+      ::operator delete(lists_[i]);
+    }
+    count_ = 0;
+    closed_ = true;
+  }
+  void* take(size_t bytes) { return count_ > 0 ? lists_[--count_] : ::operator new(bytes); }
+  void give(void* list) {
+    if (count_ < kMaxLists && !closed_) {
+      lists_[count_++] = list;
+    } else {
+      ::operator delete(list);
+    }
+  }
+
+ private:
+  void* lists_[kMaxLists];
+  size_t count_ = 0;
+  bool closed_ = false;
+};
+
+thread_local SliceListPool slice_list_pool;
+
+}  // namespace
+
+void* takeSliceList(size_t length, size_t entry_size) {
+  if (length == kCachedSliceListLength) {
+    return slice_list_pool.take(length * entry_size);
+  }
+  return ::operator new(length* entry_size);
+}
+
+void giveSliceList(void* list, size_t length, size_t /*entry_size*/) {
+  if (length == kCachedSliceListLength) {
+    slice_list_pool.give(list);
+  } else {
+    ::operator delete(list);
+  }
+}
+
+void SliceDeleter::operator()(uint8_t* block) const {
+  if (capacity == OwnedBuffer::kSliceSize) {
+    slice_pool.give(block);
+  } else {
+    delete[] block;
+  }
+}
+
 OwnedBuffer::Slice OwnedBuffer::newSlice(size_t min_capacity) {
   Slice slice;
   slice.capacity = std::max(min_capacity, kSliceSize);
-  slice.storage.reset(new uint8_t[slice.capacity]);
+  uint8_t* block = slice.capacity == kSliceSize ? slice_pool.take() : new uint8_t[slice.capacity];
+  slice.storage = std::unique_ptr<uint8_t[], SliceDeleter>(block, SliceDeleter{slice.capacity});
   return slice;
+}
+
+void OwnedBuffer::pushBack(Slice slice) {
+  if (slices_.capacity() == 0) {
+    // Most buffers hold one to four slices: one cached list instead of growing 1, 2, 4.
+    slices_.reserve(kCachedSliceListLength);
+  }
+  slices_.push_back(std::move(slice));
 }
 
 void OwnedBuffer::add(const void* data, size_t size) {
@@ -21,7 +119,7 @@ void OwnedBuffer::add(const void* data, size_t size) {
     return;
   }
   if (slices_.empty() || slices_.back().tailroom() == 0) {
-    slices_.push_back(newSlice(size));
+    pushBack(newSlice(size));
   }
   Slice& tail = slices_.back();
   size_t first = std::min(size, tail.tailroom());
@@ -31,7 +129,7 @@ void OwnedBuffer::add(const void* data, size_t size) {
     Slice next = newSlice(size - first);
     std::memcpy(next.storage.get(), bytes + first, size - first);
     next.end = size - first;
-    slices_.push_back(std::move(next));
+    pushBack(std::move(next));
   }
   length_ += size;
 }
@@ -61,7 +159,7 @@ void OwnedBuffer::move(Instance& other, size_t length) {
         std::memcpy(tail.storage.get() + tail.end, front.data(), size);
         tail.end += size;
       } else {
-        slices_.push_back(std::move(front));
+        pushBack(std::move(front));
       }
       owned->popFront();
       owned->length_ -= size;
@@ -162,7 +260,7 @@ std::string OwnedBuffer::toString() const {
 
 iovec OwnedBuffer::reserve(size_t min_size) {
   if (slices_.empty() || slices_.back().tailroom() < min_size) {
-    slices_.push_back(newSlice(min_size));
+    pushBack(newSlice(min_size));
   }
   Slice& tail = slices_.back();
   return iovec{tail.storage.get() + tail.end, tail.tailroom()};
@@ -180,14 +278,14 @@ void OwnedBuffer::dropEmptyTail() {
     slices_.pop_back();
   }
   if (slices_.empty()) {
-    std::vector<Slice>().swap(slices_);  // give the vector's storage back too
+    decltype(slices_)().swap(slices_);  // give the vector's storage back too
   }
 }
 
 void OwnedBuffer::popFront() {
   slices_.erase(slices_.begin());
   if (slices_.empty()) {
-    std::vector<Slice>().swap(slices_);
+    decltype(slices_)().swap(slices_);
   }
 }
 

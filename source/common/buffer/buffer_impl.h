@@ -10,6 +10,35 @@
 
 namespace proxy::buffer {
 
+// Frees a buffer slice's memory, or keeps a standard-size block for reuse by the next
+// buffer on the same thread (buffer_impl.cc's SlicePool).
+struct SliceDeleter {
+  size_t capacity = 0;
+  void operator()(uint8_t* block) const;
+};
+
+// The array behind a buffer's slice list comes from a small per-thread cache when it has the
+// usual capacity (buffer_impl.cc): a buffer gives its array back whenever it empties, so an
+// idle connection's buffers hold no memory, and the next request takes it back for free.
+// Lists of kCachedSliceListLength entries are the cached ones.
+inline constexpr size_t kCachedSliceListLength = 4;
+void* takeSliceList(size_t length, size_t entry_size);
+void giveSliceList(void* list, size_t length, size_t entry_size);
+
+template <class T>
+struct SliceListAllocator {
+  using value_type = T;
+  SliceListAllocator() = default;
+  template <class U>
+  SliceListAllocator(const SliceListAllocator<U>&) noexcept {}
+  T* allocate(size_t n) { return static_cast<T*>(takeSliceList(n, sizeof(T))); }
+  void deallocate(T* list, size_t n) noexcept { giveSliceList(list, n, sizeof(T)); }
+  template <class U>
+  bool operator==(const SliceListAllocator<U>&) const noexcept {
+    return true;
+  }
+};
+
 // A buffer made of heap slices. Moving between OwnedBuffers hands over whole
 // slices; reads from a socket go straight into reserved space at the back, so bytes are
 // copied only when a filter asks for contiguous memory. Empty slices are freed at once,
@@ -45,7 +74,7 @@ class OwnedBuffer final : public Instance {
 
  private:
   struct Slice {
-    std::unique_ptr<uint8_t[]> storage;
+    std::unique_ptr<uint8_t[], SliceDeleter> storage;
     size_t capacity = 0;
     size_t start = 0;  // first unread byte
     size_t end = 0;    // one past the last written byte
@@ -56,12 +85,13 @@ class OwnedBuffer final : public Instance {
   };
 
   static Slice newSlice(size_t min_capacity);
+  void pushBack(Slice slice);
   void dropEmptyTail();
   void popFront();
 
   // A vector, not a deque: an empty std::deque still allocates, and a buffer rarely holds
   // more than a few slices, so erasing at the front is cheap.
-  std::vector<Slice> slices_;
+  std::vector<Slice, SliceListAllocator<Slice>> slices_;
   size_t length_ = 0;
 };
 

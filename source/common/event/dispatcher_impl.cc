@@ -62,7 +62,7 @@ class FileEventImpl final : public FileEvent {
     if (epoll_events & EPOLLOUT) {
       ready |= FileReadyType::kWrite;
     }
-    if (epoll_events & (EPOLLERR | EPOLLHUP)) {
+    if (epoll_events & (EPOLLERR | EPOLLHUP | EPOLLRDHUP)) {
       ready |= FileReadyType::kClosed;
     }
     cb_(ready);
@@ -91,39 +91,66 @@ class FileEventImpl final : public FileEvent {
   std::unique_ptr<DispatcherImpl::EventSlot> slot_;
 };
 
+// Timers are re-armed all the time (idle and header timeouts move on every request) and
+// almost never fire. So arming and disarming are lazy: a timer keeps at most one entry in
+// the dispatcher's map, and that entry is only moved when the new deadline is earlier.
+// A disarmed timer, or one whose deadline moved later, is found stale when its entry comes
+// due and is dropped or re-inserted then. Most re-arms thus touch no map node at all.
 class TimerImpl final : public Timer {
  public:
   TimerImpl(DispatcherImpl& dispatcher, TimerCb cb) : dispatcher_(dispatcher), cb_(std::move(cb)) {}
-  ~TimerImpl() override { disableTimer(); }
-
-  void enableTimer(std::chrono::milliseconds duration) override {
-    disableTimer();
-    // Measured from the real clock, not the loop's cached time, so a timer armed late in a
-    // long iteration is not cut short.
-    position_ = dispatcher_.timers_.emplace(std::chrono::steady_clock::now() + duration, this);
-    armed_ = true;
-  }
-
-  void disableTimer() override {
-    if (armed_) {
+  ~TimerImpl() override {
+    if (in_map_) {
       dispatcher_.timers_.erase(position_);
-      armed_ = false;
     }
   }
 
+  void enableTimer(std::chrono::milliseconds duration) override {
+    // Measured from the real clock, not the loop's cached time, so a timer armed late in a
+    // long iteration is not cut short.
+    deadline_ = std::chrono::steady_clock::now() + duration;
+    armed_ = true;
+    if (in_map_ && position_->first <= deadline_) {
+      return;  // the entry comes due first and re-inserts itself at deadline_
+    }
+    insert();
+  }
+
+  void disableTimer() override { armed_ = false; }
+
   bool enabled() const override { return armed_; }
 
-  void fire() {
+ private:
+  friend class DispatcherImpl;
+
+  void insert() {
+    if (in_map_) {
+      dispatcher_.timers_.erase(position_);
+    }
+    position_ = dispatcher_.timers_.emplace(deadline_, this);
+    in_map_ = true;
+  }
+
+  // The dispatcher removed this timer's entry because it came due at `now`.
+  void onEntryDue(MonotonicTime now) {
+    in_map_ = false;
+    if (!armed_) {
+      return;
+    }
+    if (deadline_ > now) {
+      insert();
+      return;
+    }
     armed_ = false;
     cb_();
   }
 
- private:
-  friend class DispatcherImpl;
   DispatcherImpl& dispatcher_;
   TimerCb cb_;
+  MonotonicTime deadline_{};
   DispatcherImpl::TimerMap::iterator position_;
   bool armed_ = false;
+  bool in_map_ = false;
 };
 
 DispatcherImpl::DispatcherImpl(std::string name)
@@ -209,6 +236,8 @@ int DispatcherImpl::nextTimeoutMs() const {
   if (timers_.empty()) {
     return -1;
   }
+  // The first entry may be stale (disarmed or moved later): waking for it costs one early
+  // iteration, which drops or re-inserts it.
   auto wait = timers_.begin()->first - std::chrono::steady_clock::now();
   if (wait <= wait.zero()) {
     return 0;
@@ -264,7 +293,7 @@ void DispatcherImpl::runTimers() {
   while (!timers_.empty() && timers_.begin()->first <= now) {
     TimerImpl* timer = timers_.begin()->second;
     timers_.erase(timers_.begin());
-    timer->fire();
+    timer->onEntryDue(now);
   }
 }
 

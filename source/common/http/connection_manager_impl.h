@@ -54,6 +54,10 @@ class ConnectionManagerImpl final : public network::ReadFilter,
 
   // Parses what is pending, unless a request is still being answered.
   void dispatch();
+  // Made on first use and dropped while the connection is idle between requests.
+  ServerCodec& codec();
+  // Made on first use: most connections never pipeline.
+  event::Timer& resumeTimer();
   void rejectRequest(const CodecError& error);
   // Answers without a stream (the codec refused the request, or its headers never came)
   // and closes the connection.
@@ -104,6 +108,7 @@ class ConnectionManagerImpl final : public network::ReadFilter,
   bool awaiting_headers_ = false;
   bool closed_ = false;
   bool read_disabled_for_pipeline_ = false;
+  bool dispatching_ = false;  // inside codec_->dispatch(): the codec must not be dropped
 };
 
 }  // namespace proxy::http

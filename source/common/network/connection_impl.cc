@@ -51,6 +51,7 @@ ConnectionImpl::ConnectionImpl(event::Dispatcher& dispatcher, int fd, const Addr
 
 void ConnectionImpl::registerSocket() {
   transport_socket_->setFd(fd_);
+  short_read_drains_ = transport_socket_->shortReadDrainsSocket();
   int one = 1;
   setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   // Edge-triggered read and write interest for the whole life of the connection: no
@@ -197,6 +198,11 @@ void ConnectionImpl::onFileEvent(uint32_t events) {
     // An error or hang-up with nothing left to read: find out which through a read.
     events |= event::FileReadyType::kRead;
   }
+  if (events & event::FileReadyType::kClosed) {
+    // From now on every read goes on to EOF or EAGAIN: the FIN may already be queued
+    // behind the bytes, and no later edge would announce it.
+    peer_hangup_seen_ = true;
+  }
   if (events & event::FileReadyType::kWrite) {
     onWriteReady();
   }
@@ -219,6 +225,11 @@ void ConnectionImpl::onReadReady() {
       if (result.status == IoResult::Status::kOk) {
         read_buffer_.commit(result.bytes);
         total += result.bytes;
+        if (result.bytes < space.iov_len && short_read_drains_ && !peer_hangup_seen_) {
+          // Drained: the read that would say EAGAIN costs a syscall per event and tells
+          // nothing a later edge would not.
+          break;
+        }
         continue;
       }
       read_buffer_.commit(0);

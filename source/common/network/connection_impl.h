@@ -102,6 +102,8 @@ class ConnectionImpl : public virtual Connection, protected FilterManagerImpl::R
   bool above_high_watermark_ = false;
   bool closing_after_flush_ = false;
   bool redeliver_read_buffer_ = false;  // bytes held while reading was disabled
+  bool peer_hangup_seen_ = false;       // an event reported the peer's FIN, HUP or an error
+  bool short_read_drains_ = false;      // transport_socket_->shortReadDrainsSocket()
   bool draining_ = false;
 };
 

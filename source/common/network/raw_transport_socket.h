@@ -17,6 +17,7 @@ class RawTransportSocket final : public TransportSocket {
   void shutdownWrite() override;
   void onClose(bool) override {}
   bool hasBufferedReadData() const override { return false; }
+  bool shortReadDrainsSocket() const override { return true; }
 
  private:
   int fd_ = -1;

@@ -28,6 +28,40 @@ TEST(OwnedBufferTest, AddDrainAndCopyOutAcrossSlices) {
   EXPECT_EQ(0u, buffer.getRawSlices(&slice, 1));
 }
 
+TEST(OwnedBufferTest, StandardSliceFreedOnThisThreadIsReusedByTheNextBuffer) {
+  // The per-thread slice cache: a request's reads do not each cost a 16 KiB malloc.
+  void* first = nullptr;
+  {
+    OwnedBuffer buffer;
+    first = buffer.reserve(100).iov_base;
+    buffer.commit(10);
+    buffer.drain(10);  // empty: the slice goes back to the cache
+  }
+  OwnedBuffer next;
+  EXPECT_EQ(first, next.reserve(100).iov_base);
+  next.commit(0);
+  // A slice bigger than the standard size is not cached, and still works.
+  OwnedBuffer big;
+  std::string bytes(OwnedBuffer::kSliceSize * 3, 'b');
+  big.add(bytes);
+  EXPECT_EQ(bytes, big.toString());
+}
+
+TEST(OwnedBufferTest, ManySlicesGrowTheSliceListPastItsCachedLength) {
+  OwnedBuffer buffer;
+  std::string expected;
+  for (int i = 0; i < 10; ++i) {
+    OwnedBuffer piece;
+    std::string bytes(OwnedBuffer::kSliceSize, static_cast<char>('a' + i));
+    piece.add(bytes);
+    buffer.move(piece);  // whole slices are handed over: 10 slices in the list
+    expected += bytes;
+  }
+  EXPECT_EQ(expected, buffer.toString());
+  buffer.drain(buffer.length());
+  EXPECT_EQ(0u, buffer.length());
+}
+
 TEST(OwnedBufferTest, MoveTransfersEverythingAndEmptiesSource) {
   OwnedBuffer source;
   OwnedBuffer dest;

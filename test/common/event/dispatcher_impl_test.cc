@@ -55,6 +55,72 @@ TEST(DispatcherImplTest, TimerCallbackMayDestroyAnotherDueTimer) {
   EXPECT_EQ(1, fired);
 }
 
+// Runs the loop until `done` or 5 s; returns how long it took.
+template <class Done>
+std::chrono::steady_clock::duration runUntil(DispatcherImpl& dispatcher, Done done) {
+  auto start = std::chrono::steady_clock::now();
+  while (!done() && std::chrono::steady_clock::now() - start < std::chrono::seconds(5)) {
+    dispatcher.runOnce(milliseconds(5));
+  }
+  return std::chrono::steady_clock::now() - start;
+}
+
+TEST(DispatcherImplTest, TimerReArmedLaterFiresAtTheNewDeadlineNotTheOld) {
+  // Re-arming later leaves the old map entry in place (lazy): when it comes due it must
+  // move to the new deadline instead of firing.
+  DispatcherImpl dispatcher("test");
+  int fired = 0;
+  TimerPtr timer = dispatcher.createTimer([&] { ++fired; });
+  timer->enableTimer(milliseconds(10));
+  timer->enableTimer(milliseconds(150));
+  auto elapsed = runUntil(dispatcher, [&] { return fired > 0; });
+  EXPECT_EQ(1, fired);
+  EXPECT_GE(elapsed, milliseconds(140));
+  EXPECT_FALSE(timer->enabled());
+}
+
+TEST(DispatcherImplTest, TimerReArmedEarlierFiresAtTheEarlierDeadline) {
+  DispatcherImpl dispatcher("test");
+  int fired = 0;
+  TimerPtr timer = dispatcher.createTimer([&] { ++fired; });
+  timer->enableTimer(std::chrono::seconds(60));
+  timer->enableTimer(milliseconds(5));
+  auto elapsed = runUntil(dispatcher, [&] { return fired > 0; });
+  EXPECT_EQ(1, fired);
+  EXPECT_LT(elapsed, std::chrono::seconds(5));
+}
+
+TEST(DispatcherImplTest, TimerDisabledThenReEnabledFiresOnceAtTheLastDeadline) {
+  DispatcherImpl dispatcher("test");
+  int fired = 0;
+  TimerPtr timer = dispatcher.createTimer([&] { ++fired; });
+  timer->enableTimer(milliseconds(5));
+  timer->disableTimer();
+  EXPECT_FALSE(timer->enabled());
+  timer->enableTimer(milliseconds(80));
+  EXPECT_TRUE(timer->enabled());
+  auto elapsed = runUntil(dispatcher, [&] { return fired > 0; });
+  EXPECT_EQ(1, fired);
+  EXPECT_GE(elapsed, milliseconds(70));
+  // Nothing is left to fire a second time.
+  runUntil(dispatcher, [&, until = std::chrono::steady_clock::now() + milliseconds(50)] {
+    return std::chrono::steady_clock::now() > until;
+  });
+  EXPECT_EQ(1, fired);
+}
+
+TEST(DispatcherImplTest, DisabledTimerWithAStaleEntryMayBeDestroyed) {
+  DispatcherImpl dispatcher("test");
+  int fired = 0;
+  TimerPtr timer = dispatcher.createTimer([&] { ++fired; });
+  timer->enableTimer(milliseconds(1));
+  timer->disableTimer();
+  timer.reset();  // its map entry must go with it
+  std::this_thread::sleep_for(milliseconds(3));
+  dispatcher.runOnce(milliseconds(5));
+  EXPECT_EQ(0, fired);
+}
+
 TEST(DispatcherImplTest, PostFromAnotherThreadWakesTheLoop) {
   DispatcherImpl dispatcher("test");
   std::thread::id ran_on;

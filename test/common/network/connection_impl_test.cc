@@ -10,6 +10,7 @@
 #include <functional>
 
 #include "common/event/dispatcher_impl.h"
+#include "common/network/raw_transport_socket.h"
 #include "common/network/socket_util.h"
 #include "test/mocks/network/mocks.h"
 
@@ -242,6 +243,82 @@ TEST(ClientConnectionImplTest, ConnectsAndExchangesBytes) {
   EXPECT_TRUE(connection->localAddress().valid());
   ::close(accepted);
   ::close(listener.fd);
+}
+
+}  // namespace
+}  // namespace proxy::network
+
+namespace proxy::network {
+namespace {
+
+// Plain TCP reads counted, and optionally claiming that a short read proves nothing (as
+// TLS does).
+class CountingTransportSocket : public TransportSocket {
+ public:
+  CountingTransportSocket(int* reads, bool short_read_drains)
+      : reads_(reads), short_read_drains_(short_read_drains) {}
+  void setFd(int fd) override { raw_.setFd(fd); }
+  HandshakeStatus handshake() override { return raw_.handshake(); }
+  const std::string& failureReason() const override { return raw_.failureReason(); }
+  IoResult read(void* data, size_t size) override {
+    ++*reads_;
+    return raw_.read(data, size);
+  }
+  IoResult writev(const iovec* iov, int count) override { return raw_.writev(iov, count); }
+  void shutdownWrite() override { raw_.shutdownWrite(); }
+  void onClose(bool graceful) override { raw_.onClose(graceful); }
+  bool hasBufferedReadData() const override { return false; }
+  bool shortReadDrainsSocket() const override { return short_read_drains_; }
+
+ private:
+  RawTransportSocket raw_;
+  int* reads_;
+  bool short_read_drains_;
+};
+
+class ShortReadTest : public ConnectionImplTest {
+ protected:
+  void useCountingTransport(bool short_read_drains) {
+    connection_.reset();
+    ::close(fds_[1]);
+    ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds_));
+    connection_ = std::make_unique<ConnectionImpl>(
+        dispatcher_, fds_[0], Address(), Address(), true,
+        std::make_unique<CountingTransportSocket>(&reads_, short_read_drains));
+    filter_ = std::make_shared<RecordingFilter>();
+    connection_->addReadFilter(filter_);
+    connection_->addConnectionCallbacks(callbacks_);
+    connection_->initializeReadFilters();
+  }
+  int reads_ = 0;
+};
+
+TEST_F(ShortReadTest, ShortReadOnPlainTcpSkipsTheReadThatWouldSayEagain) {
+  useCountingTransport(true);
+  ASSERT_EQ(5, ::write(fds_[1], "hello", 5));
+  EXPECT_TRUE(runUntil([&] { return filter_->received_ == "hello"; }));
+  EXPECT_EQ(1, reads_);  // one read(2) per request, not two
+  ASSERT_EQ(6, ::write(fds_[1], " again", 6));
+  EXPECT_TRUE(runUntil([&] { return filter_->received_ == "hello again"; }));
+  EXPECT_EQ(2, reads_);  // the next bytes raised a new edge
+}
+
+TEST_F(ShortReadTest, TransportThatBuffersReadsOnToEagain) {
+  useCountingTransport(false);
+  ASSERT_EQ(5, ::write(fds_[1], "hello", 5));
+  EXPECT_TRUE(runUntil([&] { return filter_->received_ == "hello"; }));
+  EXPECT_EQ(2, reads_);
+}
+
+TEST_F(ShortReadTest, FinQueuedBehindTheBytesIsStillSeen) {
+  // Bytes and FIN before the first event: the event reports the hang-up, so the reads go
+  // on past the short one to the end of the stream.
+  useCountingTransport(true);
+  EXPECT_CALL(callbacks_, onEvent(ConnectionEvent::kRemoteClose));
+  ASSERT_EQ(4, ::write(fds_[1], "last", 4));
+  ::shutdown(fds_[1], SHUT_WR);
+  EXPECT_TRUE(runUntil([&] { return connection_->state() == ConnectionState::kClosed; }));
+  EXPECT_EQ("last", filter_->received_);
 }
 
 }  // namespace

@@ -82,6 +82,10 @@ class RouterTest : public testing::Test {
       EXPECT_EQ(&dispatcher_, &dispatcher);
       return *pools_;
     };
+    config_->tunnels = [this](event::Dispatcher& dispatcher) -> http::TunnelRegistry& {
+      EXPECT_EQ(&dispatcher_, &dispatcher);
+      return tunnels_;
+    };
     useCluster("backend", {endpoint("backend", 8080)});
   }
 
@@ -184,6 +188,7 @@ class RouterTest : public testing::Test {
   std::shared_ptr<upstream::ClusterImpl> cluster_;
   http::RouteConstSharedPtr route_;
   std::unique_ptr<http::ConnectionPools> pools_;
+  http::TunnelRegistry tunnels_;
   std::shared_ptr<RouterConfig> config_ = std::make_shared<RouterConfig>();
   std::vector<std::unique_ptr<Stream>> streams_;
   std::vector<network::MockClientConnection*> upstreams_;  // owned by the pool's connections
@@ -988,6 +993,47 @@ TEST_F(RouterTest, SwitchingProtocolsTunnelsBytesBothWaysWithHalfClose) {
   EXPECT_EQ(0u, pool().idleCount());
   EXPECT_EQ(network::ConnectionState::kClosed, upstream(0).state_);
   EXPECT_EQ(http::RequestFailure::kNone, stream.callbacks.stream_info_.failure);
+}
+
+TEST_F(RouterTest, UpgradeIsRegisteredWithItsClusterUntilTheTunnelEnds) {
+  Stream& stream =
+      request("GET", "/chat", {{"host", "h"}, {"connection", "upgrade"}, {"upgrade", "websocket"}});
+  // Registered from the request on: a reload before the 101 must find it too.
+  EXPECT_EQ(cluster_.get(), tunnels_.clusterOf(downstream_.id()));
+  connect(0);
+  respond(0, kSwitching);
+  EXPECT_EQ(cluster_.get(), tunnels_.clusterOf(downstream_.id()));
+  EXPECT_EQ(1u, tunnels_.size());
+  stream.filter->onDestroy();
+  EXPECT_EQ(nullptr, tunnels_.clusterOf(downstream_.id()));
+  EXPECT_EQ(0u, tunnels_.size());
+}
+
+TEST_F(RouterTest, TunnelLeavesTheRegistryWhenTheFilterGoesWithoutOnDestroy) {
+  Stream& stream =
+      request("GET", "/chat", {{"host", "h"}, {"connection", "upgrade"}, {"upgrade", "websocket"}});
+  connect(0);
+  respond(0, kSwitching);
+  ASSERT_EQ(1u, tunnels_.size());
+  stream.filter.reset();
+  EXPECT_EQ(0u, tunnels_.size());
+}
+
+TEST_F(RouterTest, OrdinaryExchangesAndRefusedUpgradesAreNoTunnels) {
+  Stream& plain = get();
+  EXPECT_EQ(0u, tunnels_.size());
+  connect(0);
+  completeExchange(plain, 0);
+  Stream& refused =
+      request("GET", "/chat", {{"host", "h"}, {"connection", "upgrade"}, {"upgrade", "websocket"}});
+  EXPECT_EQ(1u, tunnels_.size());
+  // A 1xx is no answer yet; a final one other than 101 makes it an ordinary exchange.
+  respond(0, "HTTP/1.1 102 Processing\r\n\r\n");
+  EXPECT_EQ(1u, tunnels_.size());
+  respond(0, "HTTP/1.1 426 Upgrade Required\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(426, refused.callbacks.response_headers_->status());
+  EXPECT_EQ(0u, tunnels_.size());
+  refused.filter->onDestroy();
 }
 
 TEST_F(RouterTest, UpstreamClosingEndsTheTunnel) {
