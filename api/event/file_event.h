@@ -34,6 +34,10 @@ class FileEvent {
   // Reports `events` to the callback later in the current loop iteration, as if the
   // descriptor had become ready; used to coalesce writes and to resume reading.
   virtual void activate(uint32_t events) = 0;
+
+  // The owner is about to close the descriptor (and it is not shared): closing removes it
+  // from the poll set, so the destructor may skip unregistering it.
+  virtual void descriptorClosing() {}
 };
 
 using FileEventPtr = std::unique_ptr<FileEvent>;

@@ -45,6 +45,14 @@ class ConnectionCallbacks {
   virtual void onBelowWriteBufferLowWatermark() = 0;
 };
 
+// Told by a splice (Connection::startSplice) that it moved bytes, in either direction.
+class SpliceCallbacks {
+ public:
+  virtual ~SpliceCallbacks() = default;
+  // Called once per batch of bytes read from one side, not per byte.
+  virtual void onSpliceActivity() = 0;
+};
+
 // A non-blocking TCP connection owned by one worker. Every method runs on that worker.
 // Destroy it through the dispatcher's deferredDelete() once closed.
 class Connection : public event::DeferredDeletable, public FilterManager {
@@ -88,6 +96,22 @@ class Connection : public event::DeferredDeletable, public FilterManager {
   virtual const Address& localAddress() const = 0;
 
   virtual ConnectionInfo& info() = 0;
+
+  // Moves the bytes read from this connection to `peer`, and from `peer` to this one, inside
+  // the kernel (splice(2) through a pipe per direction) instead of through the read filters
+  // and write(): no filter of either side sees onData()/onWrite() from then on, while
+  // ConnectionInfo still counts the bytes (and bytes_spliced says how many went this way).
+  // Half-close passes through; a pipe toward a side that does not read is that side's write
+  // buffer, and while it holds bytes the other side is not read; close(kFlushWrite) still
+  // sends what the pipe holds; a reset or a failed socket closes that side as a failed read
+  // or write would. `callbacks` hears of every batch moved until either side closes.
+  // Only for plain TCP on both sides, on one dispatcher, both with half-close enabled and
+  // nothing buffered yet; returns false, changing nothing, otherwise. Call it on one side.
+  virtual bool startSplice(Connection& peer, SpliceCallbacks& callbacks) {
+    (void)peer;
+    (void)callbacks;
+    return false;
+  }
 };
 
 using ConnectionPtr = std::unique_ptr<Connection>;

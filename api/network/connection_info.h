@@ -56,6 +56,8 @@ struct ConnectionInfo {
   std::chrono::steady_clock::time_point start_time;
   uint64_t bytes_received = 0;  // from the downstream peer
   uint64_t bytes_sent = 0;      // to the downstream peer
+  // Of bytes_received + bytes_sent, those moved by splice(2) (Connection::startSplice).
+  uint64_t bytes_spliced = 0;
   std::string upstream_cluster;
   Address upstream_address;
   FailureCause failure = FailureCause::kNone;

@@ -8,8 +8,8 @@ import threading
 import time
 import unittest
 
-from proxy_harness import (MiB, note, ProxyTestCase, drain_hash, echo_handler, free_port,
-                           push_until_blocked, recv_exact, recv_until_eof,
+from proxy_harness import (MiB, note, ProxyTestCase, canonical_config, drain_hash, echo_handler,
+                           free_port, push_until_blocked, recv_exact, recv_until_eof,
                            reply_after_eof_handler, sleep_until)
 
 
@@ -287,6 +287,69 @@ class BackpressureTest(ProxyTestCase):
         count, digest = drain_hash(s, timeout=30)
         self.assertEqual(count, state["sent"])
         self.assertEqual(digest, state["digest"])
+
+
+
+class SpliceTest(ProxyTestCase):
+    """Bytes move with splice(2) by default; `splice: false` copies them; the stats byte
+    counters are right either way."""
+
+    def echo_through(self, port, size, timeout=60):
+        data = os.urandom(size)
+        s = self.client(port, timeout=timeout)
+        errors = []
+
+        def send():
+            try:
+                view = memoryview(data)
+                for offset in range(0, size, 4 * MiB):
+                    s.sendall(view[offset:offset + 4 * MiB])
+                s.shutdown(socket.SHUT_WR)
+            except OSError as error:
+                errors.append(repr(error))
+
+        sender = threading.Thread(target=send, daemon=True)
+        sender.start()
+        received, digest = drain_hash(s, timeout=timeout)
+        sender.join(timeout=10)
+        self.assertEqual(errors, [])
+        self.assertEqual(received, size, "bytes echoed back")
+        self.assertEqual(digest, hashlib.sha256(data).hexdigest(), "sha256 of the echoed bytes")
+
+    def closed_metrics(self, admin):
+        return self.wait_metric(
+            admin, lambda m: m.value("proxy_listener_connections_total", listener="tcp") == 1
+            and m.value("proxy_listener_connections_active", listener="tcp") == 0,
+            what="the connection closed", use_curl=True)
+
+    def test_64_mebibytes_spliced_and_counted(self):
+        upstream = self.start_server(echo_handler)
+        _, port, admin = self.start_tcp_proxy([upstream.port])
+        size = 64 * MiB
+        self.echo_through(port, size)
+        metrics = self.closed_metrics(admin)
+        self.assertEqual(metrics.value("proxy_listener_received_bytes_total", listener="tcp"), size)
+        self.assertEqual(metrics.value("proxy_listener_sent_bytes_total", listener="tcp"), size)
+        self.assertEqual(metrics.value("proxy_listener_spliced_bytes_total", listener="tcp"),
+                         2 * size, "every byte went by splice(2)")
+        self.assertEqual(metrics.value("proxy_listener_connection_failures_total",
+                                       listener="tcp", cause="client_reset"), 0)
+
+    def test_splice_false_copies_and_counts(self):
+        upstream = self.start_server(echo_handler)
+        admin, listen = free_port(), free_port()
+        config = canonical_config(admin, [{
+            "name": "tcp", "address": f"127.0.0.1:{listen}",
+            "filters": ["- name: stats", "- name: tcp_proxy",
+                        "  config: { cluster: echo, splice: false }"]}],
+            [("echo", [f"127.0.0.1:{upstream.port}"])])
+        self.start_proxy(config, admin_port=admin)
+        size = 8 * MiB
+        self.echo_through(listen, size)
+        metrics = self.closed_metrics(admin)
+        self.assertEqual(metrics.value("proxy_listener_received_bytes_total", listener="tcp"), size)
+        self.assertEqual(metrics.value("proxy_listener_sent_bytes_total", listener="tcp"), size)
+        self.assertEqual(metrics.value("proxy_listener_spliced_bytes_total", listener="tcp"), 0)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Helpers for tools/bench/tcp.sh.  Python 3 standard library only.
+"""Helpers for tools/bench/*.sh.  Python 3 standard library only.
 
 Subcommands (all traffic goes to 127.0.0.1):
 
@@ -13,14 +13,22 @@ Subcommands (all traffic goes to 127.0.0.1):
                                 process tree of --pid, the CPU time it used (utime+stime
                                 from /proc/PID/stat, all threads), its fds and RSS; append
                                 one JSON line to --jsonl and print a one-line summary
-  report --jsonl F [--out DIR]  medians over rounds, ratios against HAProxy, markdown table
+  routes-config [options]       write a canonical config with N host / prefix routes and
+                                print the Host and path that only the last route takes
+  idle [options]                open N keep-alive connections to 127.0.0.1:PORT (asyncio),
+                                one GET each, hold them idle, and record the VmRSS of the
+                                process tree of --pid before, while held and after closing
+  report --jsonl F [--out DIR]  medians over rounds, per-round ratios against --ref (and
+                                the best of nginx and HAProxy), markdown tables
 """
+import asyncio
 import argparse
 import json
 import os
 import re
 import socket
 import statistics
+import struct
 import subprocess
 import sys
 import time
@@ -82,6 +90,21 @@ def rss_kib(pids):
         try:
             with open(f"/proc/{p}/statm") as f:
                 total += int(f.read().split()[1]) * PAGE_KIB
+        except OSError:
+            pass
+    return total
+
+
+def vmrss_kib(pids):
+    """sum of VmRSS (/proc/PID/status) over pids, in KiB."""
+    total = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+                        break
         except OSError:
             pass
     return total
@@ -366,6 +389,12 @@ def cmd_run(a):
             # request is also per connection
             rec["cpu_us_per_conn"] = rec["proxy_cpu_s"] * 1e6 / rec["requests"]
             rec["cpu_us_per_req"] = rec["cpu_us_per_conn"]
+        if rec["requests"] and a.body_bytes:
+            mib = rec["requests"] * a.body_bytes / 1048576
+            rec["body_bytes"] = a.body_bytes
+            rec["mib_per_s"] = (rec["rps"] or 0) * a.body_bytes / 1048576
+            if a.pid:
+                rec["cpu_us_per_mib"] = rec["proxy_cpu_s"] * 1e6 / mib
         summary = (f"{rec['rps'] or 0:8.0f} {a.unit}/s  cpu {fmt(rec.get('cpu_us_per_conn'), 1)} us/{a.unit}"
                    f"  p99 {fmt(rec['p99_ms'], 2)} ms  errors {rec['socket_errors']}+{rec['non2xx']}"
                    f"  origin accepts {rec.get('origin_accepts')}  rst {rec['tcp']['TcpOutRsts']}")
@@ -392,6 +421,180 @@ def cmd_run(a):
     return 0
 
 
+# ----------------------------------------------------------------------------- routes
+def cmd_routes_config(a):
+    """Write a canonical config with a.n routes of kind a.kind to a.file and print the Host
+    and path of a request that only the LAST route takes (first-match order exercised):
+      host:   host_router, n virtual hosts site<i>.bench.test (+ *.site<i>.bench.test);
+              the request names the last one.
+      prefix: path_prefix_router, n rules host api.bench.test, prefix /api/v1/svc<i>/
+              (stripped); the request is /api/v1/svc<n-1>/, which every rule's prefix
+              shares up to the number.
+      mixed:  host_router with n/2 virtual hosts that the request's host is not among,
+              then path_prefix_router with n - n/2 prefix rules; the last rule matches."""
+    n = a.n
+    hosts = {"host": n, "prefix": 0, "mixed": n // 2}[a.kind]
+    prefixes = n - hosts
+    out = [f"# tools/bench/routes.sh: {n} routes ({a.kind}); generated",
+           "log_level: warn",
+           "shutdown_timeout: 5s",
+           "clusters:",
+           "  - name: origin",
+           f'    endpoints: ["127.0.0.1:{a.origin_port}"]',
+           "listeners:",
+           "  - name: bench",
+           f'    address: "127.0.0.1:{a.port}"',
+           "    filters:",
+           "      - name: http_connection_manager",
+           "        config:",
+           "          http_filters:",
+           "            - name: stats"]
+    if hosts:
+        out += ["            - name: host_router",
+                "              config:",
+                "                virtual_hosts:"]
+        out += [f'                  - {{ name: site{i}, hosts: ["site{i}.bench.test", '
+                f'"*.site{i}.bench.test"], cluster: origin }}' for i in range(hosts)]
+    if prefixes:
+        out += ["            - name: path_prefix_router",
+                "              config:",
+                "                routes:"]
+        out += [f"                  - {{ name: svc{i}, host: api.bench.test, "
+                f"prefix: /api/v1/svc{i}/, cluster: origin, strip_prefix: true }}"
+                for i in range(prefixes)]
+    out += ["            - name: router"]
+    with open(a.file, "w") as f:
+        f.write("\n".join(out) + "\n")
+    if prefixes:
+        print(f"api.bench.test /api/v1/svc{prefixes - 1}/")
+    else:
+        print(f"site{hosts - 1}.bench.test /")
+    return 0
+
+
+# ----------------------------------------------------------------------------- idle
+async def _get(reader, writer, req, timeout):
+    """send one GET and read its answer; returns (status, keeps the connection open)."""
+    writer.write(req)
+    head = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout)
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    length, keep = 0, True
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        name, value = name.strip().lower(), value.strip().lower()
+        if name == "content-length":
+            length = int(value)
+        elif name == "connection" and "close" in value:
+            keep = False
+        elif name == "transfer-encoding":
+            raise ValueError("chunked answer: the idle client reads Content-Length bodies only")
+    if length:
+        await asyncio.wait_for(reader.readexactly(length), timeout)
+    return status, keep
+
+
+async def _idle(a, rec):
+    req = f"GET {a.path} HTTP/1.1\r\nHost: 127.0.0.1:{a.port}\r\n\r\n".encode()
+    # warm-up on one connection, then let the process settle before the base reading
+    r, w = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", a.port), a.step_timeout)
+    for _ in range(a.warmup):
+        status, _ = await _get(r, w, req, a.step_timeout)
+        if status != 200:
+            raise RuntimeError(f"warm-up GET answered {status}")
+    w.close()
+    await asyncio.sleep(a.settle)
+    pids = descendants(a.pid)
+    rec["rss_base_kib"], rec["fds_base"] = vmrss_kib(pids), fd_count(pids)
+
+    conns, errors = [], []
+    sem = asyncio.Semaphore(a.batch)
+
+    async def one():
+        async with sem:
+            try:
+                r, w = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", a.port),
+                                              a.step_timeout)
+            except Exception as e:  # noqa: BLE001
+                errors.append(f"connect: {e!r}")
+                return
+            try:
+                status, keep = await _get(r, w, req, a.step_timeout)
+                if status != 200 or not keep:
+                    errors.append(f"status {status}{'' if keep else ' with Connection: close'}")
+            except Exception as e:  # noqa: BLE001
+                errors.append(f"GET: {e!r}")
+            conns.append((r, w))
+
+    t0 = time.monotonic()
+    await asyncio.gather(*(one() for _ in range(a.n)))
+    rec["open_s"] = round(time.monotonic() - t0, 2)
+    await asyncio.sleep(a.hold)
+    pids = descendants(a.pid)
+    rec["rss_idle_kib"], rec["fds_idle"] = vmrss_kib(pids), fd_count(pids)
+    # the server must not have closed them: a sample still answers on the same connection
+    live = [c for c in conns if not c[0].at_eof()]
+    rec["open_at_end"] = len(live)
+    sample_ok = 0
+    for r, w in live[:: max(1, len(live) // a.sample)][: a.sample]:
+        try:
+            status, _ = await _get(r, w, req, a.step_timeout)
+            sample_ok += status == 200
+        except Exception:  # noqa: BLE001
+            pass
+    rec["sample"], rec["sample_ok"] = min(a.sample, len(live)), sample_ok
+    # close with RST (SO_LINGER 0): no TIME_WAIT pile-up on the client side
+    for _, w in conns:
+        sock = w.get_extra_info("socket")
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            except OSError:
+                pass
+        w.close()
+    await asyncio.sleep(0)
+    end = time.monotonic() + 5
+    while fd_count(pids) > rec["fds_base"] and time.monotonic() < end:
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(0.5)
+    rec["rss_closed_kib"], rec["fds_closed"] = vmrss_kib(pids), fd_count(pids)
+    rec["errors"] = len(errors)
+    rec["error_examples"] = sorted(set(errors))[:5]
+
+
+def cmd_idle(a):
+    rec = {"group": a.group, "target": a.target, "round": a.round, "kind": "idle", "n": a.n,
+           "hold_s": a.hold}
+    t0 = time.monotonic()
+    try:
+        asyncio.run(asyncio.wait_for(_idle(a, rec), a.timeout))
+        rec["rc"] = 0
+    except Exception as e:  # noqa: BLE001  (a timeout included: recorded, not raised)
+        rec["rc"] = f"{type(e).__name__}: {e}"[:300]
+    rec["wall_s"] = round(time.monotonic() - t0, 2)
+    alive = proc_stat(a.pid) is not None and proc_stat(a.pid)[0] not in ("Z", "X")
+    rec["proxy_alive"] = alive
+    if "rss_idle_kib" in rec:
+        rec["kib_per_conn"] = (rec["rss_idle_kib"] - rec["rss_base_kib"]) / a.n
+    rec["ok"] = bool(rec["rc"] == 0 and alive and not rec.get("errors")
+                     and rec.get("open_at_end") == a.n
+                     and rec.get("sample_ok") == rec.get("sample"))
+    summary = (f"{a.n} conns opened in {fmt(rec.get('open_s'), 1)} s"
+               f"  rss {fmt(rec.get('rss_base_kib', 0) / 1024, 1)} -> "
+               f"{fmt(rec.get('rss_idle_kib', 0) / 1024, 1)} -> "
+               f"{fmt(rec.get('rss_closed_kib', 0) / 1024, 1)} MiB"
+               f"  {fmt(rec.get('kib_per_conn'), 2)} KiB/conn"
+               f"  fds {rec.get('fds_base')}->{rec.get('fds_idle')}->{rec.get('fds_closed')}"
+               f"  open at end {rec.get('open_at_end')}  sample {rec.get('sample_ok')}/{rec.get('sample')}"
+               f"  errors {rec.get('errors')}")
+    print(f"  {a.group:9s} r{a.round} {a.target:8s} {summary}"
+          f"{'' if rec['ok'] else '  FAILED ' + str(rec['rc']) + ' ' + '; '.join(rec.get('error_examples', []))}",
+          flush=True)
+    with open(a.jsonl, "a") as f:
+        f.write(json.dumps(rec) + "\n")
+    return 0
+
+
 def fmt(v, digits):
     return "-" if v is None else f"{v:.{digits}f}"
 
@@ -410,6 +613,24 @@ def ratio_vs(runs, target, ref, key):
             by_round.setdefault(r["round"], {})[r["target"]] = r[key]
     ratios = [v[target] / v[ref] for v in by_round.values()
               if target in v and ref in v and v[ref]]
+    return med(ratios)
+
+
+PEERS = ("nginx", "haproxy")
+
+
+def ratio_best(runs, target, peers, key):
+    """median over rounds of (target's value / the lowest of the peers' values in the same
+    round): the ratio to the better peer, for costs where lower is better."""
+    by_round = {}
+    for r in runs:
+        if r["ok"] and r.get(key) is not None:
+            by_round.setdefault(r["round"], {})[r["target"]] = r[key]
+    ratios = []
+    for v in by_round.values():
+        best = [v[p] for p in peers if v.get(p)]
+        if target in v and best:
+            ratios.append(v[target] / min(best))
     return med(ratios)
 
 
@@ -489,33 +710,89 @@ def cmd_report(a):
                           "RSTs/conn", "drops", "fd growth", "runs ok"], rows))
         out.append("")
     for g in [g for g in groups if g.startswith("http-")]:
-        out.append(f"### HTTP {g[5:]} (wrk, keep-alive, through the target)\n")
+        scen = g[5:]
+        large = scen == "large"
+        title = {"small": "100 B body, keep-alive", "large": "1 MiB body, keep-alive",
+                 "close": "100 B body, 'Connection: close': a new client connection per request"}
+        out.append(f"### HTTP {scen} (wrk through the target; {title.get(scen, scen)})\n")
         rows = []
-        gr = [r for r in runs if r["group"] == g]
+        gr = [r for r in runs if g == r["group"]]
+        rate, cpu = ("mib_per_s", "cpu_us_per_mib") if large else ("rps", "cpu_us_per_req")
         for t in targets:
             rs = [r for r in gr if r["target"] == t]
             if not rs:
                 continue
             good = [r for r in rs if r["ok"]]
             leaks = [r["fds_after"] - r["fds_before"] for r in rs if "fds_after" in r]
-            rss = [r.get("proxy_rss_kib") for r in good]
+            rss = [r.get("proxy_rss_kib") for r in good if r.get("proxy_rss_kib") is not None]
+            proxied = t != "direct"
             rows.append([
-                t, fmt(med(r["rps"] for r in good), 0),
-                fmt(ratio_vs(gr, t, ref, "rps"), 2) if ref else "-",
+                t, fmt(med(r.get(rate) for r in good), 0),
+                fmt(ratio_vs(gr, t, ref, rate), 2) if ref else "-",
                 fmt(med(r["p50_ms"] for r in good), 3), fmt(med(r["p99_ms"] for r in good), 3),
                 fmt(med(r.get("proxy_cpu_pct") for r in good), 0),
-                fmt(med(r.get("cpu_us_per_req") for r in good), 2),
-                fmt(ratio_vs(gr, t, ref, "cpu_us_per_req"), 2) if ref and t != "direct" else "-",
-                fmt(med(v / 1024 for v in rss if v is not None) if any(v is not None for v in rss)
-                    else None, 1),
+                fmt(med(r.get(cpu) for r in good), 2),
+                fmt(ratio_vs(gr, t, ref, cpu), 2) if ref and proxied else "-",
+                fmt(ratio_best(gr, t, PEERS, cpu), 2) if proxied else "-",
+                fmt(med(v / 1024 for v in rss) if rss else None, 1),
                 fmt(med(r["origin_accepts"] for r in good if r.get("origin_accepts") is not None), 0),
                 str(sum(r.get("socket_errors", 0) + r.get("non2xx", 0) for r in rs)),
                 str(sum(r["tcp_drops"] for r in rs)),
                 str(max(leaks)) if leaks else "-",
                 f"{len(good)}/{len(rs)}"])
-        out.append(table(["target", "req/s", f"x {refname}", "p50 ms", "p99 ms", "proxy CPU %",
-                          "CPU us/req", f"CPU/req x {refname}", "RSS MiB after",
-                          "origin conns", "errors", "drops", "fd growth", "runs ok"], rows))
+        unit = "MiB" if large else ("conn" if scen == "close" else "req")
+        out.append(table(["target", "MiB/s" if large else f"{unit}/s", f"x {refname}", "p50 ms",
+                          "p99 ms", "proxy CPU %", f"CPU us/{unit}", f"CPU x {refname}",
+                          "CPU x best peer", "RSS MiB after", "origin conns", "errors", "drops",
+                          "fd growth", "runs ok"], rows))
+        out.append("")
+    for g in [g for g in groups if g.startswith("routes-")]:
+        gr = [r for r in runs if g == r["group"]]
+        out.append(f"### Config scale, {g[7:]} routes (wrk, 100 B keep-alive; the request "
+                   f"matches the last route)\n")
+        rows = []
+        for t in targets:
+            rs = [r for r in gr if r["target"] == t]
+            if not rs:
+                continue
+            good = [r for r in rs if r["ok"]]
+            ratio = ratio_vs(gr, t, ref, "cpu_us_per_req") if ref else None
+            verdict = "-" if t == ref or ratio is None else (
+                "ok" if ratio <= a.scale_limit else f"OVER {a.scale_limit:.2f}")
+            rss = [r.get("proxy_rss_kib") for r in good if r.get("proxy_rss_kib") is not None]
+            rows.append([
+                t, fmt(med(r.get("rps") for r in good), 0), fmt(med(r["p99_ms"] for r in good), 3),
+                fmt(med(r.get("proxy_cpu_pct") for r in good), 0),
+                fmt(med(r.get("cpu_us_per_req") for r in good), 2),
+                fmt(ratio, 3) if t != ref else "1.000", verdict,
+                fmt(med(v / 1024 for v in rss) if rss else None, 1),
+                str(sum(r.get("socket_errors", 0) + r.get("non2xx", 0) for r in rs)),
+                f"{len(good)}/{len(rs)}"])
+        out.append(table(["config", "req/s", "p99 ms", "proxy CPU %", "CPU us/req",
+                          f"CPU x {refname}", f"<= {a.scale_limit:.2f}", "RSS MiB after", "errors",
+                          "runs ok"], rows))
+        out.append("")
+    if "idle" in groups:
+        gr = [r for r in runs if r["group"] == "idle"]
+        n = med(r["n"] for r in gr)
+        out.append(f"### Idle keep-alive connections ({n:.0f} connections, one GET each, held; "
+                   f"fresh process per round)\n")
+        rows = []
+        for t in targets:
+            rs = [r for r in gr if r["target"] == t]
+            if not rs:
+                continue
+            good = [r for r in rs if r["ok"]]
+            mib = lambda k: fmt(med(r.get(k) / 1024 for r in good if r.get(k) is not None), 1)  # noqa: E731
+            rows.append([
+                t, mib("rss_base_kib"), mib("rss_idle_kib"),
+                fmt(med(r.get("kib_per_conn") for r in good), 2),
+                fmt(ratio_vs(gr, t, ref, "kib_per_conn"), 2) if ref else "-",
+                mib("rss_closed_kib"), fmt(med(r.get("open_s") for r in good), 1),
+                str(sum(r.get("errors") or 0 for r in rs)), f"{len(good)}/{len(rs)}"])
+        out.append(table(["target", "RSS MiB before", "RSS MiB idle", "KiB/conn",
+                          f"x {refname}", "RSS MiB after close", "open s", "errors", "runs ok"],
+                         rows))
         out.append("")
     noisy = [r for r in runs if (r.get("proxy_core_other_pct") or 0) > a.noise]
     if noisy:
@@ -577,13 +854,41 @@ def main():
     s.add_argument("--origin-status", default="", help="nginx stub_status URL")
     s.add_argument("--timeout", type=float, default=60)
     s.add_argument("--unit", default="conn", help="what one wrk request is, in the run line")
+    s.add_argument("--body-bytes", type=int, default=0,
+                   help="response body size: adds MiB/s and CPU us per MiB of body")
     s.add_argument("cmd", nargs=argparse.REMAINDER)
     s.set_defaults(fn=cmd_run)
+    s = sub.add_parser("routes-config")
+    s.add_argument("--kind", choices=("host", "prefix", "mixed"), required=True)
+    s.add_argument("--n", type=int, required=True)
+    s.add_argument("--port", type=int, required=True)
+    s.add_argument("--origin-port", type=int, required=True)
+    s.add_argument("--file", required=True)
+    s.set_defaults(fn=cmd_routes_config)
+    s = sub.add_parser("idle")
+    s.add_argument("--jsonl", required=True)
+    s.add_argument("--group", default="idle")
+    s.add_argument("--target", required=True)
+    s.add_argument("--round", type=int, required=True)
+    s.add_argument("--port", type=int, required=True)
+    s.add_argument("--pid", type=int, required=True, help="PID of the server measured")
+    s.add_argument("--path", default="/")
+    s.add_argument("-n", type=int, default=10000, help="connections to open and hold")
+    s.add_argument("--batch", type=int, default=100, help="connections being opened at once")
+    s.add_argument("--hold", type=float, default=3, help="seconds to hold them idle")
+    s.add_argument("--warmup", type=int, default=20, help="GETs on one connection before the base")
+    s.add_argument("--settle", type=float, default=1, help="seconds between warm-up and base")
+    s.add_argument("--sample", type=int, default=50, help="held connections asked again")
+    s.add_argument("--step-timeout", type=float, default=10, help="per connect or answer")
+    s.add_argument("--timeout", type=float, default=180, help="for the whole run")
+    s.set_defaults(fn=cmd_idle)
     s = sub.add_parser("report")
     s.add_argument("--jsonl", required=True)
     s.add_argument("--targets", required=True)
     s.add_argument("--ref", default="haproxy")
     s.add_argument("--noise", type=float, default=10.0)
+    s.add_argument("--scale-limit", type=float, default=1.05,
+                   help="config scale: the largest CPU/req ratio that passes")
     s.add_argument("--out", default="")
     s.set_defaults(fn=cmd_report)
     a = ap.parse_args()

@@ -20,6 +20,9 @@ registry::NetworkFilterFactoryCb StatsFactory::createFilterFactory(
                                           "Bytes received from downstream clients.", listener);
   config->sent_bytes = &scope.counter("proxy_listener_sent_bytes_total",
                                       "Bytes sent to downstream clients.", listener);
+  config->spliced_bytes = &scope.counter(
+      "proxy_listener_spliced_bytes_total",
+      "Bytes of received and sent that moved with splice(2), not through user space.", listener);
   config->upstream_connect_failures =
       &scope.counter("proxy_listener_upstream_connect_failures_total",
                      "Connections whose upstream could not be connected.", listener);

@@ -25,7 +25,20 @@ network::FilterStatus StatsFilter::onData(buffer::Instance&, bool) {
 
 network::FilterStatus StatsFilter::onWrite(buffer::Instance& data, bool) {
   config_->sent_bytes->inc(data.length());
+  counted_sent_ += data.length();
   return network::FilterStatus::kContinue;
+}
+
+void StatsFilter::countSplicedAtClose() {
+  // Spliced bytes pass no filter: the connection's counts have them.
+  const network::ConnectionInfo& info = connection_->info();
+  if (info.bytes_sent > counted_sent_) {
+    config_->sent_bytes->inc(info.bytes_sent - counted_sent_);
+    counted_sent_ = info.bytes_sent;
+  }
+  if (config_->spliced_bytes != nullptr) {
+    config_->spliced_bytes->inc(info.bytes_spliced);
+  }
 }
 
 void StatsFilter::countReceived() {
@@ -43,6 +56,7 @@ void StatsFilter::onEvent(network::ConnectionEvent event) {
   }
   active_ = false;
   countReceived();
+  countSplicedAtClose();
   config_->connections_active->dec();
   if (config_->legacy_active != nullptr) {
     config_->legacy_active->dec();

@@ -15,6 +15,8 @@ struct StatsConfig {
   stats::Gauge* connections_active = nullptr;
   stats::Counter* received_bytes = nullptr;
   stats::Counter* sent_bytes = nullptr;
+  // Of received + sent, the bytes tcp_proxy moved with splice(2).
+  stats::Counter* spliced_bytes = nullptr;
   stats::Counter* upstream_connect_failures = nullptr;
   // One per FailureCause, indexed by its value; kNone's slot is unused.
   std::array<stats::Counter*, static_cast<size_t>(network::FailureCause::kDrained) + 1> failures{};
@@ -27,6 +29,8 @@ using StatsConfigConstSharedPtr = std::shared_ptr<const StatsConfig>;
 
 // Counts a listener's connections, bytes and failures. Failures are read from the
 // connection's ConnectionInfo when it closes, where the proxying filter recorded them.
+// Bytes are counted as the filter sees them pass and, for spliced bytes that pass no
+// filter, from the connection's counts when it closes.
 class StatsFilter final : public network::Filter, public network::ConnectionCallbacks {
  public:
   explicit StatsFilter(StatsConfigConstSharedPtr config) : config_(std::move(config)) {}
@@ -47,10 +51,12 @@ class StatsFilter final : public network::Filter, public network::ConnectionCall
 
  private:
   void countReceived();
+  void countSplicedAtClose();
 
   const StatsConfigConstSharedPtr config_;
   network::Connection* connection_ = nullptr;
   uint64_t counted_received_ = 0;
+  uint64_t counted_sent_ = 0;
   bool active_ = false;
 };
 

@@ -8,7 +8,7 @@ namespace proxy::filters::tcp_proxy {
 
 registry::NetworkFilterFactoryCb TcpProxyFactory::createFilterFactory(
     const YAML::Node& node, registry::FactoryContext& context) {
-  config::checkKeys(node, "", {"cluster", "idle_timeout", "buffer_limit"});
+  config::checkKeys(node, "", {"cluster", "idle_timeout", "buffer_limit", "splice"});
   if (!node.IsDefined() || node.IsNull()) {
     config::fail(node, "cluster", "expected the name of a cluster, found nothing");
   }
@@ -28,6 +28,16 @@ registry::NetworkFilterFactoryCb TcpProxyFactory::createFilterFactory(
   }
   if (auto limit = config::optionalUint(node, "", "buffer_limit", 16 * 1024, 64 * 1024 * 1024)) {
     config->buffer_limit = static_cast<uint32_t>(*limit);
+  }
+  if (auto splice = config::optionalBool(node, "", "splice")) {
+    config->splice = *splice;
+  }
+  // Splicing skips every filter's onData(): only when no filter of the chain reads bytes.
+  for (const std::string& name : context.chainFilterNames()) {
+    const registry::NamedNetworkFilterFactory* factory = registry::networkFilters().get(name);
+    if (factory == nullptr || factory->capabilities().reads_body) {
+      config->splice = false;
+    }
   }
   config->listener_name = context.listenerName();
   config->logger = &context.logger();

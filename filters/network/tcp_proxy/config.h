@@ -5,7 +5,8 @@
 namespace proxy::filters::tcp_proxy {
 
 // `tcp_proxy`: config { cluster: NAME, idle_timeout: DURATION (default 1h, "0" disables),
-// buffer_limit: BYTES (default 1 MiB) }.
+// buffer_limit: BYTES (default 1 MiB), splice: BOOL (default true: bytes move with splice(2)
+// when no filter of the chain reads them and both sides are plain TCP) }.
 class TcpProxyFactory final : public registry::NamedNetworkFilterFactory {
  public:
   std::string name() const override { return "tcp_proxy"; }

@@ -116,6 +116,10 @@ void TcpProxyFilter::onUpstreamEvent(network::ConnectionEvent event) {
         idle_timer_ = downstream.dispatcher().createTimer([this] { onIdleTimeout(); });
         resetIdleTimer();
       }
+      if (config_->splice) {
+        // Declined (TLS, bytes already buffered...): bytes keep flowing through onData().
+        downstream.startSplice(*upstream_, *this);
+      }
       downstream_read_disabled_ = false;
       downstream.readDisable(false);
       return;

@@ -21,6 +21,10 @@ struct TcpProxyConfig {
   std::chrono::milliseconds idle_timeout{std::chrono::hours(1)};
   // Bytes queued toward either side before the other side stops being read.
   uint32_t buffer_limit = 1024 * 1024;
+  // Moves bytes with splice(2), kernel to kernel, when both sides are plain TCP (see
+  // network::Connection::startSplice). The factory turns it off when the config's `splice`
+  // says so or another filter in the chain reads the bytes.
+  bool splice = true;
   // For timeout log lines and the access log (null: off).
   std::string listener_name;
   log::Logger* logger = nullptr;
@@ -35,11 +39,17 @@ class UpstreamCallbacks;
 // chosen by the cluster's policy: connect with a timeout, trying the next chosen host on
 // failure (each failure reported to the host's passive health); bytes both ways
 // with backpressure (a side whose write buffer is above its watermark stops the other
-// side's reading); half-close passed through in both directions; an idle timeout.
-class TcpProxyFilter final : public network::ReadFilter, public network::ConnectionCallbacks {
+// side's reading); half-close passed through in both directions; an idle timeout. Once the
+// upstream is connected, bytes skip user space (splice) when the config allows it and both
+// connections can; the filter then only hears of activity, for the idle timeout.
+class TcpProxyFilter final : public network::ReadFilter,
+                             public network::ConnectionCallbacks,
+                             public network::SpliceCallbacks {
  public:
   explicit TcpProxyFilter(TcpProxyConfigConstSharedPtr config);
   ~TcpProxyFilter() override;
+
+  const TcpProxyConfig& config() const { return *config_; }
 
   // network::ReadFilter
   void initializeReadFilterCallbacks(network::ReadFilterCallbacks& callbacks) override;
@@ -50,6 +60,9 @@ class TcpProxyFilter final : public network::ReadFilter, public network::Connect
   void onEvent(network::ConnectionEvent event) override;
   void onAboveWriteBufferHighWatermark() override;
   void onBelowWriteBufferLowWatermark() override;
+
+  // network::SpliceCallbacks
+  void onSpliceActivity() override { resetIdleTimer(); }
 
  private:
   friend class UpstreamCallbacks;

@@ -29,7 +29,9 @@ class FileEventImpl final : public FileEvent {
   }
 
   ~FileEventImpl() override {
-    epoll_ctl(dispatcher_.epoll_fd_, EPOLL_CTL_DEL, fd_, nullptr);
+    if (!descriptor_closing_) {
+      epoll_ctl(dispatcher_.epoll_fd_, EPOLL_CTL_DEL, fd_, nullptr);
+    }
     slot_->owner = nullptr;
     dispatcher_.dead_slots_.push_back(std::move(slot_));
   }
@@ -38,6 +40,8 @@ class FileEventImpl final : public FileEvent {
     epoll_event event = toEpoll(events);
     epoll_ctl(dispatcher_.epoll_fd_, EPOLL_CTL_MOD, fd_, &event);
   }
+
+  void descriptorClosing() override { descriptor_closing_ = true; }
 
   void activate(uint32_t events) override {
     if (slot_->activated == 0) {
@@ -88,6 +92,7 @@ class FileEventImpl final : public FileEvent {
   const int fd_;
   FileReadyCb cb_;
   const FileTriggerType trigger_;
+  bool descriptor_closing_ = false;
   std::unique_ptr<DispatcherImpl::EventSlot> slot_;
 };
 

@@ -52,8 +52,6 @@ ConnectionImpl::ConnectionImpl(event::Dispatcher& dispatcher, int fd, const Addr
 void ConnectionImpl::registerSocket() {
   transport_socket_->setFd(fd_);
   short_read_drains_ = transport_socket_->shortReadDrainsSocket();
-  int one = 1;
-  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   // Edge-triggered read and write interest for the whole life of the connection: no
   // epoll_ctl per request.
   file_event_ = dispatcher_.createFileEvent(
@@ -156,7 +154,9 @@ void ConnectionImpl::close(ConnectionCloseType type, std::string_view reason) {
   if (close_reason_.empty()) {
     close_reason_ = reason;
   }
-  if (type == ConnectionCloseType::kNoFlush || write_buffer_.length() == 0 || connecting_) {
+  bool nothing_queued =
+      write_buffer_.length() == 0 && (splice_pipe_ == nullptr || splice_pipe_->bytes() == 0);
+  if (type == ConnectionCloseType::kNoFlush || nothing_queued || connecting_) {
     closeSocket(ConnectionEvent::kLocalClose, reason);
     return;
   }
@@ -164,7 +164,8 @@ void ConnectionImpl::close(ConnectionCloseType type, std::string_view reason) {
   state_ = ConnectionState::kClosing;
   closing_after_flush_ = true;
   if (file_event_) {
-    file_event_->setEnabled(event::FileReadyType::kWrite);
+    // Read readiness stays registered (an epoll_ctl per close saved): onFileEvent ignores
+    // it once the connection is closing.
     file_event_->activate(event::FileReadyType::kWrite);
   }
 }
@@ -177,7 +178,11 @@ void ConnectionImpl::closeSocket(ConnectionEvent event, std::string_view reason)
     close_reason_ = reason;
   }
   state_ = ConnectionState::kClosed;
+  if (file_event_ != nullptr && fd_ >= 0) {
+    file_event_->descriptorClosing();  // close() below unregisters it: no EPOLL_CTL_DEL
+  }
   file_event_.reset();
+  unlinkSplice();
   if (fd_ >= 0) {
     transport_socket_->onClose(event == ConnectionEvent::kLocalClose && !socket_failed_);
     ::close(fd_);
@@ -190,18 +195,23 @@ void ConnectionImpl::closeSocket(ConnectionEvent event, std::string_view reason)
 }
 
 void ConnectionImpl::onFileEvent(uint32_t events) {
+  if (events & event::FileReadyType::kClosed) {
+    // From now on every read goes on to EOF or EAGAIN: the FIN may already be queued
+    // behind the bytes, and no later edge would announce it. Noted even while connecting:
+    // a peer may send and close before our connect completion is handled.
+    peer_hangup_seen_ = true;
+  }
   if (connecting_) {
     onConnectResult();
+    return;
+  }
+  if (splicing_) {
+    onSpliceEvent(events);
     return;
   }
   if ((events & event::FileReadyType::kClosed) && !(events & event::FileReadyType::kRead)) {
     // An error or hang-up with nothing left to read: find out which through a read.
     events |= event::FileReadyType::kRead;
-  }
-  if (events & event::FileReadyType::kClosed) {
-    // From now on every read goes on to EOF or EAGAIN: the FIN may already be queued
-    // behind the bytes, and no later edge would announce it.
-    peer_hangup_seen_ = true;
   }
   if (events & event::FileReadyType::kWrite) {
     onWriteReady();
@@ -324,6 +334,161 @@ void ConnectionImpl::updateWatermarksAfterWrite() {
   }
 }
 
+bool ConnectionImpl::canSplice() const {
+  return state_ == ConnectionState::kOpen && !connecting_ && fd_ >= 0 && !splicing_ &&
+         half_close_enabled_ &&
+         dynamic_cast<const RawTransportSocket*>(transport_socket_.get()) != nullptr &&
+         read_buffer_.length() == 0 && write_buffer_.length() == 0 && !read_end_stream_ &&
+         !write_end_pending_ && !closing_after_flush_;
+}
+
+bool ConnectionImpl::startSplice(Connection& peer_connection, SpliceCallbacks& callbacks) {
+  auto* peer = dynamic_cast<ConnectionImpl*>(&peer_connection);
+  if (peer == nullptr || peer == this || &peer->dispatcher_ != &dispatcher_ || !canSplice() ||
+      !peer->canSplice()) {
+    return false;
+  }
+  std::unique_ptr<SplicePipe> toward_this = SplicePipe::create();
+  std::unique_ptr<SplicePipe> toward_peer = SplicePipe::create();
+  if (toward_this == nullptr || toward_peer == nullptr) {
+    return false;  // out of descriptors: copying still works
+  }
+  splice_pipe_ = std::move(toward_this);
+  peer->splice_pipe_ = std::move(toward_peer);
+  splice_peer_ = peer;
+  peer->splice_peer_ = this;
+  splice_callbacks_ = &callbacks;
+  peer->splice_callbacks_ = &callbacks;
+  splicing_ = true;
+  peer->splicing_ = true;
+  // Bytes may be waiting whose readiness edge has passed: look once.
+  for (ConnectionImpl* side : {this, peer}) {
+    if (side->file_event_ != nullptr) {
+      side->file_event_->activate(event::FileReadyType::kRead);
+    }
+  }
+  return true;
+}
+
+uint64_t ConnectionImpl::spliceTransfers() const {
+  return splice_transfers_out_ + (splice_pipe_ != nullptr ? splice_pipe_->transfers() : 0);
+}
+
+void ConnectionImpl::onSpliceEvent(uint32_t events) {
+  if ((events & event::FileReadyType::kClosed) && !(events & event::FileReadyType::kRead)) {
+    events |= event::FileReadyType::kRead;  // find out which through a read, as onFileEvent
+  }
+  if (events & event::FileReadyType::kWrite) {
+    // With the pipe empty, the usual write path finishes a pending FIN or close.
+    if (!drainSplicePipe() || state_ == ConnectionState::kClosed) {
+      return;
+    }
+    onWriteReady();
+  }
+  if (state_ == ConnectionState::kOpen && (events & event::FileReadyType::kRead)) {
+    spliceRead();
+  }
+}
+
+void ConnectionImpl::spliceRead() {
+  ConnectionImpl* peer = splice_peer_;
+  if (read_disable_count_ > 0 || read_end_stream_ || peer == nullptr ||
+      peer->state_ != ConnectionState::kOpen || peer->write_end_pending_) {
+    return;
+  }
+  SplicePipe& pipe = *peer->splice_pipe_;
+  size_t total = 0;
+  while (true) {
+    if (pipe.bytes() > 0) {
+      bool drained = peer->drainSplicePipe();
+      if (state_ != ConnectionState::kOpen || splice_peer_ != peer) {
+        return;  // the peer failed, and closing it closed this side or unlinked it
+      }
+      if (!drained) {
+        // The pipe is this direction's buffer and it is full: read on once the peer's
+        // socket took some.
+        peer->splice_source_waiting_ = true;
+        break;
+      }
+    }
+    if (total >= kMaxReadPerEvent) {
+      // Edge-triggered: come back after the other ready connections had their turn.
+      file_event_->activate(event::FileReadyType::kRead);
+      break;
+    }
+    IoResult result = pipe.fillFrom(fd_);
+    if (result.status == IoResult::Status::kOk) {
+      total += result.bytes;
+      ++splice_transfers_out_;
+      info_.bytes_received += result.bytes;
+      info_.bytes_spliced += result.bytes;
+      peer->info_.bytes_sent += result.bytes;
+      peer->info_.bytes_spliced += result.bytes;
+      continue;
+    }
+    if (result.status == IoResult::Status::kAgain) {
+      break;
+    }
+    if (result.status == IoResult::Status::kEndOfStream) {
+      read_end_stream_ = true;
+      break;
+    }
+    socket_failed_ = true;
+    closeSocket(ConnectionEvent::kRemoteClose, result.error);
+    return;
+  }
+  if (total > 0 && splice_callbacks_ != nullptr) {
+    splice_callbacks_->onSpliceActivity();
+    if (state_ != ConnectionState::kOpen || splice_peer_ != peer) {
+      return;
+    }
+  }
+  if (read_end_stream_) {
+    // The FIN follows the bytes: the peer shuts its write side once its pipe is empty.
+    peer->write_end_pending_ = true;
+    if (peer->file_event_ != nullptr) {
+      peer->file_event_->activate(event::FileReadyType::kWrite);
+    }
+    if (write_end_sent_) {
+      closeSocket(ConnectionEvent::kRemoteClose, "remote_close");  // both ways finished
+    }
+  }
+}
+
+bool ConnectionImpl::drainSplicePipe() {
+  if (splice_pipe_ == nullptr) {
+    return true;
+  }
+  while (splice_pipe_->bytes() > 0) {
+    IoResult result = splice_pipe_->drainTo(fd_);
+    if (result.status == IoResult::Status::kOk) {
+      continue;
+    }
+    if (result.status == IoResult::Status::kError) {
+      socket_failed_ = true;
+      closeSocket(ConnectionEvent::kRemoteClose, result.error);
+    }
+    return false;  // kAgain: the next write-ready edge resumes
+  }
+  if (splice_source_waiting_) {
+    splice_source_waiting_ = false;
+    if (splice_peer_ != nullptr && splice_peer_->file_event_ != nullptr) {
+      splice_peer_->file_event_->activate(event::FileReadyType::kRead);
+    }
+  }
+  return true;
+}
+
+void ConnectionImpl::unlinkSplice() {
+  if (splice_peer_ != nullptr) {
+    splice_peer_->splice_peer_ = nullptr;
+    splice_peer_->splice_callbacks_ = nullptr;
+    splice_peer_ = nullptr;
+  }
+  splice_callbacks_ = nullptr;
+  splice_pipe_.reset();
+}
+
 ClientConnectionImpl::ClientConnectionImpl(event::Dispatcher& dispatcher, const Address& address,
                                            TransportSocketPtr transport_socket)
     : ConnectionImpl(dispatcher, -1, address, Address(), false, std::move(transport_socket)) {}
@@ -336,9 +501,14 @@ void ClientConnectionImpl::connect() {
     fd_ = ::socket(remote_address_.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd_ < 0) {
       error = errno;
-    } else if (::connect(fd_, remote_address_.sockAddr(), remote_address_.sockAddrLen()) != 0 &&
-               errno != EINPROGRESS) {
-      error = errno;
+    } else {
+      // Accepted sockets inherit TCP_NODELAY from their listener; ours set it here.
+      int one = 1;
+      setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+      if (::connect(fd_, remote_address_.sockAddr(), remote_address_.sockAddrLen()) != 0 &&
+          errno != EINPROGRESS) {
+        error = errno;
+      }
     }
   }
   if (fd_ >= 0) {

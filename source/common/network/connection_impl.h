@@ -9,6 +9,7 @@
 #include "api/network/transport_socket.h"
 #include "common/buffer/buffer_impl.h"
 #include "common/network/filter_manager_impl.h"
+#include "common/network/splice_pipe.h"
 
 namespace proxy::network {
 
@@ -52,6 +53,15 @@ class ConnectionImpl : public virtual Connection, protected FilterManagerImpl::R
   const Address& remoteAddress() const override { return remote_address_; }
   const Address& localAddress() const override { return local_address_; }
   ConnectionInfo& info() override { return info_; }
+  bool startSplice(Connection& peer, SpliceCallbacks& callbacks) override;
+
+  // Whether startSplice() took over this connection's bytes.
+  bool splicing() const { return splicing_; }
+  // splice(2) calls that moved bytes toward this connection's socket or out of it into the
+  // pipe toward the peer's, for tests.
+  uint64_t spliceTransfers() const;
+  // Bytes waiting in the pipe toward this connection's socket.
+  size_t splicePipeBytes() const { return splice_pipe_ != nullptr ? splice_pipe_->bytes() : 0; }
 
  protected:
   // FilterManagerImpl::ReadBufferSource
@@ -85,6 +95,17 @@ class ConnectionImpl : public virtual Connection, protected FilterManagerImpl::R
   void updateWatermarksAfterWrite();
   void updateFileEvent();
 
+  // Splicing (startSplice). Whether this side may splice now.
+  bool canSplice() const;
+  // Readiness while splicing: writes drain the pipe toward this socket, reads fill the one
+  // toward the peer's.
+  void onSpliceEvent(uint32_t events);
+  void spliceRead();
+  // Sends what the pipe toward this socket holds; true once it is empty.
+  bool drainSplicePipe();
+  // This side closed: the peer stops splicing into or out of it.
+  void unlinkSplice();
+
   const uint64_t id_;
   FilterManagerImpl filter_manager_;
   std::vector<ConnectionCallbacks*> callbacks_;
@@ -105,6 +126,15 @@ class ConnectionImpl : public virtual Connection, protected FilterManagerImpl::R
   bool peer_hangup_seen_ = false;       // an event reported the peer's FIN, HUP or an error
   bool short_read_drains_ = false;      // transport_socket_->shortReadDrainsSocket()
   bool draining_ = false;
+  // Splicing: the other side (null once either closed), the pipe carrying bytes toward this
+  // socket (what a write buffer is otherwise), and who hears of activity.
+  bool splicing_ = false;
+  ConnectionImpl* splice_peer_ = nullptr;
+  std::unique_ptr<SplicePipe> splice_pipe_;
+  SpliceCallbacks* splice_callbacks_ = nullptr;
+  uint64_t splice_transfers_out_ = 0;  // fills of the peer's pipe from this socket
+  // The peer stopped reading because this side's pipe was full: wake it once drained.
+  bool splice_source_waiting_ = false;
 };
 
 // An outbound connection: connect() starts a non-blocking connect whose result is raised

@@ -2,6 +2,7 @@
 
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -53,6 +54,9 @@ int bindAndListen(const Address& address, bool dual_stack, int backlog, std::str
   // SO_REUSEADDR only lets us rebind over TIME_WAIT; a live listener on the port still
   // makes bind() fail. No SO_REUSEPORT: a port held by another process is reported.
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  // Linux copies TCP_NODELAY to every socket accept() returns: one call here instead of
+  // one per connection.
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
   if (address.family() == AF_INET6) {
     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, dual_stack ? &zero : &one, sizeof(int));
   }

@@ -211,3 +211,37 @@ TEST(DispatcherImplTest, EventForADestroyedFileEventInTheSameBatchIsSkipped) {
 
 }  // namespace
 }  // namespace proxy::event
+
+namespace proxy::event {
+namespace {
+
+TEST(DispatcherImplFileEventTest, DescriptorClosedByItsOwnerNeedsNoUnregister) {
+  // descriptorClosing() skips EPOLL_CTL_DEL; closing the descriptor removes it from the poll
+  // set, so the same descriptor number can be registered again at once.
+  DispatcherImpl dispatcher("test");
+  int fds[2];
+  ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds));
+  const int number = fds[0];
+  FileEventPtr event = dispatcher.createFileEvent(
+      fds[0], [](uint32_t) {}, FileTriggerType::kEdge, FileReadyType::kRead);
+  event->descriptorClosing();
+  event.reset();
+  ::close(fds[0]);
+  int again[2];
+  ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, again));
+  ASSERT_EQ(number, again[0]);  // the lowest free number comes back
+  uint32_t seen = 0;
+  EXPECT_NO_THROW(event = dispatcher.createFileEvent(
+                      again[0], [&](uint32_t events) { seen |= events; }, FileTriggerType::kEdge,
+                      FileReadyType::kRead));
+  ASSERT_EQ(1, ::write(again[1], "x", 1));
+  dispatcher.runOnce(std::chrono::milliseconds(50));
+  EXPECT_TRUE(seen & FileReadyType::kRead);
+  event.reset();
+  ::close(again[0]);
+  ::close(again[1]);
+  ::close(fds[1]);
+}
+
+}  // namespace
+}  // namespace proxy::event

@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -237,6 +238,11 @@ TEST(ClientConnectionImplTest, ConnectsAndExchangesBytes) {
   dispatcher.runOnce(milliseconds(10));
   int accepted = ::accept(listener.fd, nullptr, nullptr);
   ASSERT_GE(accepted, 0);
+  // Both ends have Nagle off: ours set it, the accepted one inherits it from the listener.
+  int nodelay = 0;
+  socklen_t len = sizeof(nodelay);
+  ASSERT_EQ(0, getsockopt(accepted, IPPROTO_TCP, TCP_NODELAY, &nodelay, &len));
+  EXPECT_EQ(1, nodelay);
   char text[64] = {0};
   ssize_t n = ::recv(accepted, text, sizeof(text), 0);
   EXPECT_EQ("sent while connecting", std::string(text, n > 0 ? static_cast<size_t>(n) : 0));

@@ -74,6 +74,7 @@ class MockConnectionBase : public Base {
   MOCK_METHOD(const Address&, remoteAddress, (), (const, override));
   MOCK_METHOD(const Address&, localAddress, (), (const, override));
   MOCK_METHOD(ConnectionInfo&, info, (), (override));
+  MOCK_METHOD(bool, startSplice, (Connection & peer, SpliceCallbacks& callbacks), (override));
 
   // Tells every registered ConnectionCallbacks about `event`.
   void raiseEvent(ConnectionEvent event);

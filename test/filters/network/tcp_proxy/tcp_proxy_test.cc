@@ -55,6 +55,7 @@ class TcpProxyTest : public testing::Test {
     auto config = std::make_shared<TcpProxyConfig>();
     config->cluster = std::move(cluster);
     config->idle_timeout = idle;
+    config->splice = splice_;
     config->listener_name = "tcp";
     config->logger = &logger_;
     config->access_log = access_log_;
@@ -88,6 +89,7 @@ class TcpProxyTest : public testing::Test {
     upstream().raiseEvent(network::ConnectionEvent::kConnectFailed);
   }
 
+  bool splice_ = true;  // the config's `splice`, for the next start()
   NiceMock<network::MockReadFilterCallbacks> callbacks_;
   std::vector<network::MockClientConnection*> upstreams_;  // owned by the filter or deferred
   std::unique_ptr<TcpProxyFilter> filter_;
@@ -373,6 +375,47 @@ TEST_F(TcpProxyTest, ClientResetIsTheCause) {
   EXPECT_EQ(network::FailureCause::kClientReset, downstream().info_.failure);
   ASSERT_EQ(1u, access_log_->connections_.size());
   EXPECT_EQ(network::FailureCause::kClientReset, access_log_->connections_[0].info.failure);
+}
+
+TEST_F(TcpProxyTest, ConnectedUpstreamIsSplicedToTheClient) {
+  start({8080});
+  EXPECT_CALL(downstream(), startSplice(testing::Ref(upstream()), _)).WillOnce(Return(true));
+  connectUpstream();
+  // Reading resumes either way: spliced, or through onData() when the splice was declined.
+  EXPECT_EQ(0, downstream().read_disable_count_);
+}
+
+TEST_F(TcpProxyTest, DeclinedSpliceKeepsBytesFlowingThroughTheFilter) {
+  start({8080});
+  EXPECT_CALL(downstream(), startSplice(_, _)).WillOnce(Return(false));
+  connectUpstream();
+  buffer::OwnedBuffer request;
+  request.add("ping");
+  filter_->onData(request, false);
+  EXPECT_EQ("ping", upstream().written_);
+}
+
+TEST_F(TcpProxyTest, SpliceOffNeverSplices) {
+  splice_ = false;
+  start({8080});
+  EXPECT_CALL(downstream(), startSplice(_, _)).Times(0);
+  connectUpstream();
+  EXPECT_EQ(0, downstream().read_disable_count_);
+}
+
+TEST_F(TcpProxyTest, SplicedTrafficRearmsIdleTimer) {
+  start({8080}, std::chrono::milliseconds(500));
+  network::SpliceCallbacks* splice = nullptr;
+  EXPECT_CALL(downstream(), startSplice(_, _))
+      .WillOnce([&](network::Connection&, network::SpliceCallbacks& callbacks) {
+        splice = &callbacks;
+        return true;
+      });
+  connectUpstream();
+  ASSERT_NE(nullptr, splice);
+  event::MockTimer& idle = timer(1);
+  EXPECT_CALL(idle, enableTimer(std::chrono::milliseconds(500)));
+  splice->onSpliceActivity();
 }
 
 }  // namespace
