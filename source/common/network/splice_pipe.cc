@@ -7,7 +7,60 @@
 
 namespace proxy::network {
 
+namespace {
+
+// Empty pipes given back by closed connections on this thread, for the next spliced
+// connection: making a pipe (pipe2, F_GETPIPE_SZ) and closing it (two close calls) cost
+// more than a short connection's whole exchange. Bounded: at most kMaxPipes x 2 descriptors
+// stay open per worker.
+class PipeCache {
+ public:
+  static constexpr size_t kMaxPipes = 32;
+  struct Ends {
+    int read_end;
+    int write_end;
+    size_t capacity;
+  };
+
+  ~PipeCache() {
+    for (size_t i = 0; i < count_; ++i) {
+      ::close(pipes_[i].read_end);
+      ::close(pipes_[i].write_end);
+    }
+    count_ = 0;
+    closed_ = true;
+  }
+  bool take(Ends& out) {
+    if (count_ == 0) {
+      return false;
+    }
+    out = pipes_[--count_];
+    return true;
+  }
+  bool give(const Ends& ends) {
+    if (closed_ || count_ == kMaxPipes) {
+      return false;
+    }
+    pipes_[count_++] = ends;
+    return true;
+  }
+
+ private:
+  Ends pipes_[kMaxPipes];
+  size_t count_ = 0;
+  bool closed_ = false;
+};
+
+thread_local PipeCache pipe_cache;
+
+}  // namespace
+
 std::unique_ptr<SplicePipe> SplicePipe::create() {
+  PipeCache::Ends cached;
+  if (pipe_cache.take(cached)) {
+    return std::unique_ptr<SplicePipe>(
+        new SplicePipe(cached.read_end, cached.write_end, cached.capacity));
+  }
   int fds[2];
   if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
     return nullptr;
@@ -20,6 +73,10 @@ std::unique_ptr<SplicePipe> SplicePipe::create() {
 }
 
 SplicePipe::~SplicePipe() {
+  // Only an empty pipe is reused: bytes left in one belong to a connection that is gone.
+  if (bytes_ == 0 && pipe_cache.give(PipeCache::Ends{read_end_, write_end_, capacity_})) {
+    return;
+  }
   ::close(read_end_);
   ::close(write_end_);
 }

@@ -33,6 +33,7 @@ class SplicePipe {
   size_t capacity() const { return capacity_; }
   // splice(2) calls that moved bytes, for tests and benchmarks.
   uint64_t transfers() const { return transfers_; }
+  int readEndForTest() const { return read_end_; }
 
  private:
   SplicePipe(int read_end, int write_end, size_t capacity)

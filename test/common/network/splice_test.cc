@@ -11,6 +11,7 @@
 
 #include "common/event/dispatcher_impl.h"
 #include "common/network/connection_impl.h"
+#include "common/network/splice_pipe.h"
 #include "test/mocks/network/mocks.h"
 
 using std::chrono::milliseconds;
@@ -333,6 +334,42 @@ TEST_F(SpliceTest, NotStartedWithoutHalfCloseOrOverTls) {
   // A connection splices with one peer only.
   start();
   EXPECT_FALSE(upstream_->startSplice(*downstream_, activity_));
+}
+
+}  // namespace
+}  // namespace proxy::network
+
+namespace proxy::network {
+namespace {
+
+TEST(SplicePipeCacheTest, EmptyPipeIsReusedAndAPipeHoldingBytesIsNot) {
+  // The per-thread cache: a short spliced connection does not pay pipe2() and two close()
+  // calls per direction. A pipe with bytes left in it is never handed to a new connection.
+  int first_read_end = -1;
+  {
+    auto pipe = SplicePipe::create();
+    ASSERT_NE(nullptr, pipe);
+    first_read_end = pipe->readEndForTest();
+  }
+  auto reused = SplicePipe::create();
+  ASSERT_NE(nullptr, reused);
+  EXPECT_EQ(first_read_end, reused->readEndForTest());
+  EXPECT_EQ(0u, reused->bytes());
+
+  int fds[2];
+  ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds));
+  ASSERT_EQ(5, ::write(fds[1], "bytes", 5));
+  ASSERT_EQ(IoResult::Status::kOk, reused->fillFrom(fds[0]).status);
+  EXPECT_EQ(5u, reused->bytes());
+  reused.reset();  // holds bytes: closed, not cached
+  auto fresh = SplicePipe::create();
+  ASSERT_NE(nullptr, fresh);
+  EXPECT_EQ(0u, fresh->bytes());
+  char byte;
+  EXPECT_EQ(-1, ::read(fresh->readEndForTest(), &byte, 1));  // empty: nothing from before
+  EXPECT_EQ(EAGAIN, errno);
+  ::close(fds[0]);
+  ::close(fds[1]);
 }
 
 }  // namespace
