@@ -5,6 +5,8 @@
 
 #include <cerrno>
 
+#include "common/network/io_result_from_errno.h"
+
 namespace proxy::network {
 
 IoResult RawTransportSocket::read(void* data, size_t size) {
@@ -13,17 +15,10 @@ IoResult RawTransportSocket::read(void* data, size_t size) {
     if (n > 0) {
       return IoResult{IoResult::Status::kOk, static_cast<size_t>(n), {}};
     }
-    if (n == 0) {
-      return IoResult{IoResult::Status::kEndOfStream, 0, {}};
-    }
-    if (errno == EINTR) {
+    if (n < 0 && errno == EINTR) {
       continue;
     }
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      return IoResult{IoResult::Status::kAgain, 0, {}};
-    }
-    return IoResult{IoResult::Status::kError, 0,
-                    errno == ECONNRESET ? "connection_reset" : "read_error"};
+    return readFailureResult(n);
   }
 }
 
@@ -36,12 +31,7 @@ IoResult RawTransportSocket::writev(const iovec* iov, int count) {
     if (n < 0 && errno == EINTR) {
       continue;
     }
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      return IoResult{IoResult::Status::kAgain, 0, {}};
-    }
-    return IoResult{
-        IoResult::Status::kError, 0,
-        n < 0 && (errno == EPIPE || errno == ECONNRESET) ? "connection_reset" : "write_error"};
+    return writeFailureResult(n);
   }
 }
 

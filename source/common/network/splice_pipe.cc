@@ -5,6 +5,8 @@
 
 #include <cerrno>
 
+#include "common/network/io_result_from_errno.h"
+
 namespace proxy::network {
 
 namespace {
@@ -90,17 +92,10 @@ IoResult SplicePipe::fillFrom(int fd) {
       ++transfers_;
       return IoResult{IoResult::Status::kOk, static_cast<size_t>(n), {}};
     }
-    if (n == 0) {
-      return IoResult{IoResult::Status::kEndOfStream, 0, {}};
-    }
-    if (errno == EINTR) {
+    if (n < 0 && errno == EINTR) {
       continue;
     }
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      return IoResult{IoResult::Status::kAgain, 0, {}};
-    }
-    return IoResult{IoResult::Status::kError, 0,
-                    errno == ECONNRESET ? "connection_reset" : "read_error"};
+    return readFailureResult(n);
   }
 }
 
@@ -116,12 +111,7 @@ IoResult SplicePipe::drainTo(int fd) {
     if (n < 0 && errno == EINTR) {
       continue;
     }
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      return IoResult{IoResult::Status::kAgain, 0, {}};
-    }
-    return IoResult{
-        IoResult::Status::kError, 0,
-        n < 0 && (errno == EPIPE || errno == ECONNRESET) ? "connection_reset" : "write_error"};
+    return writeFailureResult(n);
   }
 }
 
