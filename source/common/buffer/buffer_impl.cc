@@ -13,10 +13,11 @@ namespace {
 // Standard-size slices freed on this thread, for the next buffer on the same thread. A
 // request takes and frees a few slices (one per read, per copy of headers); a 16 KiB block
 // is beyond malloc's per-thread caches, so without this each one costs a trip through
-// malloc's bins. Bounded, so an idle worker holds at most kMaxBlocks x 16 KiB.
+// malloc's bins. Bounded, so an idle worker holds at most kMaxBlocks x 16 KiB: a burst of
+// concurrent requests leaves no more than that behind once its connections go idle.
 class SlicePool {
  public:
-  static constexpr size_t kMaxBlocks = 32;
+  static constexpr size_t kMaxBlocks = kSliceCacheCapacity;
 
   ~SlicePool() {
     for (size_t i = 0; i < count_; ++i) {
@@ -25,7 +26,14 @@ class SlicePool {
     count_ = 0;
     closed_ = true;  // a buffer destroyed later in this thread's exit frees its own blocks
   }
-  uint8_t* take() { return count_ > 0 ? blocks_[--count_] : new uint8_t[OwnedBuffer::kSliceSize]; }
+  uint8_t* take() {
+    if (count_ > 0) {
+      ++stats_.hits;
+      return blocks_[--count_];
+    }
+    ++stats_.misses;
+    return new uint8_t[OwnedBuffer::kSliceSize];
+  }
   void give(uint8_t* block) {
     if (count_ < kMaxBlocks && !closed_) {
       blocks_[count_++] = block;
@@ -33,11 +41,17 @@ class SlicePool {
       delete[] block;
     }
   }
+  SliceCacheStats stats() const {
+    SliceCacheStats stats = stats_;
+    stats.cached = count_;
+    return stats;
+  }
 
  private:
   uint8_t* blocks_[kMaxBlocks];
   size_t count_ = 0;
   bool closed_ = false;
+  SliceCacheStats stats_;
 };
 
 thread_local SlicePool slice_pool;
@@ -73,6 +87,8 @@ class SliceListPool {
 thread_local SliceListPool slice_list_pool;
 
 }  // namespace
+
+SliceCacheStats sliceCacheStats() { return slice_pool.stats(); }
 
 void* takeSliceList(size_t length, size_t entry_size) {
   if (length == kCachedSliceListLength) {

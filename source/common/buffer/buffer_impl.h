@@ -17,6 +17,18 @@ struct SliceDeleter {
   void operator()(uint8_t* block) const;
 };
 
+// This thread's cache of freed standard-size slices (buffer_impl.cc): how many slices were
+// taken from it (hits) or had to be allocated (misses), and how many it holds now.
+struct SliceCacheStats {
+  uint64_t hits = 0;
+  uint64_t misses = 0;
+  size_t cached = 0;
+};
+SliceCacheStats sliceCacheStats();
+// The most slices the cache keeps per thread: a burst of concurrent requests leaves at most
+// this many 16 KiB blocks behind on an idle worker.
+inline constexpr size_t kSliceCacheCapacity = 8;
+
 // The array behind a buffer's slice list comes from a small per-thread cache when it has the
 // usual capacity (buffer_impl.cc): a buffer gives its array back whenever it empties, so an
 // idle connection's buffers hold no memory, and the next request takes it back for free.

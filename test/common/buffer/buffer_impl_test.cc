@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace proxy::buffer {
 namespace {
@@ -29,22 +31,64 @@ TEST(OwnedBufferTest, AddDrainAndCopyOutAcrossSlices) {
 }
 
 TEST(OwnedBufferTest, StandardSliceFreedOnThisThreadIsReusedByTheNextBuffer) {
-  // The per-thread slice cache: a request's reads do not each cost a 16 KiB malloc.
+  // The per-thread slice cache: a request's reads do not each cost a 16 KiB malloc. Counted
+  // through the cache's own hits and misses: pointer equality alone could come from malloc.
+  {
+    OwnedBuffer warm;  // the cache holds at least one slice from here on
+    warm.reserve(100);
+    warm.commit(0);
+  }
+  SliceCacheStats before = sliceCacheStats();
+  ASSERT_GT(before.cached, 0u);
   void* first = nullptr;
   {
     OwnedBuffer buffer;
     first = buffer.reserve(100).iov_base;
     buffer.commit(10);
+    EXPECT_EQ(before.hits + 1, sliceCacheStats().hits);
+    EXPECT_EQ(before.cached - 1, sliceCacheStats().cached);
     buffer.drain(10);  // empty: the slice goes back to the cache
+    EXPECT_EQ(before.cached, sliceCacheStats().cached);
   }
   OwnedBuffer next;
   EXPECT_EQ(first, next.reserve(100).iov_base);
   next.commit(0);
+  EXPECT_EQ(before.hits + 2, sliceCacheStats().hits);
+  EXPECT_EQ(before.misses, sliceCacheStats().misses);
   // A slice bigger than the standard size is not cached, and still works.
   OwnedBuffer big;
   std::string bytes(OwnedBuffer::kSliceSize * 3, 'b');
   big.add(bytes);
   EXPECT_EQ(bytes, big.toString());
+  EXPECT_EQ(before.hits + 2, sliceCacheStats().hits);
+  EXPECT_EQ(before.misses, sliceCacheStats().misses);
+}
+
+TEST(OwnedBufferTest, SliceCacheKeepsAtMostItsCapacityAfterABurst) {
+  // A burst of many buffers holding a slice each, then all idle: the cache keeps a bounded
+  // number of slices and frees the rest, so idle memory does not remember the burst.
+  constexpr size_t kBurst = kSliceCacheCapacity * 4;
+  {
+    std::vector<std::unique_ptr<OwnedBuffer>> burst;
+    for (size_t i = 0; i < kBurst; ++i) {
+      burst.push_back(std::make_unique<OwnedBuffer>());
+      burst.back()->add("x", 1);
+    }
+    SliceCacheStats during = sliceCacheStats();
+    EXPECT_EQ(0u, during.cached);
+  }
+  EXPECT_EQ(kSliceCacheCapacity, sliceCacheStats().cached);
+  // And the next burst takes them back before allocating.
+  SliceCacheStats before = sliceCacheStats();
+  {
+    std::vector<std::unique_ptr<OwnedBuffer>> burst;
+    for (size_t i = 0; i < kSliceCacheCapacity + 2; ++i) {
+      burst.push_back(std::make_unique<OwnedBuffer>());
+      burst.back()->add("y", 1);
+    }
+  }
+  EXPECT_EQ(before.hits + kSliceCacheCapacity, sliceCacheStats().hits);
+  EXPECT_EQ(before.misses + 2, sliceCacheStats().misses);
 }
 
 TEST(OwnedBufferTest, ManySlicesGrowTheSliceListPastItsCachedLength) {
