@@ -1,7 +1,6 @@
 #pragma once
 
 #include <chrono>
-#include <list>
 #include <memory>
 
 #include "api/event/deferred_deletable.h"
@@ -49,7 +48,9 @@ class ActiveConnection final : public network::ConnectionCallbacks,
   ListenerSnapshotConstSharedPtr listener_;
   std::shared_ptr<ListenerConnectionCount> count_;
   event::TimerPtr drain_timer_;
-  std::list<std::unique_ptr<ActiveConnection>>::iterator position_;
+  // The worker's list of its connections runs through these (no list node per connection).
+  ActiveConnection* prev_ = nullptr;
+  ActiveConnection* next_ = nullptr;
 };
 
 }  // namespace proxy::server

@@ -13,7 +13,16 @@ namespace proxy::server {
 
 Worker::Worker(uint32_t index) : index_(index), dispatcher_("worker_" + std::to_string(index)) {}
 
-Worker::~Worker() { stop(); }
+Worker::~Worker() {
+  stop();
+  // Connections still listed (a worker whose loop never ran) go with it, as a list of owning
+  // pointers would have taken them.
+  while (connections_ != nullptr) {
+    ActiveConnection* next = connections_->next_;
+    delete connections_;
+    connections_ = next;
+  }
+}
 
 void Worker::start() {
   thread_ = std::thread([this] { run(); });
@@ -71,8 +80,8 @@ void Worker::applySnapshot(SnapshotConstSharedPtr next, std::map<std::string, in
 
     // Draining may close connections, which removes entries: walk a copy.
     std::vector<ActiveConnection*> open;
-    for (auto& active : connections_) {
-      open.push_back(active.get());
+    for (ActiveConnection* active = connections_; active != nullptr; active = active->next_) {
+      open.push_back(active);
     }
     // Connections share few listener snapshots: plan once per snapshot.
     std::map<const ListenerSnapshot*, ConnectionAction> actions;
@@ -108,7 +117,7 @@ void Worker::drainConnections() {
   dispatcher_.post([this] {
     // Draining may close connections, which removes entries: walk a copy.
     std::vector<network::Connection*> open;
-    for (auto& active : connections_) {
+    for (ActiveConnection* active = connections_; active != nullptr; active = active->next_) {
       open.push_back(&active->connection());
     }
     for (auto* connection : open) {
@@ -124,26 +133,37 @@ void Worker::closeAllConnections() {
 void Worker::addConnection(network::ConnectionPtr connection,
                            ListenerSnapshotConstSharedPtr listener,
                            std::shared_ptr<ListenerConnectionCount> count) {
-  auto active = std::make_unique<ActiveConnection>(*this, std::move(connection),
-                                                   std::move(listener), std::move(count));
+  auto* active =
+      new ActiveConnection(*this, std::move(connection), std::move(listener), std::move(count));
   active->connection().addConnectionCallbacks(*active);
-  connections_.push_front(std::move(active));
-  connections_.front()->position_ = connections_.begin();
-  open_connections_.store(connections_.size(), std::memory_order_relaxed);
+  active->next_ = connections_;
+  if (connections_ != nullptr) {
+    connections_->prev_ = active;
+  }
+  connections_ = active;
+  open_connections_.store(++connection_count_, std::memory_order_relaxed);
 }
 
 void Worker::removeConnection(ActiveConnection& active) {
   // The connection is mid-callback: destroy it, and the filters it owns, after this event.
-  std::unique_ptr<ActiveConnection> owned = std::move(*active.position_);
-  connections_.erase(active.position_);
-  open_connections_.store(connections_.size(), std::memory_order_relaxed);
+  std::unique_ptr<ActiveConnection> owned(&active);
+  if (active.prev_ != nullptr) {
+    active.prev_->next_ = active.next_;
+  } else {
+    connections_ = active.next_;
+  }
+  if (active.next_ != nullptr) {
+    active.next_->prev_ = active.prev_;
+  }
+  active.prev_ = active.next_ = nullptr;
+  open_connections_.store(--connection_count_, std::memory_order_relaxed);
   dispatcher_.deferredDelete(std::move(owned));
 }
 
 void Worker::closeConnections(std::string_view reason) {
   // Closing raises events that remove entries: walk a copy of the pointers.
   std::vector<network::Connection*> open;
-  for (auto& active : connections_) {
+  for (ActiveConnection* active = connections_; active != nullptr; active = active->next_) {
     open.push_back(&active->connection());
   }
   for (auto* connection : open) {

@@ -67,7 +67,9 @@ class Worker {
   event::DispatcherImpl dispatcher_;
   std::thread thread_;
   std::vector<std::unique_ptr<ActiveListener>> listeners_;
-  std::list<std::unique_ptr<ActiveConnection>> connections_;
+  // Every open connection, owned by the worker, linked through their prev_/next_.
+  ActiveConnection* connections_ = nullptr;
+  uint64_t connection_count_ = 0;
   std::atomic<uint64_t> open_connections_{0};
 };
 

@@ -36,11 +36,12 @@ ConnectionImpl::ConnectionImpl(event::Dispatcher& dispatcher, int fd, const Addr
                                TransportSocketPtr transport_socket)
     : dispatcher_(dispatcher),
       fd_(fd),
-      transport_socket_(transport_socket != nullptr ? std::move(transport_socket)
-                                                    : std::make_unique<RawTransportSocket>()),
+      transport_socket_(transport_socket != nullptr ? transport_socket.get()
+                                                    : &raw_transport_socket_),
       remote_address_(remote),
       local_address_(local),
       connecting_(!connected),
+      owned_transport_socket_(std::move(transport_socket)),
       id_(nextConnectionId()),
       filter_manager_(*this, *this) {
   info_.start_time = dispatcher_.approximateMonotonicTime();
@@ -77,15 +78,42 @@ void ConnectionImpl::addFilter(FilterSharedPtr filter) {
 }
 
 void ConnectionImpl::addConnectionCallbacks(ConnectionCallbacks& callbacks) {
-  callbacks_.push_back(&callbacks);
+  if (callback_count_ < kInlineCallbacks) {
+    inline_callbacks_[callback_count_] = &callbacks;
+  } else {
+    if (more_callbacks_ == nullptr) {
+      more_callbacks_ = std::make_unique<std::vector<ConnectionCallbacks*>>();
+    }
+    more_callbacks_->push_back(&callbacks);
+  }
+  ++callback_count_;
+}
+
+ConnectionImpl::ColdState& ConnectionImpl::cold() {
+  if (cold_ == nullptr) {
+    cold_ = std::make_unique<ColdState>();
+  }
+  return *cold_;
+}
+
+const std::string& ConnectionImpl::closeReason() const {
+  static const std::string kNoReason;
+  return cold_ != nullptr ? cold_->close_reason : kNoReason;
+}
+
+void ConnectionImpl::setCloseReason(std::string_view reason) {
+  // The first reason given sticks.
+  if (!reason.empty() && closeReason().empty()) {
+    cold().close_reason = reason;
+  }
 }
 
 void ConnectionImpl::initializeReadFilters() { filter_manager_.initializeReadFilters(); }
 
 void ConnectionImpl::raiseEvent(ConnectionEvent event) {
   // Index loop: a callback may add callbacks.
-  for (size_t i = 0; i < callbacks_.size(); ++i) {
-    callbacks_[i]->onEvent(event);
+  for (size_t i = 0; i < callbackCount(); ++i) {
+    callback(i).onEvent(event);
   }
 }
 
@@ -104,8 +132,8 @@ void ConnectionImpl::write(buffer::Instance& data, bool end_stream) {
   }
   if (buffer_limit_ > 0 && !above_high_watermark_ && write_buffer_.length() > buffer_limit_) {
     above_high_watermark_ = true;
-    for (size_t i = 0; i < callbacks_.size(); ++i) {
-      callbacks_[i]->onAboveWriteBufferHighWatermark();
+    for (size_t i = 0; i < callbackCount(); ++i) {
+      callback(i).onAboveWriteBufferHighWatermark();
     }
   }
   // Sent at the end of this loop iteration, so several writes made while handling one
@@ -151,11 +179,8 @@ void ConnectionImpl::close(ConnectionCloseType type, std::string_view reason) {
   if (state_ == ConnectionState::kClosed) {
     return;
   }
-  if (close_reason_.empty()) {
-    close_reason_ = reason;
-  }
-  bool nothing_queued =
-      write_buffer_.length() == 0 && (splice_pipe_ == nullptr || splice_pipe_->bytes() == 0);
+  setCloseReason(reason);
+  bool nothing_queued = write_buffer_.length() == 0 && splicePipeBytes() == 0;
   if (type == ConnectionCloseType::kNoFlush || nothing_queued || connecting_) {
     closeSocket(ConnectionEvent::kLocalClose, reason);
     return;
@@ -174,9 +199,7 @@ void ConnectionImpl::closeSocket(ConnectionEvent event, std::string_view reason)
   if (state_ == ConnectionState::kClosed) {
     return;
   }
-  if (close_reason_.empty()) {
-    close_reason_ = reason;
-  }
+  setCloseReason(reason);
   state_ = ConnectionState::kClosed;
   if (file_event_ != nullptr && fd_ >= 0) {
     file_event_->descriptorClosing();  // close() below unregisters it: no EPOLL_CTL_DEL
@@ -311,7 +334,7 @@ bool ConnectionImpl::flushWriteBuffer() {
     return false;
   }
   if (closing_after_flush_) {
-    closeSocket(ConnectionEvent::kLocalClose, close_reason_);
+    closeSocket(ConnectionEvent::kLocalClose, closeReason());
     return false;
   }
   if (write_end_pending_ && !write_end_sent_) {
@@ -328,18 +351,17 @@ bool ConnectionImpl::flushWriteBuffer() {
 void ConnectionImpl::updateWatermarksAfterWrite() {
   if (above_high_watermark_ && write_buffer_.length() <= buffer_limit_ / 2) {
     above_high_watermark_ = false;
-    for (size_t i = 0; i < callbacks_.size() && state_ != ConnectionState::kClosed; ++i) {
-      callbacks_[i]->onBelowWriteBufferLowWatermark();
+    for (size_t i = 0; i < callbackCount() && state_ != ConnectionState::kClosed; ++i) {
+      callback(i).onBelowWriteBufferLowWatermark();
     }
   }
 }
 
 bool ConnectionImpl::canSplice() const {
   return state_ == ConnectionState::kOpen && !connecting_ && fd_ >= 0 && !splicing_ &&
-         half_close_enabled_ &&
-         dynamic_cast<const RawTransportSocket*>(transport_socket_.get()) != nullptr &&
-         read_buffer_.length() == 0 && write_buffer_.length() == 0 && !read_end_stream_ &&
-         !write_end_pending_ && !closing_after_flush_;
+         half_close_enabled_ && owned_transport_socket_ == nullptr && read_buffer_.length() == 0 &&
+         write_buffer_.length() == 0 && !read_end_stream_ && !write_end_pending_ &&
+         !closing_after_flush_;
 }
 
 bool ConnectionImpl::startSplice(Connection& peer_connection, SpliceCallbacks& callbacks) {
@@ -353,12 +375,14 @@ bool ConnectionImpl::startSplice(Connection& peer_connection, SpliceCallbacks& c
   if (toward_this == nullptr || toward_peer == nullptr) {
     return false;  // out of descriptors: copying still works
   }
-  splice_pipe_ = std::move(toward_this);
-  peer->splice_pipe_ = std::move(toward_peer);
-  splice_peer_ = peer;
-  peer->splice_peer_ = this;
-  splice_callbacks_ = &callbacks;
-  peer->splice_callbacks_ = &callbacks;
+  ColdState& mine = cold();
+  ColdState& theirs = peer->cold();
+  mine.splice_pipe = std::move(toward_this);
+  theirs.splice_pipe = std::move(toward_peer);
+  mine.splice_peer = peer;
+  theirs.splice_peer = this;
+  mine.splice_callbacks = &callbacks;
+  theirs.splice_callbacks = &callbacks;
   splicing_ = true;
   peer->splicing_ = true;
   // Bytes may be waiting whose readiness edge has passed: look once.
@@ -371,7 +395,11 @@ bool ConnectionImpl::startSplice(Connection& peer_connection, SpliceCallbacks& c
 }
 
 uint64_t ConnectionImpl::spliceTransfers() const {
-  return splice_transfers_out_ + (splice_pipe_ != nullptr ? splice_pipe_->transfers() : 0);
+  if (cold_ == nullptr) {
+    return 0;
+  }
+  return cold_->splice_transfers_out +
+         (cold_->splice_pipe != nullptr ? cold_->splice_pipe->transfers() : 0);
 }
 
 void ConnectionImpl::onSpliceEvent(uint32_t events) {
@@ -391,23 +419,24 @@ void ConnectionImpl::onSpliceEvent(uint32_t events) {
 }
 
 void ConnectionImpl::spliceRead() {
-  ConnectionImpl* peer = splice_peer_;
+  ColdState& splice = *cold_;  // splicing: allocated by startSplice
+  ConnectionImpl* peer = splice.splice_peer;
   if (read_disable_count_ > 0 || read_end_stream_ || peer == nullptr ||
       peer->state_ != ConnectionState::kOpen || peer->write_end_pending_) {
     return;
   }
-  SplicePipe& pipe = *peer->splice_pipe_;
+  SplicePipe& pipe = *peer->cold_->splice_pipe;
   size_t total = 0;
   while (true) {
     if (pipe.bytes() > 0) {
       bool drained = peer->drainSplicePipe();
-      if (state_ != ConnectionState::kOpen || splice_peer_ != peer) {
+      if (state_ != ConnectionState::kOpen || splice.splice_peer != peer) {
         return;  // the peer failed, and closing it closed this side or unlinked it
       }
       if (!drained) {
         // The pipe is this direction's buffer and it is full: read on once the peer's
         // socket took some.
-        peer->splice_source_waiting_ = true;
+        peer->cold_->splice_source_waiting = true;
         break;
       }
     }
@@ -419,7 +448,7 @@ void ConnectionImpl::spliceRead() {
     IoResult result = pipe.fillFrom(fd_);
     if (result.status == IoResult::Status::kOk) {
       total += result.bytes;
-      ++splice_transfers_out_;
+      ++splice.splice_transfers_out;
       info_.bytes_received += result.bytes;
       info_.bytes_spliced += result.bytes;
       peer->info_.bytes_sent += result.bytes;
@@ -437,9 +466,9 @@ void ConnectionImpl::spliceRead() {
     closeSocket(ConnectionEvent::kRemoteClose, result.error);
     return;
   }
-  if (total > 0 && splice_callbacks_ != nullptr) {
-    splice_callbacks_->onSpliceActivity();
-    if (state_ != ConnectionState::kOpen || splice_peer_ != peer) {
+  if (total > 0 && splice.splice_callbacks != nullptr) {
+    splice.splice_callbacks->onSpliceActivity();
+    if (state_ != ConnectionState::kOpen || splice.splice_peer != peer) {
       return;
     }
   }
@@ -456,11 +485,12 @@ void ConnectionImpl::spliceRead() {
 }
 
 bool ConnectionImpl::drainSplicePipe() {
-  if (splice_pipe_ == nullptr) {
+  if (cold_ == nullptr || cold_->splice_pipe == nullptr) {
     return true;
   }
-  while (splice_pipe_->bytes() > 0) {
-    IoResult result = splice_pipe_->drainTo(fd_);
+  ColdState& splice = *cold_;
+  while (splice.splice_pipe->bytes() > 0) {
+    IoResult result = splice.splice_pipe->drainTo(fd_);
     if (result.status == IoResult::Status::kOk) {
       continue;
     }
@@ -470,23 +500,27 @@ bool ConnectionImpl::drainSplicePipe() {
     }
     return false;  // kAgain: the next write-ready edge resumes
   }
-  if (splice_source_waiting_) {
-    splice_source_waiting_ = false;
-    if (splice_peer_ != nullptr && splice_peer_->file_event_ != nullptr) {
-      splice_peer_->file_event_->activate(event::FileReadyType::kRead);
+  if (splice.splice_source_waiting) {
+    splice.splice_source_waiting = false;
+    if (splice.splice_peer != nullptr && splice.splice_peer->file_event_ != nullptr) {
+      splice.splice_peer->file_event_->activate(event::FileReadyType::kRead);
     }
   }
   return true;
 }
 
 void ConnectionImpl::unlinkSplice() {
-  if (splice_peer_ != nullptr) {
-    splice_peer_->splice_peer_ = nullptr;
-    splice_peer_->splice_callbacks_ = nullptr;
-    splice_peer_ = nullptr;
+  if (cold_ == nullptr) {
+    return;  // never spliced
   }
-  splice_callbacks_ = nullptr;
-  splice_pipe_.reset();
+  ColdState& splice = *cold_;
+  if (splice.splice_peer != nullptr) {
+    splice.splice_peer->cold_->splice_peer = nullptr;
+    splice.splice_peer->cold_->splice_callbacks = nullptr;
+    splice.splice_peer = nullptr;
+  }
+  splice.splice_callbacks = nullptr;
+  splice.splice_pipe.reset();
 }
 
 ClientConnectionImpl::ClientConnectionImpl(event::Dispatcher& dispatcher, const Address& address,

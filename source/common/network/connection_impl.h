@@ -9,6 +9,7 @@
 #include "api/network/transport_socket.h"
 #include "common/buffer/buffer_impl.h"
 #include "common/network/filter_manager_impl.h"
+#include "common/network/raw_transport_socket.h"
 #include "common/network/splice_pipe.h"
 
 namespace proxy::network {
@@ -46,7 +47,7 @@ class ConnectionImpl : public virtual Connection, protected FilterManagerImpl::R
   void startDrain() override;
   void close(ConnectionCloseType type, std::string_view reason) override;
   ConnectionState state() const override { return state_; }
-  const std::string& closeReason() const override { return close_reason_; }
+  const std::string& closeReason() const override;
   void setBufferLimits(uint32_t limit) override { buffer_limit_ = limit; }
   uint32_t bufferLimit() const override { return buffer_limit_; }
   bool aboveHighWatermark() const override { return above_high_watermark_; }
@@ -57,11 +58,16 @@ class ConnectionImpl : public virtual Connection, protected FilterManagerImpl::R
 
   // Whether startSplice() took over this connection's bytes.
   bool splicing() const { return splicing_; }
+  // Whether this connection allocated its rarely needed state (close reason, splicing): an
+  // open connection that never spliced holds none, for tests.
+  bool hasColdState() const { return cold_ != nullptr; }
   // splice(2) calls that moved bytes toward this connection's socket or out of it into the
   // pipe toward the peer's, for tests.
   uint64_t spliceTransfers() const;
   // Bytes waiting in the pipe toward this connection's socket.
-  size_t splicePipeBytes() const { return splice_pipe_ != nullptr ? splice_pipe_->bytes() : 0; }
+  size_t splicePipeBytes() const {
+    return cold_ != nullptr && cold_->splice_pipe != nullptr ? cold_->splice_pipe->bytes() : 0;
+  }
 
  protected:
   // FilterManagerImpl::ReadBufferSource
@@ -77,7 +83,9 @@ class ConnectionImpl : public virtual Connection, protected FilterManagerImpl::R
 
   event::Dispatcher& dispatcher_;
   int fd_;
-  const TransportSocketPtr transport_socket_;
+  // The transport the bytes go through: raw_transport_socket_ below for plain TCP (no
+  // allocation), else owned_transport_socket_ (TLS).
+  TransportSocket* const transport_socket_;
   Address remote_address_;
   Address local_address_;
   event::FileEventPtr file_event_;
@@ -106,14 +114,41 @@ class ConnectionImpl : public virtual Connection, protected FilterManagerImpl::R
   // This side closed: the peer stops splicing into or out of it.
   void unlinkSplice();
 
+  // What few connections need, allocated on first use so an idle connection does not carry
+  // it: the close reason (set once, at close) and the splice state (startSplice).
+  struct ColdState {
+    std::string close_reason;
+    // Splicing: the other side (null once either closed), the pipe carrying bytes toward
+    // this socket (what a write buffer is otherwise), and who hears of activity.
+    ConnectionImpl* splice_peer = nullptr;
+    std::unique_ptr<SplicePipe> splice_pipe;
+    SpliceCallbacks* splice_callbacks = nullptr;
+    uint64_t splice_transfers_out = 0;  // fills of the peer's pipe from this socket
+    // The peer stopped reading because this side's pipe was full: wake it once drained.
+    bool splice_source_waiting = false;
+  };
+  ColdState& cold();
+  void setCloseReason(std::string_view reason);
+  size_t callbackCount() const { return callback_count_; }
+  ConnectionCallbacks& callback(size_t i) const {
+    return i < kInlineCallbacks ? *inline_callbacks_[i] : *(*more_callbacks_)[i - kInlineCallbacks];
+  }
+
+  const TransportSocketPtr owned_transport_socket_;
+  RawTransportSocket raw_transport_socket_;
   const uint64_t id_;
   FilterManagerImpl filter_manager_;
-  std::vector<ConnectionCallbacks*> callbacks_;
+  // Connection callbacks in the order added: the usual two (the worker's, one filter's)
+  // inline, any more in a vector allocated then.
+  static constexpr size_t kInlineCallbacks = 2;
+  ConnectionCallbacks* inline_callbacks_[kInlineCallbacks] = {};
+  std::unique_ptr<std::vector<ConnectionCallbacks*>> more_callbacks_;
   buffer::OwnedBuffer read_buffer_;
   buffer::OwnedBuffer write_buffer_;
   ConnectionInfo info_;
+  std::unique_ptr<ColdState> cold_;
+  uint32_t callback_count_ = 0;
   ConnectionState state_ = ConnectionState::kOpen;
-  std::string close_reason_;
   uint32_t buffer_limit_ = 0;
   uint32_t read_disable_count_ = 0;
   bool half_close_enabled_ = false;
@@ -126,15 +161,7 @@ class ConnectionImpl : public virtual Connection, protected FilterManagerImpl::R
   bool peer_hangup_seen_ = false;       // an event reported the peer's FIN, HUP or an error
   bool short_read_drains_ = false;      // transport_socket_->shortReadDrainsSocket()
   bool draining_ = false;
-  // Splicing: the other side (null once either closed), the pipe carrying bytes toward this
-  // socket (what a write buffer is otherwise), and who hears of activity.
-  bool splicing_ = false;
-  ConnectionImpl* splice_peer_ = nullptr;
-  std::unique_ptr<SplicePipe> splice_pipe_;
-  SpliceCallbacks* splice_callbacks_ = nullptr;
-  uint64_t splice_transfers_out_ = 0;  // fills of the peer's pipe from this socket
-  // The peer stopped reading because this side's pipe was full: wake it once drained.
-  bool splice_source_waiting_ = false;
+  bool splicing_ = false;  // startSplice() took over; cold_ holds the splice state
 };
 
 // An outbound connection: connect() starts a non-blocking connect whose result is raised

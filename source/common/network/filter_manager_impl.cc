@@ -2,19 +2,35 @@
 
 namespace proxy::network {
 
+FilterManagerImpl::~FilterManagerImpl() {
+  // As the lists did: write filters, then read filters, each front to back; no recursion
+  // down a chain.
+  while (write_filters_ != nullptr) {
+    write_filters_ = std::move(write_filters_->next_);
+  }
+  while (read_filters_ != nullptr) {
+    read_filters_ = std::move(read_filters_->next_);
+  }
+}
+
 void FilterManagerImpl::addReadFilter(ReadFilterSharedPtr filter) {
   auto active = std::make_unique<ActiveReadFilter>(*this, std::move(filter));
   ActiveReadFilter& ref = *active;
   ref.counters_ = installing_counters_;
-  read_filters_.push_back(std::move(active));
-  ref.entry_ = std::prev(read_filters_.end());
+  if (last_read_filter_ == nullptr) {
+    read_filters_ = std::move(active);
+  } else {
+    last_read_filter_->next_ = std::move(active);
+  }
+  last_read_filter_ = &ref;
   ref.filter_->initializeReadFilterCallbacks(ref);
 }
 
 void FilterManagerImpl::addWriteFilter(WriteFilterSharedPtr filter) {
   auto active = std::make_unique<ActiveWriteFilter>(*this, std::move(filter));
   active->filter_->initializeWriteFilterCallbacks(*active);
-  write_filters_.push_front(std::move(active));
+  active->next_ = std::move(write_filters_);
+  write_filters_ = std::move(active);
 }
 
 void FilterManagerImpl::addFilter(FilterSharedPtr filter) {
@@ -23,7 +39,7 @@ void FilterManagerImpl::addFilter(FilterSharedPtr filter) {
 }
 
 bool FilterManagerImpl::initializeReadFilters() {
-  if (read_filters_.empty()) {
+  if (read_filters_ == nullptr) {
     return false;
   }
   onContinueReading(nullptr);
@@ -33,9 +49,9 @@ bool FilterManagerImpl::initializeReadFilters() {
 void FilterManagerImpl::onRead() { onContinueReading(nullptr); }
 
 void FilterManagerImpl::onContinueReading(ActiveReadFilter* after) {
-  auto entry = after == nullptr ? read_filters_.begin() : std::next(after->entry_);
-  for (; entry != read_filters_.end(); ++entry) {
-    ActiveReadFilter& active = **entry;
+  ActiveReadFilter* entry = after == nullptr ? read_filters_.get() : after->next_.get();
+  for (; entry != nullptr; entry = entry->next_.get()) {
+    ActiveReadFilter& active = *entry;
     if (!active.initialized_) {
       active.initialized_ = true;
       if (active.counters_.invocations != nullptr) {
@@ -58,7 +74,8 @@ void FilterManagerImpl::onContinueReading(ActiveReadFilter* after) {
 }
 
 void FilterManagerImpl::onDrain() {
-  for (auto& active : read_filters_) {
+  for (ActiveReadFilter* active = read_filters_.get(); active != nullptr;
+       active = active->next_.get()) {
     active->filter_->onDrain();
     if (connection_.state() != ConnectionState::kOpen) {
       return;
@@ -67,7 +84,8 @@ void FilterManagerImpl::onDrain() {
 }
 
 bool FilterManagerImpl::onWrite(buffer::Instance& data, bool end_stream) {
-  for (auto& active : write_filters_) {
+  for (ActiveWriteFilter* active = write_filters_.get(); active != nullptr;
+       active = active->next_.get()) {
     if (active->filter_->onWrite(data, end_stream) == FilterStatus::kStopIteration) {
       return false;
     }

@@ -4,10 +4,16 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <string>
 
 #include "common/network/io_result_from_errno.h"
 
 namespace proxy::network {
+
+const std::string& RawTransportSocket::failureReason() const {
+  static const std::string kNoFailure;  // plain TCP has no handshake to fail
+  return kNoFailure;
+}
 
 IoResult RawTransportSocket::read(void* data, size_t size) {
   while (true) {

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <functional>
+#include <vector>
 
 #include "common/event/dispatcher_impl.h"
 #include "common/network/raw_transport_socket.h"
@@ -170,6 +171,45 @@ TEST_F(ConnectionImplTest, CloseWithFlushSendsQueuedBytesFirst) {
   EXPECT_TRUE(runUntil([&] { return connection_->state() == ConnectionState::kClosed; }));
   EXPECT_EQ("bye", readPeer());
   EXPECT_EQ("test", connection_->closeReason());
+}
+
+TEST_F(ConnectionImplTest, AnIdleConnectionHoldsNoColdStateUntilItCloses) {
+  // Bytes came and went, a reply was sent: nothing rarely needed was allocated.
+  ASSERT_EQ(2, ::write(fds_[1], "hi", 2));
+  EXPECT_TRUE(runUntil([&] { return filter_->received_ == "hi"; }));
+  buffer::OwnedBuffer reply;
+  reply.add("ok");
+  connection_->write(reply, false);
+  dispatcher_.runOnce(milliseconds(0));
+  EXPECT_EQ("ok", readPeer());
+  EXPECT_FALSE(connection_->hasColdState());
+  EXPECT_EQ("", connection_->closeReason());
+  EXPECT_EQ(0u, connection_->spliceTransfers());
+  EXPECT_EQ(0u, connection_->splicePipeBytes());
+  // The first reason given sticks; a later one does not replace it.
+  connection_->close(ConnectionCloseType::kFlushWrite, "first");
+  connection_->close(ConnectionCloseType::kNoFlush, "second");
+  EXPECT_TRUE(connection_->hasColdState());
+  EXPECT_EQ("first", connection_->closeReason());
+}
+
+TEST_F(ConnectionImplTest, CallbacksBeyondTheInlineOnesAreAllToldInOrder) {
+  // Two callbacks are held inline (the fixture's is the first); more go to a vector.
+  std::vector<int> order;
+  testing::NiceMock<MockConnectionCallbacks> second, third, fourth;
+  int index = 1;
+  for (MockConnectionCallbacks* callbacks : {&second, &third, &fourth}) {
+    connection_->addConnectionCallbacks(*callbacks);
+    int mine = ++index;
+    EXPECT_CALL(*callbacks, onEvent(ConnectionEvent::kLocalClose)).WillOnce([&order, mine](auto) {
+      order.push_back(mine);
+    });
+  }
+  EXPECT_CALL(callbacks_, onEvent(ConnectionEvent::kLocalClose)).WillOnce([&order](auto) {
+    order.push_back(1);
+  });
+  connection_->close(ConnectionCloseType::kNoFlush, "done");
+  EXPECT_EQ((std::vector<int>{1, 2, 3, 4}), order);
 }
 
 TEST_F(ConnectionImplTest, ReadFilterStopIterationHoldsLaterFilters) {

@@ -3,6 +3,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <vector>
+
 #include "common/buffer/buffer_impl.h"
 #include "test/mocks/network/mocks.h"
 
@@ -105,6 +107,50 @@ TEST_F(FilterManagerImplTest, WriteFiltersRunInReverseAndMayStop) {
     EXPECT_CALL(*inner, onWrite(_, false)).WillOnce(Return(FilterStatus::kStopIteration));
   }
   EXPECT_FALSE(manager_.onWrite(data, false));
+}
+
+// A read filter that notes when it is destroyed.
+class DestructionRecordingFilter : public ReadFilter {
+ public:
+  DestructionRecordingFilter(std::vector<int>& log, int id) : log_(log), id_(id) {}
+  ~DestructionRecordingFilter() override { log_.push_back(id_); }
+  void initializeReadFilterCallbacks(ReadFilterCallbacks& callbacks) override {
+    callbacks_ = &callbacks;
+  }
+  FilterStatus onNewConnection() override { return FilterStatus::kContinue; }
+  FilterStatus onData(buffer::Instance&, bool) override {
+    ++data_calls_;
+    return FilterStatus::kContinue;
+  }
+  std::vector<int>& log_;
+  const int id_;
+  ReadFilterCallbacks* callbacks_ = nullptr;
+  int data_calls_ = 0;
+};
+
+TEST_F(FilterManagerImplTest, ManyFiltersRunInOrderAndAreDestroyedFrontToBack) {
+  std::vector<int> destroyed;
+  std::vector<DestructionRecordingFilter*> filters;
+  {
+    FilterManagerImpl manager(connection_, *this);
+    for (int i = 0; i < 5; ++i) {
+      auto filter = std::make_shared<DestructionRecordingFilter>(destroyed, i);
+      filters.push_back(filter.get());
+      manager.addReadFilter(filter);
+    }
+    buffer_.add("x");
+    EXPECT_TRUE(manager.initializeReadFilters());
+    for (auto* filter : filters) {
+      EXPECT_EQ(1, filter->data_calls_);
+    }
+    // Resuming after the third runs only the fourth and the fifth.
+    filters[2]->callbacks_->continueReading();
+    EXPECT_EQ(1, filters[2]->data_calls_);
+    EXPECT_EQ(2, filters[3]->data_calls_);
+    EXPECT_EQ(2, filters[4]->data_calls_);
+    EXPECT_TRUE(destroyed.empty());
+  }
+  EXPECT_EQ((std::vector<int>{0, 1, 2, 3, 4}), destroyed);
 }
 
 }  // namespace
