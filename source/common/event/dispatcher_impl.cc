@@ -98,15 +98,15 @@ class FileEventImpl final : public FileEvent {
 
 // Timers are re-armed all the time (idle and header timeouts move on every request) and
 // almost never fire. So arming and disarming are lazy: a timer keeps at most one entry in
-// the dispatcher's map, and that entry is only moved when the new deadline is earlier.
+// the dispatcher's heap, and that entry is only moved when the new deadline is earlier.
 // A disarmed timer, or one whose deadline moved later, is found stale when its entry comes
 // due and is dropped or re-inserted then. Most re-arms thus touch no map node at all.
-class TimerImpl final : public Timer {
+class TimerImpl final : public Timer, private TimerHeap::Entry {
  public:
   TimerImpl(DispatcherImpl& dispatcher, TimerCb cb) : dispatcher_(dispatcher), cb_(std::move(cb)) {}
   ~TimerImpl() override {
-    if (in_map_) {
-      dispatcher_.timers_.erase(position_);
+    if (inHeap()) {
+      dispatcher_.timers_.remove(*this);
     }
   }
 
@@ -115,7 +115,7 @@ class TimerImpl final : public Timer {
     // long iteration is not cut short.
     deadline_ = std::chrono::steady_clock::now() + duration;
     armed_ = true;
-    if (in_map_ && position_->first <= deadline_) {
+    if (inHeap() && due <= deadline_) {
       return;  // the entry comes due first and re-inserts itself at deadline_
     }
     insert();
@@ -129,16 +129,15 @@ class TimerImpl final : public Timer {
   friend class DispatcherImpl;
 
   void insert() {
-    if (in_map_) {
-      dispatcher_.timers_.erase(position_);
+    if (inHeap()) {
+      dispatcher_.timers_.update(*this, deadline_);
+    } else {
+      dispatcher_.timers_.push(*this, deadline_);
     }
-    position_ = dispatcher_.timers_.emplace(deadline_, this);
-    in_map_ = true;
   }
 
   // The dispatcher removed this timer's entry because it came due at `now`.
   void onEntryDue(MonotonicTime now) {
-    in_map_ = false;
     if (!armed_) {
       return;
     }
@@ -153,9 +152,7 @@ class TimerImpl final : public Timer {
   DispatcherImpl& dispatcher_;
   TimerCb cb_;
   MonotonicTime deadline_{};
-  DispatcherImpl::TimerMap::iterator position_;
   bool armed_ = false;
-  bool in_map_ = false;
 };
 
 DispatcherImpl::DispatcherImpl(std::string name)
@@ -243,7 +240,7 @@ int DispatcherImpl::nextTimeoutMs() const {
   }
   // The first entry may be stale (disarmed or moved later): waking for it costs one early
   // iteration, which drops or re-inserts it.
-  auto wait = timers_.begin()->first - std::chrono::steady_clock::now();
+  auto wait = timers_.top().due - std::chrono::steady_clock::now();
   if (wait <= wait.zero()) {
     return 0;
   }
@@ -295,9 +292,9 @@ void DispatcherImpl::runTimers() {
   // deadline and waits for the next iteration instead of starving the loop. Timers are
   // taken one at a time because a callback may destroy or re-arm any other timer.
   const auto now = std::chrono::steady_clock::now();
-  while (!timers_.empty() && timers_.begin()->first <= now) {
-    TimerImpl* timer = timers_.begin()->second;
-    timers_.erase(timers_.begin());
+  while (!timers_.empty() && timers_.top().due <= now) {
+    auto* timer = static_cast<TimerImpl*>(&timers_.top());
+    timers_.remove(*timer);
     timer->onEntryDue(now);
   }
 }

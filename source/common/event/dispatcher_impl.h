@@ -1,7 +1,6 @@
 #pragma once
 
 #include <atomic>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -9,12 +8,13 @@
 #include <vector>
 
 #include "api/event/dispatcher.h"
+#include "common/event/timer_heap.h"
 
 namespace proxy::event {
 
 class TimerImpl;
 
-// The event loop: epoll for descriptors, an ordered map of deadlines for timers, an
+// The event loop: epoll for descriptors, a min-heap of deadlines for timers, an
 // eventfd to be woken by post() and exit() from other threads, and a list of objects to
 // destroy once the current batch of events is handled.
 class DispatcherImpl final : public Dispatcher {
@@ -51,7 +51,6 @@ class DispatcherImpl final : public Dispatcher {
     class FileEventImpl* owner = nullptr;
     uint32_t activated = 0;  // events queued by activate() and not yet reported
   };
-  using TimerMap = std::multimap<MonotonicTime, TimerImpl*>;
 
   void iterate(int timeout_ms);
   void runActivated();
@@ -68,7 +67,7 @@ class DispatcherImpl final : public Dispatcher {
   std::atomic<bool> exit_requested_{false};
   MonotonicTime now_;
 
-  TimerMap timers_;
+  TimerHeap timers_;
   std::vector<DeferredDeletablePtr> deferred_delete_;
   std::vector<std::unique_ptr<EventSlot>> dead_slots_;
   // Slots activated during this iteration, with the events to report.
