@@ -17,24 +17,35 @@ class FileEventImpl final : public FileEvent {
   FileEventImpl(DispatcherImpl& dispatcher, int fd, FileReadyCb cb, FileTriggerType trigger,
                 uint32_t events)
       : dispatcher_(dispatcher),
-        fd_(fd),
         cb_(std::move(cb)),
-        trigger_(trigger),
-        slot_(std::make_unique<DispatcherImpl::EventSlot>()) {
-    slot_->owner = this;
+        fd_(fd),
+        generation_(++dispatcher.last_generation_),
+        trigger_(trigger) {
     epoll_event event = toEpoll(events);
     if (epoll_ctl(dispatcher_.epoll_fd_, EPOLL_CTL_ADD, fd_, &event) != 0) {
       throw std::runtime_error(std::string("epoll_ctl(ADD): ") + std::strerror(errno));
     }
+    auto index = static_cast<size_t>(fd_);
+    if (index >= dispatcher_.file_events_.size()) {
+      dispatcher_.file_events_.resize(index + 1, nullptr);
+    }
+    dispatcher_.file_events_[index] = this;
   }
 
   ~FileEventImpl() override {
     if (!descriptor_closing_) {
       epoll_ctl(dispatcher_.epoll_fd_, EPOLL_CTL_DEL, fd_, nullptr);
     }
-    slot_->owner = nullptr;
-    dispatcher_.dead_slots_.push_back(std::move(slot_));
+    FileEventImpl*& entry = dispatcher_.file_events_[static_cast<size_t>(fd_)];
+    if (entry == this) {
+      entry = nullptr;  // events still queued for this key are skipped
+    }
   }
+
+  uint64_t key() const {
+    return (static_cast<uint64_t>(generation_) << 32) | static_cast<uint32_t>(fd_);
+  }
+  uint32_t generation() const { return generation_; }
 
   void setEnabled(uint32_t events) override {
     epoll_event event = toEpoll(events);
@@ -44,15 +55,15 @@ class FileEventImpl final : public FileEvent {
   void descriptorClosing() override { descriptor_closing_ = true; }
 
   void activate(uint32_t events) override {
-    if (slot_->activated == 0) {
-      dispatcher_.activated_.push_back(slot_.get());
+    if (activated_ == 0) {
+      dispatcher_.activated_.push_back(key());
     }
-    slot_->activated |= events;
+    activated_ |= events;
   }
 
   void fireActivated() {
-    uint32_t events = slot_->activated;
-    slot_->activated = 0;
+    uint32_t events = activated_;
+    activated_ = 0;
     if (events != 0) {
       cb_(events);
     }
@@ -75,7 +86,7 @@ class FileEventImpl final : public FileEvent {
  private:
   epoll_event toEpoll(uint32_t events) const {
     epoll_event event{};
-    event.data.ptr = slot_.get();
+    event.data.u64 = key();
     if (events & FileReadyType::kRead) {
       event.events |= EPOLLIN | EPOLLRDHUP;
     }
@@ -89,12 +100,23 @@ class FileEventImpl final : public FileEvent {
   }
 
   DispatcherImpl& dispatcher_;
-  const int fd_;
   FileReadyCb cb_;
+  const int fd_;
+  const uint32_t generation_;
+  uint32_t activated_ = 0;  // events queued by activate() and not yet reported
   const FileTriggerType trigger_;
   bool descriptor_closing_ = false;
-  std::unique_ptr<DispatcherImpl::EventSlot> slot_;
 };
+
+FileEventImpl* DispatcherImpl::findFileEvent(uint64_t key) const {
+  auto fd = static_cast<size_t>(static_cast<uint32_t>(key));
+  if (fd >= file_events_.size()) {
+    return nullptr;
+  }
+  FileEventImpl* event = file_events_[fd];
+  return event != nullptr && event->generation() == static_cast<uint32_t>(key >> 32) ? event
+                                                                                     : nullptr;
+}
 
 // Timers are re-armed all the time (idle and header timeouts move on every request) and
 // almost never fire. So arming and disarming are lazy: a timer keeps at most one entry in
@@ -114,16 +136,15 @@ class TimerImpl final : public Timer, private TimerHeap::Entry {
     // Measured from the real clock, not the loop's cached time, so a timer armed late in a
     // long iteration is not cut short.
     deadline_ = std::chrono::steady_clock::now() + duration;
-    armed_ = true;
     if (inHeap() && due <= deadline_) {
       return;  // the entry comes due first and re-inserts itself at deadline_
     }
     insert();
   }
 
-  void disableTimer() override { armed_ = false; }
+  void disableTimer() override { deadline_ = kDisarmed; }
 
-  bool enabled() const override { return armed_; }
+  bool enabled() const override { return deadline_ != kDisarmed; }
 
  private:
   friend class DispatcherImpl;
@@ -138,21 +159,22 @@ class TimerImpl final : public Timer, private TimerHeap::Entry {
 
   // The dispatcher removed this timer's entry because it came due at `now`.
   void onEntryDue(MonotonicTime now) {
-    if (!armed_) {
+    if (!enabled()) {
       return;
     }
     if (deadline_ > now) {
       insert();
       return;
     }
-    armed_ = false;
+    deadline_ = kDisarmed;
     cb_();
   }
 
   DispatcherImpl& dispatcher_;
   TimerCb cb_;
-  MonotonicTime deadline_{};
-  bool armed_ = false;
+  // No armed flag beside it: a flag would round the timer up to the next malloc size.
+  static constexpr MonotonicTime kDisarmed = MonotonicTime::min();
+  MonotonicTime deadline_ = kDisarmed;
 };
 
 DispatcherImpl::DispatcherImpl(std::string name)
@@ -164,14 +186,13 @@ DispatcherImpl::DispatcherImpl(std::string name)
   }
   epoll_event event{};
   event.events = EPOLLIN;
-  event.data.ptr = nullptr;  // the wake descriptor
+  event.data.u64 = kWakeKey;  // the wake descriptor
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, wake_fd_, &event);
   updateTime();
 }
 
 DispatcherImpl::~DispatcherImpl() {
   clearDeferredDeleteList();
-  dead_slots_.clear();
   ::close(wake_fd_);
   ::close(epoll_fd_);
 }
@@ -254,34 +275,29 @@ void DispatcherImpl::iterate(int timeout_ms) {
   int count = epoll_wait(epoll_fd_, events, kMaxEvents, timeout_ms);
   updateTime();
   for (int i = 0; i < count; ++i) {
-    auto* slot = static_cast<EventSlot*>(events[i].data.ptr);
-    if (slot == nullptr) {
+    uint64_t key = events[i].data.u64;
+    if (key == kWakeKey) {
       uint64_t value;
       [[maybe_unused]] ssize_t n = ::read(wake_fd_, &value, sizeof(value));
       runPostCallbacks();
       continue;
     }
-    if (slot->owner != nullptr) {
-      slot->owner->fire(events[i].events);
+    if (FileEventImpl* event = findFileEvent(key)) {
+      event->fire(events[i].events);
     }
   }
   runActivated();
   runTimers();
   runActivated();
   clearDeferredDeleteList();
-  // Slots still queued for activation (by a destructor above) are freed next time.
-  if (activated_.empty()) {
-    dead_slots_.clear();
-  }
 }
 
 void DispatcherImpl::runActivated() {
   // Callbacks may activate more events (a write that flushes into another connection);
   // those run in this same pass.
   for (size_t i = 0; i < activated_.size(); ++i) {
-    EventSlot* slot = activated_[i];
-    if (slot->owner != nullptr) {
-      slot->owner->fireActivated();
+    if (FileEventImpl* event = findFileEvent(activated_[i])) {
+      event->fireActivated();
     }
   }
   activated_.clear();

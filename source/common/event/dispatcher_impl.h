@@ -12,6 +12,7 @@
 
 namespace proxy::event {
 
+class FileEventImpl;
 class TimerImpl;
 
 // The event loop: epoll for descriptors, a min-heap of deadlines for timers, an
@@ -44,13 +45,13 @@ class DispatcherImpl final : public Dispatcher {
   friend class FileEventImpl;
   friend class TimerImpl;
 
-  // What epoll's data pointer refers to. A FileEventImpl destroyed while a batch is being
-  // handled clears `owner`, and the slot itself is freed after the batch, so a stale event
-  // for a closed (and maybe reused) descriptor is skipped instead of touching freed memory.
-  struct EventSlot {
-    class FileEventImpl* owner = nullptr;
-    uint32_t activated = 0;  // events queued by activate() and not yet reported
-  };
+  // What epoll's data carries for a file event: its descriptor and a generation number
+  // given at registration. An event is delivered only if the descriptor's entry in
+  // file_events_ still has that generation, so a stale event for a file event destroyed
+  // during the batch (its descriptor maybe reused) is skipped, and no per-event allocation
+  // has to outlive its owner.
+  static constexpr uint64_t kWakeKey = UINT64_MAX;
+  FileEventImpl* findFileEvent(uint64_t key) const;
 
   void iterate(int timeout_ms);
   void runActivated();
@@ -69,9 +70,11 @@ class DispatcherImpl final : public Dispatcher {
 
   TimerHeap timers_;
   std::vector<DeferredDeletablePtr> deferred_delete_;
-  std::vector<std::unique_ptr<EventSlot>> dead_slots_;
-  // Slots activated during this iteration, with the events to report.
-  std::vector<EventSlot*> activated_;
+  // The live file event of each descriptor (by descriptor number), and the last generation.
+  std::vector<FileEventImpl*> file_events_;
+  uint32_t last_generation_ = 0;
+  // Keys of the file events activated during this iteration.
+  std::vector<uint64_t> activated_;
 
   std::mutex post_mutex_;
   std::vector<PostCb> posted_;

@@ -16,7 +16,7 @@ FilterManagerImpl::~FilterManagerImpl() {
 void FilterManagerImpl::addReadFilter(ReadFilterSharedPtr filter) {
   auto active = std::make_unique<ActiveReadFilter>(*this, std::move(filter));
   ActiveReadFilter& ref = *active;
-  ref.counters_ = installing_counters_;
+  ref.invocations_ = installing_invocations_;
   if (last_read_filter_ == nullptr) {
     read_filters_ = std::move(active);
   } else {
@@ -54,8 +54,8 @@ void FilterManagerImpl::onContinueReading(ActiveReadFilter* after) {
     ActiveReadFilter& active = *entry;
     if (!active.initialized_) {
       active.initialized_ = true;
-      if (active.counters_.invocations != nullptr) {
-        active.counters_.invocations->inc();
+      if (active.invocations_ != nullptr) {
+        active.invocations_->inc();
       }
       if (active.filter_->onNewConnection() == FilterStatus::kStopIteration ||
           connection_.state() != ConnectionState::kOpen) {

@@ -34,7 +34,7 @@ class FilterManagerImpl {
   // The counters of the filters added from now on: whoever installs a chain sets each
   // config filter's counters before running its factory, so counting needs no name lookup.
   void setInstallingFilterCounters(const stats::FilterCounters& counters) {
-    installing_counters_ = counters;
+    installing_invocations_ = counters.invocations;
   }
 
   // Calls onNewConnection() on the filters.
@@ -58,7 +58,8 @@ class FilterManagerImpl {
 
     FilterManagerImpl& parent_;
     ReadFilterSharedPtr filter_;
-    stats::FilterCounters counters_;
+    // A network filter counts only its invocations (FilterCounters::invocations).
+    stats::Counter* invocations_ = nullptr;
     std::unique_ptr<ActiveReadFilter> next_;  // the next filter in read order
     bool initialized_ = false;
   };
@@ -79,7 +80,7 @@ class FilterManagerImpl {
 
   Connection& connection_;
   ReadBufferSource& source_;
-  stats::FilterCounters installing_counters_;
+  stats::Counter* installing_invocations_ = nullptr;
   // Singly linked through each filter's next_, so a filter costs one allocation and the
   // manager three pointers; a connection has one to three filters.
   std::unique_ptr<ActiveReadFilter> read_filters_;
