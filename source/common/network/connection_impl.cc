@@ -289,7 +289,7 @@ void ConnectionImpl::onWriteReady() {
   flushWriteBuffer();
 }
 
-bool ConnectionImpl::flushWriteBuffer() {
+bool ConnectionImpl::writeBufferedBytes() {
   while (write_buffer_.length() > 0) {
     iovec iov[kMaxIovecs];
     int count = write_buffer_.fillIovec(iov, kMaxIovecs);
@@ -299,16 +299,22 @@ bool ConnectionImpl::flushWriteBuffer() {
       continue;
     }
     if (result.status == IoResult::Status::kAgain) {
-      updateWatermarksAfterWrite();
-      return true;  // the next write-ready edge resumes
+      break;  // the next write-ready edge resumes
     }
     socket_failed_ = true;
     closeSocket(ConnectionEvent::kRemoteClose, result.error);
     return false;
   }
   updateWatermarksAfterWrite();
-  if (state_ == ConnectionState::kClosed) {
+  return state_ != ConnectionState::kClosed;
+}
+
+bool ConnectionImpl::flushWriteBuffer() {
+  if (!writeBufferedBytes()) {
     return false;
+  }
+  if (write_buffer_.length() > 0) {
+    return true;
   }
   if (closing_after_flush_) {
     closeSocket(ConnectionEvent::kLocalClose, close_reason_);
@@ -335,11 +341,13 @@ void ConnectionImpl::updateWatermarksAfterWrite() {
 }
 
 bool ConnectionImpl::canSplice() const {
+  // Bytes still queued for writing are fine: they go out before the pipe's (see
+  // drainSplicePipe). Unread bytes in the read buffer are not: they would be skipped.
   return state_ == ConnectionState::kOpen && !connecting_ && fd_ >= 0 && !splicing_ &&
          half_close_enabled_ &&
          dynamic_cast<const RawTransportSocket*>(transport_socket_.get()) != nullptr &&
-         read_buffer_.length() == 0 && write_buffer_.length() == 0 && !read_end_stream_ &&
-         !write_end_pending_ && !closing_after_flush_;
+         read_buffer_.length() == 0 && !read_end_stream_ && !write_end_pending_ &&
+         !closing_after_flush_;
 }
 
 bool ConnectionImpl::startSplice(Connection& peer_connection, SpliceCallbacks& callbacks) {
@@ -456,6 +464,12 @@ void ConnectionImpl::spliceRead() {
 }
 
 bool ConnectionImpl::drainSplicePipe() {
+  if (write_buffer_.length() > 0) {
+    // Written before the splice began, so they go first; the pipe waits behind them.
+    if (!writeBufferedBytes() || write_buffer_.length() > 0) {
+      return false;
+    }
+  }
   if (splice_pipe_ == nullptr) {
     return true;
   }
