@@ -27,6 +27,7 @@ uint64_t nextConnectionId() {
 
 // The most bytes read in one readiness event before yielding to other connections.
 constexpr size_t kMaxReadPerEvent = 256 * 1024;
+constexpr size_t kBulkReadSize = 64 * 1024;
 constexpr int kMaxIovecs = 64;
 
 }  // namespace
@@ -229,12 +230,18 @@ void ConnectionImpl::onReadReady() {
   redeliver_read_buffer_ = false;
   if (!read_end_stream_) {
     size_t total = 0;
+    size_t want = 4096;
     while (total < kMaxReadPerEvent) {
-      iovec space = read_buffer_.reserve(4096);
+      iovec space = read_buffer_.reserve(want);
       IoResult result = transport_socket_->read(space.iov_base, space.iov_len);
       if (result.status == IoResult::Status::kOk) {
         read_buffer_.commit(result.bytes);
         total += result.bytes;
+        if (result.bytes == space.iov_len) {
+          // A bulk transfer: larger reads mean fewer calls and fewer window updates, each
+          // of which makes the kernel push the sender's queued segments on our time.
+          want = kBulkReadSize;
+        }
         if (result.bytes < space.iov_len && short_read_drains_ && !peer_hangup_seen_) {
           // Drained: the read that would say EAGAIN costs a syscall per event and tells
           // nothing a later edge would not.
