@@ -3,7 +3,6 @@
 #include <cerrno>
 
 #include "api/event/dispatcher.h"
-#include "common/buffer/buffer_impl.h"
 #include "common/log/timeout_log.h"
 #include "filters/network/tcp_proxy/upstream_callbacks.h"
 
@@ -92,12 +91,9 @@ void TcpProxyFilter::onConnectTimeout() {
 
 network::FilterStatus TcpProxyFilter::onData(buffer::Instance& data, bool end_stream) {
   if (!connected_) {
-    if (held_ == nullptr) {
-      held_ = std::make_unique<buffer::OwnedBuffer>();
-    }
-    held_->move(data);
+    held_.move(data);
     held_end_stream_ = held_end_stream_ || end_stream;
-    if (config_->buffer_limit > 0 && held_->length() >= config_->buffer_limit &&
+    if (config_->buffer_limit > 0 && held_.length() >= config_->buffer_limit &&
         !downstream_read_disabled_) {
       downstream_read_disabled_ = true;
       read_callbacks_->connection().readDisable(true);
@@ -144,16 +140,15 @@ void TcpProxyFilter::onUpstreamEvent(network::ConnectionEvent event) {
         idle_timer_ = downstream.dispatcher().createTimer([this] { onIdleTimeout(); });
         resetIdleTimer();
       }
-      if (held_ != nullptr && (held_->length() > 0 || held_end_stream_)) {
-        const uint64_t bytes = held_->length();
-        upstream_->write(*held_, held_end_stream_);
-        held_.reset();
+      if (held_.length() > 0 || held_end_stream_) {
+        const uint64_t bytes = held_.length();
+        upstream_->write(held_, held_end_stream_);
+        held_end_stream_ = false;
         if (upstream_ == nullptr) {
           return;  // the write failed and closed the upstream
         }
         countCopied(bytes);
       } else {
-        held_.reset();
         countCopied(0);  // a threshold of 0 splices from the start
       }
       if (downstream_read_disabled_ && !upstream_->aboveHighWatermark()) {

@@ -11,6 +11,7 @@
 #include "api/network/connection.h"
 #include "api/network/filter.h"
 #include "api/upstream/cluster.h"
+#include "common/buffer/buffer_impl.h"
 
 namespace proxy::filters::tcp_proxy {
 
@@ -102,7 +103,7 @@ class TcpProxyFilter final : public network::ReadFilter,
   upstream::HostSharedPtr host_;
   std::vector<const upstream::Host*> tried_;
   // What the client sent before the upstream was connected, and whether it half-closed.
-  std::unique_ptr<buffer::Instance> held_;
+  buffer::OwnedBuffer held_;
   bool held_end_stream_ = false;
   uint64_t copied_bytes_ = 0;
   bool splicing_ = false;
