@@ -111,20 +111,27 @@ class SpliceTest : public testing::Test {
     }
   }
 
-  // Sends `payload` into `from` while reading `to`, until `to` got it all.
-  std::string transfer(int from, int to, const std::string& payload) {
+  // Writes as much of `payload` past `sent` as `fd` takes now, advancing `sent`.
+  static void sendSome(int fd, const std::string& payload, size_t& sent) {
+    while (sent < payload.size()) {
+      ssize_t n = ::write(fd, payload.data() + sent, payload.size() - sent);
+      if (n <= 0) {
+        return;
+      }
+      sent += static_cast<size_t>(n);
+    }
+  }
+
+  // Sends `payload` into `from` while reading `to`, until `to` got `expected` bytes (by
+  // default the payload's size).
+  std::string transfer(int from, int to, const std::string& payload, size_t expected = 0) {
+    expected = expected == 0 ? payload.size() : expected;
     size_t sent = 0;
     std::string received;
     runUntil([&] {
-      while (sent < payload.size()) {
-        ssize_t n = ::write(from, payload.data() + sent, payload.size() - sent);
-        if (n <= 0) {
-          break;
-        }
-        sent += static_cast<size_t>(n);
-      }
+      sendSome(from, payload, sent);
       drain(to, received);
-      return received.size() >= payload.size();
+      return received.size() >= expected;
     });
     return received;
   }
@@ -171,19 +178,7 @@ TEST_F(SpliceTest, BytesQueuedBeforeTheSpliceGoOutFirst) {
   data.add(queued);
   upstream_->write(data, false);
   start();
-  size_t sent = 0;
-  std::string received;
-  ASSERT_TRUE(runUntil([&] {
-    while (sent < spliced.size()) {
-      ssize_t n = ::write(client_, spliced.data() + sent, spliced.size() - sent);
-      if (n <= 0) {
-        break;
-      }
-      sent += static_cast<size_t>(n);
-    }
-    drain(server_, received);
-    return received.size() >= queued.size() + spliced.size();
-  }));
+  std::string received = transfer(client_, server_, spliced, queued.size() + spliced.size());
   ASSERT_EQ(queued.size() + spliced.size(), received.size());
   EXPECT_TRUE(received.compare(0, queued.size(), queued) == 0) << "queued bytes first";
   EXPECT_TRUE(received.compare(queued.size(), spliced.size(), spliced) == 0);

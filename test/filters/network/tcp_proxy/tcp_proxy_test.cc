@@ -85,6 +85,14 @@ class TcpProxyTest : public testing::Test {
   event::MockTimer& timer(size_t index) { return *dispatcher().timers().at(index); }
 
   void connectUpstream() { upstream().raiseEvent(network::ConnectionEvent::kConnected); }
+  // The client's bytes, as the downstream connection hands them to the filter.
+  network::FilterStatus clientSends(std::string_view bytes, bool end_stream = false) {
+    buffer::OwnedBuffer data;
+    data.add(bytes);
+    network::FilterStatus status = filter_->onData(data, end_stream);
+    EXPECT_EQ(0u, data.length()) << "the filter takes the bytes";
+    return status;
+  }
   void failUpstream(int error) {
     upstream().failure_errno_ = error;
     upstream().state_ = network::ConnectionState::kClosed;
@@ -111,10 +119,7 @@ TEST_F(TcpProxyTest, BytesSentWhileConnectingAreHeldThenSent) {
   EXPECT_TRUE(upstream().half_close_);
   EXPECT_EQ("backend", downstream().info_.upstream_cluster);
 
-  buffer::OwnedBuffer early;
-  early.add("GET / HTTP/1.0\r\n\r\n");
-  EXPECT_EQ(network::FilterStatus::kStopIteration, filter_->onData(early, false));
-  EXPECT_EQ(0u, early.length()) << "the filter keeps the bytes, not the connection";
+  EXPECT_EQ(network::FilterStatus::kStopIteration, clientSends("GET / HTTP/1.0\r\n\r\n"));
   EXPECT_EQ("", upstream().written_);
 
   connectUpstream();
@@ -126,9 +131,7 @@ TEST_F(TcpProxyTest, BytesSentWhileConnectingAreHeldThenSent) {
 
 TEST_F(TcpProxyTest, HalfCloseWhileConnectingReachesTheUpstreamOnConnect) {
   start({8080});
-  buffer::OwnedBuffer early;
-  early.add("bye");
-  filter_->onData(early, true);
+  clientSends("bye", true);
   connectUpstream();
   EXPECT_EQ("bye", upstream().written_);
   EXPECT_TRUE(upstream().write_end_stream_);
@@ -137,12 +140,9 @@ TEST_F(TcpProxyTest, HalfCloseWhileConnectingReachesTheUpstreamOnConnect) {
 TEST_F(TcpProxyTest, MoreThanBufferLimitWhileConnectingStopsReadingUntilConnected) {
   buffer_limit_ = 8;
   start({8080});
-  buffer::OwnedBuffer early;
-  early.add("1234");
-  filter_->onData(early, false);
+  clientSends("1234");
   EXPECT_EQ(0, downstream().read_disable_count_);
-  early.add("5678");
-  filter_->onData(early, false);
+  clientSends("5678");
   EXPECT_EQ(1, downstream().read_disable_count_) << "held bytes reached buffer_limit";
 
   connectUpstream();
@@ -153,9 +153,7 @@ TEST_F(TcpProxyTest, MoreThanBufferLimitWhileConnectingStopsReadingUntilConnecte
 TEST_F(TcpProxyTest, HeldBytesThatFillTheUpstreamKeepTheClientUnread) {
   buffer_limit_ = 4;
   start({8080});
-  buffer::OwnedBuffer early;
-  early.add("12345");
-  filter_->onData(early, false);
+  clientSends("12345");
   ASSERT_EQ(1, downstream().read_disable_count_);
   // The upstream's buffer is past its watermark after the held bytes: reading resumes only
   // when it drains.
