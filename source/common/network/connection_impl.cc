@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <stdexcept>
 
 #include "common/network/raw_transport_socket.h"
 
@@ -27,6 +28,7 @@ uint64_t nextConnectionId() {
 
 // The most bytes read in one readiness event before yielding to other connections.
 constexpr size_t kMaxReadPerEvent = 256 * 1024;
+constexpr size_t kBulkReadSize = 64 * 1024;
 constexpr int kMaxIovecs = 64;
 
 }  // namespace
@@ -35,12 +37,12 @@ ConnectionImpl::ConnectionImpl(event::Dispatcher& dispatcher, int fd, const Addr
                                const Address& local, bool connected,
                                TransportSocketPtr transport_socket)
     : dispatcher_(dispatcher),
-      fd_(fd),
       transport_socket_(transport_socket != nullptr ? transport_socket.get()
                                                     : &raw_transport_socket_),
       remote_address_(remote),
       local_address_(local),
       connecting_(!connected),
+      fd_(fd),
       owned_transport_socket_(std::move(transport_socket)),
       id_(nextConnectionId()),
       filter_manager_(*this, *this) {
@@ -78,6 +80,9 @@ void ConnectionImpl::addFilter(FilterSharedPtr filter) {
 }
 
 void ConnectionImpl::addConnectionCallbacks(ConnectionCallbacks& callbacks) {
+  if (callback_count_ == kMaxCallbacks) {
+    throw std::length_error("ConnectionImpl: more than 255 connection callbacks");
+  }
   if (callback_count_ < kInlineCallbacks) {
     inline_callbacks_[callback_count_] = &callbacks;
   } else {
@@ -252,12 +257,18 @@ void ConnectionImpl::onReadReady() {
   redeliver_read_buffer_ = false;
   if (!read_end_stream_) {
     size_t total = 0;
+    size_t want = 4096;
     while (total < kMaxReadPerEvent) {
-      iovec space = read_buffer_.reserve(4096);
+      iovec space = read_buffer_.reserve(want);
       IoResult result = transport_socket_->read(space.iov_base, space.iov_len);
       if (result.status == IoResult::Status::kOk) {
         read_buffer_.commit(result.bytes);
         total += result.bytes;
+        if (result.bytes == space.iov_len) {
+          // A bulk transfer: larger reads mean fewer calls and fewer window updates, each
+          // of which makes the kernel push the sender's queued segments on our time.
+          want = kBulkReadSize;
+        }
         if (result.bytes < space.iov_len && short_read_drains_ && !peer_hangup_seen_) {
           // Drained: the read that would say EAGAIN costs a syscall per event and tells
           // nothing a later edge would not.
@@ -312,7 +323,7 @@ void ConnectionImpl::onWriteReady() {
   flushWriteBuffer();
 }
 
-bool ConnectionImpl::flushWriteBuffer() {
+bool ConnectionImpl::writeBufferedBytes() {
   while (write_buffer_.length() > 0) {
     iovec iov[kMaxIovecs];
     int count = write_buffer_.fillIovec(iov, kMaxIovecs);
@@ -322,16 +333,22 @@ bool ConnectionImpl::flushWriteBuffer() {
       continue;
     }
     if (result.status == IoResult::Status::kAgain) {
-      updateWatermarksAfterWrite();
-      return true;  // the next write-ready edge resumes
+      break;  // the next write-ready edge resumes
     }
     socket_failed_ = true;
     closeSocket(ConnectionEvent::kRemoteClose, result.error);
     return false;
   }
   updateWatermarksAfterWrite();
-  if (state_ == ConnectionState::kClosed) {
+  return state_ != ConnectionState::kClosed;
+}
+
+bool ConnectionImpl::flushWriteBuffer() {
+  if (!writeBufferedBytes()) {
     return false;
+  }
+  if (write_buffer_.length() > 0) {
+    return true;
   }
   if (closing_after_flush_) {
     closeSocket(ConnectionEvent::kLocalClose, closeReason());
@@ -358,10 +375,11 @@ void ConnectionImpl::updateWatermarksAfterWrite() {
 }
 
 bool ConnectionImpl::canSplice() const {
+  // Bytes still queued for writing are fine: they go out before the pipe's (see
+  // drainSplicePipe). Unread bytes in the read buffer are not: they would be skipped.
   return state_ == ConnectionState::kOpen && !connecting_ && fd_ >= 0 && !splicing_ &&
          half_close_enabled_ && owned_transport_socket_ == nullptr && read_buffer_.length() == 0 &&
-         write_buffer_.length() == 0 && !read_end_stream_ && !write_end_pending_ &&
-         !closing_after_flush_;
+         !read_end_stream_ && !write_end_pending_ && !closing_after_flush_;
 }
 
 bool ConnectionImpl::startSplice(Connection& peer_connection, SpliceCallbacks& callbacks) {
@@ -485,6 +503,12 @@ void ConnectionImpl::spliceRead() {
 }
 
 bool ConnectionImpl::drainSplicePipe() {
+  if (write_buffer_.length() > 0) {
+    // Written before the splice began, so they go first; the pipe waits behind them.
+    if (!writeBufferedBytes() || write_buffer_.length() > 0) {
+      return false;
+    }
+  }
   if (cold_ == nullptr || cold_->splice_pipe == nullptr) {
     return true;
   }

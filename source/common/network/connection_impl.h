@@ -81,8 +81,9 @@ class ConnectionImpl : public virtual Connection, protected FilterManagerImpl::R
   void registerSocket();
   void raiseEvent(ConnectionEvent event);
 
+  // Ordered so the small fields share words: every byte here is paid by each idle
+  // connection, and 8 bytes can move the object into the next malloc size.
   event::Dispatcher& dispatcher_;
-  int fd_;
   // The transport the bytes go through: raw_transport_socket_ below for plain TCP (no
   // allocation), else owned_transport_socket_ (TLS).
   TransportSocket* const transport_socket_;
@@ -94,12 +95,16 @@ class ConnectionImpl : public virtual Connection, protected FilterManagerImpl::R
   // A read or write failed (or the handshake did): closing says no goodbye (TLS
   // close_notify) on it.
   bool socket_failed_ = false;
+  int fd_;
 
  private:
   void onReadReady();
   void onWriteReady();
   // Sends what the write buffer holds; false if the connection was closed.
   bool flushWriteBuffer();
+  // Writes what the write buffer holds, as far as the socket takes it, and updates the
+  // watermarks; false if that closed the connection.
+  bool writeBufferedBytes();
   void updateWatermarksAfterWrite();
   void updateFileEvent();
 
@@ -109,7 +114,8 @@ class ConnectionImpl : public virtual Connection, protected FilterManagerImpl::R
   // toward the peer's.
   void onSpliceEvent(uint32_t events);
   void spliceRead();
-  // Sends what the pipe toward this socket holds; true once it is empty.
+  // Sends what the write buffer (bytes queued before splicing began), then the pipe toward
+  // this socket, hold; true once both are empty.
   bool drainSplicePipe();
   // This side closed: the peer stops splicing into or out of it.
   void unlinkSplice();
@@ -141,13 +147,13 @@ class ConnectionImpl : public virtual Connection, protected FilterManagerImpl::R
   // Connection callbacks in the order added: the usual two (the worker's, one filter's)
   // inline, any more in a vector allocated then.
   static constexpr size_t kInlineCallbacks = 2;
+  static constexpr size_t kMaxCallbacks = UINT8_MAX;
   ConnectionCallbacks* inline_callbacks_[kInlineCallbacks] = {};
   std::unique_ptr<std::vector<ConnectionCallbacks*>> more_callbacks_;
   buffer::OwnedBuffer read_buffer_;
   buffer::OwnedBuffer write_buffer_;
   ConnectionInfo info_;
   std::unique_ptr<ColdState> cold_;
-  uint32_t callback_count_ = 0;
   ConnectionState state_ = ConnectionState::kOpen;
   uint32_t buffer_limit_ = 0;
   uint32_t read_disable_count_ = 0;
@@ -161,7 +167,8 @@ class ConnectionImpl : public virtual Connection, protected FilterManagerImpl::R
   bool peer_hangup_seen_ = false;       // an event reported the peer's FIN, HUP or an error
   bool short_read_drains_ = false;      // transport_socket_->shortReadDrainsSocket()
   bool draining_ = false;
-  bool splicing_ = false;  // startSplice() took over; cold_ holds the splice state
+  bool splicing_ = false;       // startSplice() took over; cold_ holds the splice state
+  uint8_t callback_count_ = 0;  // at most kMaxCallbacks
 };
 
 // An outbound connection: connect() starts a non-blocking connect whose result is raised
