@@ -37,8 +37,6 @@ ConnectionImpl::ConnectionImpl(event::Dispatcher& dispatcher, int fd, const Addr
                                const Address& local, bool connected,
                                TransportSocketPtr transport_socket)
     : dispatcher_(dispatcher),
-      transport_socket_(transport_socket != nullptr ? transport_socket.get()
-                                                    : &raw_transport_socket_),
       remote_address_(remote),
       local_address_(local),
       connecting_(!connected),
@@ -53,8 +51,8 @@ ConnectionImpl::ConnectionImpl(event::Dispatcher& dispatcher, int fd, const Addr
 }
 
 void ConnectionImpl::registerSocket() {
-  transport_socket_->setFd(fd_);
-  short_read_drains_ = transport_socket_->shortReadDrainsSocket();
+  transport().setFd(fd_);
+  short_read_drains_ = transport().shortReadDrainsSocket();
   // Edge-triggered read and write interest for the whole life of the connection: no
   // epoll_ctl per request.
   file_event_ = dispatcher_.createFileEvent(
@@ -165,7 +163,7 @@ void ConnectionImpl::readDisable(bool disable) {
     // Re-registering re-checks readiness, so bytes that arrived while reading was off are
     // reported again; bytes already in the read buffer go to the filters now.
     file_event_->setEnabled(event::FileReadyType::kRead | event::FileReadyType::kWrite);
-    if (read_buffer_.length() > 0 || transport_socket_->hasBufferedReadData()) {
+    if (read_buffer_.length() > 0 || transport().hasBufferedReadData()) {
       redeliver_read_buffer_ = true;
       file_event_->activate(event::FileReadyType::kRead);
     }
@@ -212,7 +210,7 @@ void ConnectionImpl::closeSocket(ConnectionEvent event, std::string_view reason)
   file_event_.reset();
   unlinkSplice();
   if (fd_ >= 0) {
-    transport_socket_->onClose(event == ConnectionEvent::kLocalClose && !socket_failed_);
+    transport().onClose(event == ConnectionEvent::kLocalClose && !socket_failed_);
     ::close(fd_);
     fd_ = -1;
   }
@@ -260,7 +258,7 @@ void ConnectionImpl::onReadReady() {
     size_t want = 4096;
     while (total < kMaxReadPerEvent) {
       iovec space = read_buffer_.reserve(want);
-      IoResult result = transport_socket_->read(space.iov_base, space.iov_len);
+      IoResult result = transport().read(space.iov_base, space.iov_len);
       if (result.status == IoResult::Status::kOk) {
         read_buffer_.commit(result.bytes);
         total += result.bytes;
@@ -327,7 +325,7 @@ bool ConnectionImpl::writeBufferedBytes() {
   while (write_buffer_.length() > 0) {
     iovec iov[kMaxIovecs];
     int count = write_buffer_.fillIovec(iov, kMaxIovecs);
-    IoResult result = transport_socket_->writev(iov, count);
+    IoResult result = transport().writev(iov, count);
     if (result.status == IoResult::Status::kOk) {
       write_buffer_.drain(result.bytes);
       continue;
@@ -355,7 +353,7 @@ bool ConnectionImpl::flushWriteBuffer() {
     return false;
   }
   if (write_end_pending_ && !write_end_sent_) {
-    transport_socket_->shutdownWrite();
+    transport().shutdownWrite();
     write_end_sent_ = true;
     if (read_end_stream_) {
       closeSocket(ConnectionEvent::kLocalClose, "local_close");
@@ -609,14 +607,14 @@ void ClientConnectionImpl::onConnectResult() {
 }
 
 void ClientConnectionImpl::continueHandshake() {
-  switch (transport_socket_->handshake()) {
+  switch (transport().handshake()) {
     case HandshakeStatus::kAgain:
       return;  // the socket's next readiness edge brings us back
     case HandshakeStatus::kFailed:
       if (state() == ConnectionState::kClosed) {
         return;
       }
-      failure_reason_ = transport_socket_->failureReason();
+      failure_reason_ = transport().failureReason();
       transport_failure_ = true;
       handshaking_ = false;
       connecting_ = false;

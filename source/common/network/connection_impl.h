@@ -80,13 +80,17 @@ class ConnectionImpl : public virtual Connection, protected FilterManagerImpl::R
   // Watches fd_ and sets the options every connection's socket gets.
   void registerSocket();
   void raiseEvent(ConnectionEvent event);
+  // The transport the bytes go through: raw_transport_socket_ for plain TCP (no allocation,
+  // no pointer to it), else owned_transport_socket_ (TLS).
+  TransportSocket& transport() {
+    return owned_transport_socket_ != nullptr
+               ? *owned_transport_socket_
+               : static_cast<TransportSocket&>(raw_transport_socket_);
+  }
 
   // Ordered so the small fields share words: every byte here is paid by each idle
   // connection, and 8 bytes can move the object into the next malloc size.
   event::Dispatcher& dispatcher_;
-  // The transport the bytes go through: raw_transport_socket_ below for plain TCP (no
-  // allocation), else owned_transport_socket_ (TLS).
-  TransportSocket* const transport_socket_;
   Address remote_address_;
   Address local_address_;
   event::FileEventPtr file_event_;
@@ -165,7 +169,7 @@ class ConnectionImpl : public virtual Connection, protected FilterManagerImpl::R
   bool closing_after_flush_ = false;
   bool redeliver_read_buffer_ = false;  // bytes held while reading was disabled
   bool peer_hangup_seen_ = false;       // an event reported the peer's FIN, HUP or an error
-  bool short_read_drains_ = false;      // transport_socket_->shortReadDrainsSocket()
+  bool short_read_drains_ = false;      // transport().shortReadDrainsSocket()
   bool draining_ = false;
   bool splicing_ = false;       // startSplice() took over; cold_ holds the splice state
   uint8_t callback_count_ = 0;  // at most kMaxCallbacks

@@ -82,9 +82,8 @@ class FilterManagerImpl {
   ReadBufferSource& source_;
   stats::Counter* installing_invocations_ = nullptr;
   // Singly linked through each filter's next_, so a filter costs one allocation and the
-  // manager three pointers; a connection has one to three filters.
+  // manager two pointers; a connection has one to three filters.
   std::unique_ptr<ActiveReadFilter> read_filters_;
-  ActiveReadFilter* last_read_filter_ = nullptr;
   // In the order writes pass through them: the last added first.
   std::unique_ptr<ActiveWriteFilter> write_filters_;
 };

@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <functional>
+#include <memory>
+#include <stdexcept>
 #include <vector>
 
 #include "common/event/dispatcher_impl.h"
@@ -211,6 +213,27 @@ TEST_F(ConnectionImplTest, CallbacksBeyondTheInlineOnesAreAllToldInOrder) {
   });
   connection_->close(ConnectionCloseType::kNoFlush, "done");
   EXPECT_EQ((std::vector<int>{1, 2, 3, 4}), order);
+}
+
+TEST_F(ConnectionImplTest, TooManyConnectionCallbacksIsAnErrorNotAWrap) {
+  // The count is a byte (it shares a word with the flags): the 256th is refused.
+  std::vector<std::unique_ptr<testing::NiceMock<MockConnectionCallbacks>>> more;
+  for (int i = 1; i < 255; ++i) {  // the fixture added the first
+    more.push_back(std::make_unique<testing::NiceMock<MockConnectionCallbacks>>());
+    connection_->addConnectionCallbacks(*more.back());
+  }
+  testing::NiceMock<MockConnectionCallbacks> one_too_many;
+  EXPECT_THROW(connection_->addConnectionCallbacks(one_too_many), std::length_error);
+  // The 255 registered are all still told.
+  int told = 0;
+  for (auto& callbacks : more) {
+    EXPECT_CALL(*callbacks, onEvent(ConnectionEvent::kLocalClose)).WillOnce([&told](auto) {
+      ++told;
+    });
+  }
+  EXPECT_CALL(one_too_many, onEvent(_)).Times(0);
+  connection_->close(ConnectionCloseType::kNoFlush, "done");
+  EXPECT_EQ(254, told);
 }
 
 TEST_F(ConnectionImplTest, ReadFilterStopIterationHoldsLaterFilters) {
