@@ -5,17 +5,18 @@
 
 namespace proxy::server {
 
-ActiveConnection::ActiveConnection(Worker& worker, network::ConnectionPtr connection,
+ActiveConnection::ActiveConnection(network::ConnectionPtr connection,
                                    ListenerSnapshotConstSharedPtr listener,
-                                   std::shared_ptr<ListenerConnectionCount> count)
-    : worker_(worker),
-      connection_(std::move(connection)),
-      listener_(std::move(listener)),
-      count_(std::move(count)) {
-  ++count_->open;
+                                   ListenerConnectionCount& count)
+    : connection_(std::move(connection)), listener_(std::move(listener)), count_(count) {
+  count_.hold();
+  ++count_.open;
 }
 
-ActiveConnection::~ActiveConnection() { --count_->open; }
+ActiveConnection::~ActiveConnection() {
+  --count_.open;
+  count_.release();
+}
 
 void ActiveConnection::drainWithin(std::chrono::milliseconds timeout) {
   if (drain_timer_ != nullptr) {
@@ -31,7 +32,7 @@ void ActiveConnection::drainWithin(std::chrono::milliseconds timeout) {
 void ActiveConnection::onEvent(network::ConnectionEvent event) {
   if (event == network::ConnectionEvent::kRemoteClose ||
       event == network::ConnectionEvent::kLocalClose) {
-    worker_.removeConnection(*this);
+    count_.worker.removeConnection(*this);
   }
 }
 

@@ -13,9 +13,22 @@ namespace proxy::server {
 class Worker;
 
 // How many connections one worker holds for one listener, shared by that listener's
-// ActiveListener and its connections (which may outlive it while draining).
+// ActiveListener and its connections (which may outlive it while draining), and the worker
+// they belong to. Used on that worker's thread only, so its holders count by hand: a
+// shared_ptr and a Worker& would cost every idle connection 16 more bytes. The last holder
+// to let go deletes it (release()).
 struct ListenerConnectionCount {
-  uint32_t open = 0;
+  explicit ListenerConnectionCount(Worker& owner) : worker(owner) {}
+  void hold() { ++holders; }
+  void release() {
+    if (--holders == 0) {
+      delete this;
+    }
+  }
+
+  Worker& worker;
+  uint32_t open = 0;     // connections open
+  uint32_t holders = 0;  // the ActiveListener while it exists, and each connection
 };
 
 // A downstream connection held by its worker until it closes. It keeps the listener
@@ -23,9 +36,9 @@ struct ListenerConnectionCount {
 class ActiveConnection final : public network::ConnectionCallbacks,
                                public event::DeferredDeletable {
  public:
-  ActiveConnection(Worker& worker, network::ConnectionPtr connection,
-                   ListenerSnapshotConstSharedPtr listener,
-                   std::shared_ptr<ListenerConnectionCount> count);
+  // Holds `count` (and counts itself in it) until destroyed.
+  ActiveConnection(network::ConnectionPtr connection, ListenerSnapshotConstSharedPtr listener,
+                   ListenerConnectionCount& count);
   ~ActiveConnection() override;
 
   network::Connection& connection() { return *connection_; }
@@ -43,10 +56,9 @@ class ActiveConnection final : public network::ConnectionCallbacks,
  private:
   friend class Worker;
 
-  Worker& worker_;
   network::ConnectionPtr connection_;
   ListenerSnapshotConstSharedPtr listener_;
-  std::shared_ptr<ListenerConnectionCount> count_;
+  ListenerConnectionCount& count_;  // says the worker too
   event::TimerPtr drain_timer_;
   // The worker's list of its connections runs through these (no list node per connection).
   ActiveConnection* prev_ = nullptr;

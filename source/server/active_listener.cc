@@ -13,9 +13,10 @@ ActiveListener::ActiveListener(Worker& worker, int listen_fd,
     : worker_(worker),
       listener_(std::move(listener)),
       max_connections_(max_connections),
-      count_(std::make_shared<ListenerConnectionCount>()),
       listener_impl_(worker.dispatcher(), listen_fd,
-                     [this](int fd, const network::Address& remote) { onAccept(fd, remote); }) {
+                     [this](int fd, const network::Address& remote) { onAccept(fd, remote); }),
+      count_(*new ListenerConnectionCount(worker)) {
+  count_.hold();
   sockaddr_storage local{};
   socklen_t len = sizeof(local);
   if (getsockname(listen_fd, reinterpret_cast<sockaddr*>(&local), &len) == 0) {
@@ -23,13 +24,15 @@ ActiveListener::ActiveListener(Worker& worker, int listen_fd,
   }
 }
 
+ActiveListener::~ActiveListener() { count_.release(); }
+
 void ActiveListener::update(ListenerSnapshotConstSharedPtr listener, uint32_t max_connections) {
   listener_ = std::move(listener);
   max_connections_ = max_connections;
 }
 
 void ActiveListener::onAccept(int fd, const network::Address& remote) {
-  if (count_->open >= max_connections_) {
+  if (count_.open >= max_connections_) {
     // Over the limit: closed at once, and counted.
     ::close(fd);
     listener_->connections_rejected->inc();

@@ -17,6 +17,9 @@ class ActiveListener {
  public:
   ActiveListener(Worker& worker, int listen_fd, ListenerSnapshotConstSharedPtr listener,
                  uint32_t max_connections);
+  ~ActiveListener();
+  ActiveListener(const ActiveListener&) = delete;
+  ActiveListener& operator=(const ActiveListener&) = delete;
 
   const ListenerSnapshot& listener() const { return *listener_; }
   // A reload kept this listener's socket: new connections get `listener`'s chain.
@@ -28,9 +31,10 @@ class ActiveListener {
   Worker& worker_;
   ListenerSnapshotConstSharedPtr listener_;
   uint32_t max_connections_;
-  std::shared_ptr<ListenerConnectionCount> count_;
   network::Address local_address_;
   network::ListenerImpl listener_impl_;
+  // Last: made once nothing else can throw, so it is always released.
+  ListenerConnectionCount& count_;
 };
 
 }  // namespace proxy::server

@@ -132,9 +132,8 @@ void Worker::closeAllConnections() {
 
 void Worker::addConnection(network::ConnectionPtr connection,
                            ListenerSnapshotConstSharedPtr listener,
-                           std::shared_ptr<ListenerConnectionCount> count) {
-  auto* active =
-      new ActiveConnection(*this, std::move(connection), std::move(listener), std::move(count));
+                           ListenerConnectionCount& count) {
+  auto* active = new ActiveConnection(std::move(connection), std::move(listener), count);
   active->connection().addConnectionCallbacks(*active);
   active->next_ = connections_;
   if (connections_ != nullptr) {

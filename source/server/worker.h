@@ -56,7 +56,7 @@ class Worker {
 
   // Worker thread, for ActiveListener and ActiveConnection.
   void addConnection(network::ConnectionPtr connection, ListenerSnapshotConstSharedPtr listener,
-                     std::shared_ptr<ListenerConnectionCount> count);
+                     ListenerConnectionCount& count);
   void removeConnection(ActiveConnection& connection);
 
  private:
