@@ -51,8 +51,12 @@ ConnectionImpl::ConnectionImpl(event::Dispatcher& dispatcher, int fd, const Addr
 }
 
 void ConnectionImpl::registerSocket() {
-  transport().setFd(fd_);
-  short_read_drains_ = transport().shortReadDrainsSocket();
+  if (plainTcp()) {
+    short_read_drains_ = true;  // RawTransportSocket::shortReadDrainsSocket()
+  } else {
+    owned_transport_socket_->setFd(fd_);
+    short_read_drains_ = owned_transport_socket_->shortReadDrainsSocket();
+  }
   // Edge-triggered read and write interest for the whole life of the connection: no
   // epoll_ctl per request.
   file_event_ = dispatcher_.createFileEvent(
@@ -163,7 +167,8 @@ void ConnectionImpl::readDisable(bool disable) {
     // Re-registering re-checks readiness, so bytes that arrived while reading was off are
     // reported again; bytes already in the read buffer go to the filters now.
     file_event_->setEnabled(event::FileReadyType::kRead | event::FileReadyType::kWrite);
-    if (read_buffer_.length() > 0 || transport().hasBufferedReadData()) {
+    if (read_buffer_.length() > 0 ||
+        (!plainTcp() && owned_transport_socket_->hasBufferedReadData())) {
       redeliver_read_buffer_ = true;
       file_event_->activate(event::FileReadyType::kRead);
     }
@@ -210,7 +215,9 @@ void ConnectionImpl::closeSocket(ConnectionEvent event, std::string_view reason)
   file_event_.reset();
   unlinkSplice();
   if (fd_ >= 0) {
-    transport().onClose(event == ConnectionEvent::kLocalClose && !socket_failed_);
+    if (!plainTcp()) {
+      owned_transport_socket_->onClose(event == ConnectionEvent::kLocalClose && !socket_failed_);
+    }
     ::close(fd_);
     fd_ = -1;
   }
@@ -258,7 +265,7 @@ void ConnectionImpl::onReadReady() {
     size_t want = 4096;
     while (total < kMaxReadPerEvent) {
       iovec space = read_buffer_.reserve(want);
-      IoResult result = transport().read(space.iov_base, space.iov_len);
+      IoResult result = transportRead(space.iov_base, space.iov_len);
       if (result.status == IoResult::Status::kOk) {
         read_buffer_.commit(result.bytes);
         total += result.bytes;
@@ -325,7 +332,7 @@ bool ConnectionImpl::writeBufferedBytes() {
   while (write_buffer_.length() > 0) {
     iovec iov[kMaxIovecs];
     int count = write_buffer_.fillIovec(iov, kMaxIovecs);
-    IoResult result = transport().writev(iov, count);
+    IoResult result = transportWritev(iov, count);
     if (result.status == IoResult::Status::kOk) {
       write_buffer_.drain(result.bytes);
       continue;
@@ -353,7 +360,11 @@ bool ConnectionImpl::flushWriteBuffer() {
     return false;
   }
   if (write_end_pending_ && !write_end_sent_) {
-    transport().shutdownWrite();
+    if (plainTcp()) {
+      ::shutdown(fd_, SHUT_WR);  // RawTransportSocket::shutdownWrite()
+    } else {
+      owned_transport_socket_->shutdownWrite();
+    }
     write_end_sent_ = true;
     if (read_end_stream_) {
       closeSocket(ConnectionEvent::kLocalClose, "local_close");
@@ -376,8 +387,8 @@ bool ConnectionImpl::canSplice() const {
   // Bytes still queued for writing are fine: they go out before the pipe's (see
   // drainSplicePipe). Unread bytes in the read buffer are not: they would be skipped.
   return state_ == ConnectionState::kOpen && !connecting_ && fd_ >= 0 && !splicing_ &&
-         half_close_enabled_ && owned_transport_socket_ == nullptr && read_buffer_.length() == 0 &&
-         !read_end_stream_ && !write_end_pending_ && !closing_after_flush_;
+         half_close_enabled_ && plainTcp() && read_buffer_.length() == 0 && !read_end_stream_ &&
+         !write_end_pending_ && !closing_after_flush_;
 }
 
 bool ConnectionImpl::startSplice(Connection& peer_connection, SpliceCallbacks& callbacks) {
@@ -607,14 +618,14 @@ void ClientConnectionImpl::onConnectResult() {
 }
 
 void ClientConnectionImpl::continueHandshake() {
-  switch (transport().handshake()) {
+  switch (plainTcp() ? HandshakeStatus::kDone : ownedTransportSocket()->handshake()) {
     case HandshakeStatus::kAgain:
       return;  // the socket's next readiness edge brings us back
     case HandshakeStatus::kFailed:
       if (state() == ConnectionState::kClosed) {
         return;
       }
-      failure_reason_ = transport().failureReason();
+      failure_reason_ = ownedTransportSocket()->failureReason();  // only TLS fails
       transport_failure_ = true;
       handshaking_ = false;
       connecting_ = false;

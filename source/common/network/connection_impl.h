@@ -80,12 +80,19 @@ class ConnectionImpl : public virtual Connection, protected FilterManagerImpl::R
   // Watches fd_ and sets the options every connection's socket gets.
   void registerSocket();
   void raiseEvent(ConnectionEvent event);
-  // The transport the bytes go through: raw_transport_socket_ for plain TCP (no allocation,
-  // no pointer to it), else owned_transport_socket_ (TLS).
-  TransportSocket& transport() {
-    return owned_transport_socket_ != nullptr
-               ? *owned_transport_socket_
-               : static_cast<TransportSocket&>(raw_transport_socket_);
+  // The transport the bytes go through: owned_transport_socket_ (TLS), or for plain TCP
+  // (null) read(2)/writev(2) on fd_ directly, as RawTransportSocket does, without an
+  // instance: no allocation and no bytes in the connection.
+  bool plainTcp() const { return owned_transport_socket_ == nullptr; }
+  // The TLS (or other) transport; null for plain TCP.
+  TransportSocket* ownedTransportSocket() const { return owned_transport_socket_.get(); }
+  IoResult transportRead(void* data, size_t size) {
+    return plainTcp() ? RawTransportSocket::readFrom(fd_, data, size)
+                      : owned_transport_socket_->read(data, size);
+  }
+  IoResult transportWritev(const iovec* iov, int count) {
+    return plainTcp() ? RawTransportSocket::writevTo(fd_, iov, count)
+                      : owned_transport_socket_->writev(iov, count);
   }
 
   // Ordered so the small fields share words: every byte here is paid by each idle
@@ -145,7 +152,6 @@ class ConnectionImpl : public virtual Connection, protected FilterManagerImpl::R
   }
 
   const TransportSocketPtr owned_transport_socket_;
-  RawTransportSocket raw_transport_socket_;
   const uint64_t id_;
   FilterManagerImpl filter_manager_;
   // Connection callbacks in the order added: the usual two (the worker's, one filter's)
@@ -169,7 +175,7 @@ class ConnectionImpl : public virtual Connection, protected FilterManagerImpl::R
   bool closing_after_flush_ = false;
   bool redeliver_read_buffer_ = false;  // bytes held while reading was disabled
   bool peer_hangup_seen_ = false;       // an event reported the peer's FIN, HUP or an error
-  bool short_read_drains_ = false;      // transport().shortReadDrainsSocket()
+  bool short_read_drains_ = false;      // the transport's shortReadDrainsSocket()
   bool draining_ = false;
   bool splicing_ = false;       // startSplice() took over; cold_ holds the splice state
   uint8_t callback_count_ = 0;  // at most kMaxCallbacks

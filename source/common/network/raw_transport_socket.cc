@@ -15,9 +15,15 @@ const std::string& RawTransportSocket::failureReason() const {
   return kNoFailure;
 }
 
-IoResult RawTransportSocket::read(void* data, size_t size) {
+IoResult RawTransportSocket::read(void* data, size_t size) { return readFrom(fd_, data, size); }
+
+IoResult RawTransportSocket::writev(const iovec* iov, int count) {
+  return writevTo(fd_, iov, count);
+}
+
+IoResult RawTransportSocket::readFrom(int fd, void* data, size_t size) {
   while (true) {
-    ssize_t n = ::read(fd_, data, size);
+    ssize_t n = ::read(fd, data, size);
     if (n > 0) {
       return IoResult{IoResult::Status::kOk, static_cast<size_t>(n), {}};
     }
@@ -28,9 +34,9 @@ IoResult RawTransportSocket::read(void* data, size_t size) {
   }
 }
 
-IoResult RawTransportSocket::writev(const iovec* iov, int count) {
+IoResult RawTransportSocket::writevTo(int fd, const iovec* iov, int count) {
   while (true) {
-    ssize_t n = ::writev(fd_, iov, count);
+    ssize_t n = ::writev(fd, iov, count);
     if (n > 0) {
       return IoResult{IoResult::Status::kOk, static_cast<size_t>(n), {}};
     }

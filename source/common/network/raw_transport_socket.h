@@ -20,6 +20,11 @@ class RawTransportSocket final : public TransportSocket {
   bool hasBufferedReadData() const override { return false; }
   bool shortReadDrainsSocket() const override { return true; }
 
+  // The same on any descriptor, for a connection that does its plain TCP without an
+  // instance (ConnectionImpl).
+  static IoResult readFrom(int fd, void* data, size_t size);
+  static IoResult writevTo(int fd, const iovec* iov, int count);
+
  private:
   int fd_ = -1;
 };
