@@ -18,6 +18,27 @@ constexpr std::string_view kHopByHopHeaders[] = {"connection", "keep-alive", "pr
                                                  "te",         "trailer",    "transfer-encoding",
                                                  "upgrade"};
 
+// Whether `name` is one of kHopByHopHeaders; by length first, since every header of every
+// message in both directions is asked.
+bool isHopByHopName(std::string_view name) {
+  switch (name.size()) {
+    case 2:
+    case 7:
+    case 10:
+    case 16:
+    case 17:
+      break;
+    default:
+      return false;
+  }
+  for (std::string_view hop : kHopByHopHeaders) {
+    if (http::headerNameEquals(name, hop)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 std::string_view trimWhitespace(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
     text.remove_prefix(1);
@@ -56,10 +77,8 @@ void removeHopByHopHeaders(http::HeaderMap& headers) {
   }
   // One pass over the headers, not one per name.
   headers.removeIf([&](const http::HeaderMap::Entry& entry) {
-    for (std::string_view name : kHopByHopHeaders) {
-      if (http::headerNameEquals(entry.name, name)) {
-        return true;
-      }
+    if (isHopByHopName(entry.name)) {
+      return true;
     }
     for (size_t i = 0; i < named_count; ++i) {
       if (http::headerNameEquals(entry.name, named_inline[i])) {
@@ -264,16 +283,14 @@ http::FilterTrailersStatus RouterFilter::decodeTrailers(http::HeaderMap& trailer
 }
 
 void RouterFilter::armResponseTimer() {
-  if (config_->response_timeout.count() == 0 || response_started_) {
+  if (config_->response_timeout.count() == 0 || response_started_ || upstream_ == nullptr) {
     return;
   }
-  if (response_timer_ == nullptr) {
-    response_timer_ = callbacks_->dispatcher().createTimer([this] { onResponseTimeout(); });
-  }
-  response_timer_->enableTimer(config_->response_timeout);
+  // The connection's timer: a reused connection re-arms the one it has.
+  upstream_->armResponseTimer(config_->response_timeout);
 }
 
-void RouterFilter::onResponseTimeout() {
+void RouterFilter::onUpstreamResponseTimeout() {
   logTimeout("response_timeout", config_->response_timeout);
   if (upstream_ != nullptr) {
     releaseUpstream();  // unfinished: closed
@@ -295,9 +312,7 @@ void RouterFilter::onResponseHeaders(http::ResponseHeaderMapPtr headers, bool en
     return;
   }
   unregisterTunnel();  // an upgrade refused: an ordinary exchange
-  if (response_timer_ != nullptr) {
-    response_timer_->disableTimer();
-  }
+  upstream_->disarmResponseTimer();
   response_started_ = true;
   callbacks_->streamInfo().response_code = headers->status();
   callbacks_->encodeHeaders(std::move(headers), end_stream);
@@ -312,9 +327,7 @@ void RouterFilter::startTunnel(http::ResponseHeaderMapPtr headers) {
   removeHopByHopHeaders(*headers);
   headers->add("connection", "upgrade");
   headers->add("upgrade", upgrade ? *upgrade : *request_headers_->get("upgrade"));
-  if (response_timer_ != nullptr) {
-    response_timer_->disableTimer();
-  }
+  upstream_->disarmResponseTimer();
   tunnel_ = true;
   response_started_ = true;
   callbacks_->streamInfo().response_code = 101;
@@ -380,9 +393,7 @@ void RouterFilter::finishHostRequest() {
 }
 
 void RouterFilter::releaseUpstream() {
-  if (response_timer_ != nullptr) {
-    response_timer_->disableTimer();
-  }
+  // Released, the connection disarms its response timer.
   pool_->release(std::move(upstream_));
 }
 
@@ -506,7 +517,6 @@ void RouterFilter::onDestroy() {
   if (upstream_ != nullptr) {
     releaseUpstream();  // closed unless the exchange finished cleanly
   }
-  response_timer_.reset();
   stopRetaining();
   finishHostRequest();
 }

@@ -70,6 +70,8 @@ class DispatcherImpl final : public Dispatcher {
 
   TimerMap timers_;
   std::vector<DeferredDeletablePtr> deferred_delete_;
+  // Being destroyed by clearDeferredDeleteList(); empty (with its capacity) otherwise.
+  std::vector<DeferredDeletablePtr> deferred_delete_batch_;
   std::vector<std::unique_ptr<EventSlot>> dead_slots_;
   // Slots activated during this iteration, with the events to report.
   std::vector<EventSlot*> activated_;

@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "api/http/recycled_memory.h"
+
 namespace proxy::http {
 namespace {
 
@@ -47,7 +49,10 @@ int MessageParser::onHeadersCompleteCb(llhttp_t* p) { return self(p)->onHeadersC
 int MessageParser::onMessageCompleteCb(llhttp_t* p) { return self(p)->onMessageComplete(); }
 
 MessageParser::MessageParser(Type type, Callbacks& callbacks, const CodecLimits& limits)
-    : type_(type), callbacks_(callbacks), limits_(limits), parser_(new llhttp_t) {
+    : type_(type),
+      callbacks_(callbacks),
+      limits_(limits),
+      parser_(static_cast<llhttp_t*>(RecycledBlocks::take(sizeof(llhttp_t)))) {
   static const llhttp_settings_t settings = [] {
     llhttp_settings_t s;
     llhttp_settings_init(&s);
@@ -74,6 +79,10 @@ MessageParser::MessageParser(Type type, Callbacks& callbacks, const CodecLimits&
 }
 
 MessageParser::~MessageParser() = default;
+
+void MessageParser::ParserDeleter::operator()(llhttp_t* parser) const {
+  RecycledBlocks::give(parser, sizeof(llhttp_t));
+}
 
 MessageParser::Status MessageParser::execute(buffer::Instance& data) {
   if (message_complete_) {

@@ -142,7 +142,12 @@ class MessageParser {
   const Type type_;
   Callbacks& callbacks_;
   const CodecLimits limits_;
-  std::unique_ptr<llhttp__internal_s> parser_;
+  // From recycled memory: a server codec (and so its parser) is made per request on a
+  // keep-alive connection that was idle.
+  struct ParserDeleter {
+    void operator()(llhttp__internal_s* parser) const;
+  };
+  std::unique_ptr<llhttp__internal_s, ParserDeleter> parser_;
 
   // Where the slice being executed lies, for positions of pieces within it.
   const char* exec_begin_ = nullptr;
