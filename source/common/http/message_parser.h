@@ -156,7 +156,10 @@ class MessageParser {
   HeaderMap* map_ = nullptr;       // headers or trailers being filled
   HeaderMap* trailers_ = nullptr;  // set once trailers start
   std::string_view url_;           // in the arena
-  std::string_view name_;          // in the arena, until its value completes
+  // The header name, until its value completes: in the arena, or (name_in_slice_) still
+  // in the slice being executed, to be stored with its value in one copy.
+  std::string_view name_;
+  bool name_in_slice_ = false;
   // The open token: a view into the slice being parsed while it lies there whole; a read
   // boundary that splits it moves it to scratch_, which grows by doubling, so a head that
   // trickles in one byte at a time still costs linear time and one arena copy per token.
