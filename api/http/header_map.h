@@ -134,10 +134,7 @@ class HeaderMap : public RecycledObject {
       return {};
     }
     if (arena_ == nullptr || arena_->size - arena_->used < bytes.size()) {
-      // Blocks are of a cached size (512 B, then 2 KiB) unless one value is bigger.
-      const size_t wanted = sizeof(Block) + bytes.size();
-      const size_t size = std::max(wanted, arena_ == nullptr ? kFirstBlock : kNextBlock);
-      arena_ = new (RecycledBlocks::take(size)) Block{arena_, size, sizeof(Block)};
+      addBlock(bytes.size());
     }
     char* at = reinterpret_cast<char*>(arena_) + arena_->used;
     std::memcpy(at, bytes.data(), bytes.size());
@@ -146,6 +143,14 @@ class HeaderMap : public RecycledObject {
   }
 
  private:
+  // Out of line: store() runs for every token of every message, and stays small without it.
+  [[gnu::noinline]] void addBlock(size_t bytes) {
+    // Blocks are of a cached size (512 B, then 2 KiB) unless one value is bigger.
+    const size_t wanted = sizeof(Block) + bytes;
+    const size_t size = std::max(wanted, arena_ == nullptr ? kFirstBlock : kNextBlock);
+    arena_ = new (RecycledBlocks::take(size)) Block{arena_, size, sizeof(Block)};
+  }
+
   void append(Entry entry) {
     if (entries_.capacity() == 0) {
       // A typical message has 5 to 20 headers: room for 16, from the thread's cache,

@@ -1,5 +1,6 @@
 #include "filters/http/router/router.h"
 
+#include <charconv>
 #include <string>
 #include <vector>
 
@@ -95,13 +96,22 @@ void removeHopByHopHeaders(http::HeaderMap& headers) {
 }
 
 // "host:port" as a Host header, the port left out when it is the scheme's default.
-std::string authorityOf(const upstream::Endpoint& endpoint) {
-  std::string authority = endpoint.host.find(':') != std::string::npos
-                              ? "[" + endpoint.host + "]"  // an IPv6 literal
-                              : endpoint.host;
+// Valid until the next call on this thread: built in a per-thread string that keeps its
+// capacity, so a long host name costs no allocation per request (it is copied into the
+// headers' arena at once).
+std::string_view authorityOf(const upstream::Endpoint& endpoint) {
+  thread_local std::string authority;
+  authority.clear();
+  if (endpoint.host.find(':') != std::string::npos) {
+    authority.append("[").append(endpoint.host).append("]");  // an IPv6 literal
+  } else {
+    authority.append(endpoint.host);
+  }
   const uint16_t default_port = endpoint.tls ? 443 : 80;
   if (endpoint.port != 0 && endpoint.port != default_port) {
-    authority += ":" + std::to_string(endpoint.port);
+    char port[8];
+    const auto written = std::to_chars(port, port + sizeof(port), endpoint.port);
+    authority.append(":").append(port, written.ptr);
   }
   return authority;
 }
@@ -213,8 +223,11 @@ void RouterFilter::rewriteRequestHeaders(http::RequestHeaderMap& headers,
         forwarded_for.append(forwarded_for.empty() ? "" : ", ").append(entry.value);
       }
     }
-    forwarded_for.append(forwarded_for.empty() ? "" : ", ").append(client_ip);
-    headers.set("x-forwarded-for", forwarded_for);
+    if (forwarded_for.empty()) {
+      headers.set("x-forwarded-for", client_ip);  // the usual case: no list to extend
+    } else {
+      headers.set("x-forwarded-for", forwarded_for.append(", ").append(client_ip));
+    }
   }
 }
 
