@@ -40,7 +40,7 @@ PAGE_KIB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 # ----------------------------------------------------------------------------- /proc
 def proc_stat(pid):
-    """(state, ppid, utime+stime in ticks) for one process, or None if it is gone.
+    """(state, ppid, utime+stime, utime in ticks) for one process, or None if it is gone.
 
     /proc/PID/stat of a thread-group leader already sums every thread of the process
     (and threads that have exited), so one read per process is enough."""
@@ -50,7 +50,7 @@ def proc_stat(pid):
     except OSError:
         return None
     fields = raw[raw.rindex(")") + 2:].split()   # fields[0] is field 3 of proc(5)
-    return fields[0], int(fields[1]), int(fields[11]) + int(fields[12])
+    return fields[0], int(fields[1]), int(fields[11]) + int(fields[12]), int(fields[11])
 
 
 def descendants(pid):
@@ -71,7 +71,13 @@ def descendants(pid):
 
 
 def cpu_ticks(pids):
-    return sum((proc_stat(p) or (0, 0, 0))[2] for p in pids)
+    return sum((proc_stat(p) or (0, 0, 0, 0))[2] for p in pids)
+
+
+def user_ticks(pids):
+    """The user-space part of cpu_ticks(): the rest is the kernel working for the process
+    (system calls, and the loopback TCP receive path its sends run)."""
+    return sum((proc_stat(p) or (0, 0, 0, 0))[3] for p in pids)
 
 
 def fd_count(pids):
@@ -331,6 +337,7 @@ def cmd_run(a):
     ksi0 = cpu_ticks([ksi]) if ksi else 0
     fds0, cores0, net0 = fd_count(pids), core_times(), tcp_counters()
     ticks0, t0 = cpu_ticks(pids), time.monotonic()
+    user0 = user_ticks(pids)
     try:
         p = subprocess.run(a.cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                            text=True, timeout=a.timeout)
@@ -341,6 +348,7 @@ def cmd_run(a):
     wall = time.monotonic() - t0
     pids_after = descendants(a.pid) if a.pid else []
     ticks1, cores1, net1 = cpu_ticks(pids_after), core_times(), tcp_counters()
+    user1 = user_ticks(pids_after)
     ksi1 = cpu_ticks([ksi]) if ksi else 0
     acc1 = origin_accepts(a.origin_status)
 
@@ -353,6 +361,7 @@ def cmd_run(a):
         alive = proc_stat(a.pid) is not None and proc_stat(a.pid)[0] not in ("Z", "X")
         cpu_s = (ticks1 - ticks0) / HZ
         rec.update({"proxy_alive": alive, "proxy_cpu_s": cpu_s,
+                    "proxy_user_s": (user1 - user0) / HZ,
                     "proxy_cpu_pct": round(100 * cpu_s / wall, 1),
                     "proxy_rss_kib": rss_kib(pids_after), "proxy_threads": threads(pids_after),
                     "fds_before": fds0})
@@ -389,12 +398,14 @@ def cmd_run(a):
             # request is also per connection
             rec["cpu_us_per_conn"] = rec["proxy_cpu_s"] * 1e6 / rec["requests"]
             rec["cpu_us_per_req"] = rec["cpu_us_per_conn"]
+            rec["user_us_per_req"] = rec["proxy_user_s"] * 1e6 / rec["requests"]
         if rec["requests"] and a.body_bytes:
             mib = rec["requests"] * a.body_bytes / 1048576
             rec["body_bytes"] = a.body_bytes
             rec["mib_per_s"] = (rec["rps"] or 0) * a.body_bytes / 1048576
             if a.pid:
                 rec["cpu_us_per_mib"] = rec["proxy_cpu_s"] * 1e6 / mib
+                rec["user_us_per_mib"] = rec["proxy_user_s"] * 1e6 / mib
         summary = (f"{rec['rps'] or 0:8.0f} {a.unit}/s  cpu {fmt(rec.get('cpu_us_per_conn'), 1)} us/{a.unit}"
                    f"  p99 {fmt(rec['p99_ms'], 2)} ms  errors {rec['socket_errors']}+{rec['non2xx']}"
                    f"  origin accepts {rec.get('origin_accepts')}  rst {rec['tcp']['TcpOutRsts']}")
@@ -718,6 +729,7 @@ def cmd_report(a):
         rows = []
         gr = [r for r in runs if g == r["group"]]
         rate, cpu = ("mib_per_s", "cpu_us_per_mib") if large else ("rps", "cpu_us_per_req")
+        user = "user_us_per_mib" if large else "user_us_per_req"
         for t in targets:
             rs = [r for r in gr if r["target"] == t]
             if not rs:
@@ -732,6 +744,9 @@ def cmd_report(a):
                 fmt(med(r["p50_ms"] for r in good), 3), fmt(med(r["p99_ms"] for r in good), 3),
                 fmt(med(r.get("proxy_cpu_pct") for r in good), 0),
                 fmt(med(r.get(cpu) for r in good), 2),
+                fmt(med(r.get(user) for r in good if r.get(user) is not None), 2),
+                fmt(med(r[cpu] - r[user] for r in good
+                        if r.get(user) is not None and r.get(cpu) is not None), 2),
                 fmt(ratio_vs(gr, t, ref, cpu), 2) if ref and proxied else "-",
                 fmt(ratio_best(gr, t, PEERS, cpu), 2) if proxied else "-",
                 fmt(med(v / 1024 for v in rss) if rss else None, 1),
@@ -742,7 +757,8 @@ def cmd_report(a):
                 f"{len(good)}/{len(rs)}"])
         unit = "MiB" if large else ("conn" if scen == "close" else "req")
         out.append(table(["target", "MiB/s" if large else f"{unit}/s", f"x {refname}", "p50 ms",
-                          "p99 ms", "proxy CPU %", f"CPU us/{unit}", f"CPU x {refname}",
+                          "p99 ms", "proxy CPU %", f"CPU us/{unit}", "of it user", "of it kernel",
+                          f"CPU x {refname}",
                           "CPU x best peer", "RSS MiB after", "origin conns", "errors", "drops",
                           "fd growth", "runs ok"], rows))
         out.append("")

@@ -44,9 +44,8 @@ void TcpProxyFilter::initializeReadFilterCallbacks(network::ReadFilterCallbacks&
 network::FilterStatus TcpProxyFilter::onNewConnection() {
   network::Connection& downstream = read_callbacks_->connection();
   downstream.info().upstream_cluster = config_->cluster->name();
-  // Bytes wait in the socket until the upstream is there to take them.
-  downstream.readDisable(true);
-  downstream_read_disabled_ = true;
+  // Reading goes on while the upstream connects: what arrives is held in onData(), which
+  // costs no epoll change; reading stops only if the client sends more than buffer_limit.
   connectNext();
   return network::FilterStatus::kStopIteration;
 }
@@ -91,16 +90,41 @@ void TcpProxyFilter::onConnectTimeout() {
 }
 
 network::FilterStatus TcpProxyFilter::onData(buffer::Instance& data, bool end_stream) {
-  if (upstream_ != nullptr && connected_) {
+  if (!connected_) {
+    held_.move(data);
+    held_end_stream_ = held_end_stream_ || end_stream;
+    if (config_->buffer_limit > 0 && held_.length() >= config_->buffer_limit &&
+        !downstream_read_disabled_) {
+      downstream_read_disabled_ = true;
+      read_callbacks_->connection().readDisable(true);
+    }
+    return network::FilterStatus::kStopIteration;
+  }
+  if (upstream_ != nullptr) {
+    const uint64_t bytes = data.length();
     upstream_->write(data, end_stream);
+    countCopied(bytes);
     resetIdleTimer();
   }
   return network::FilterStatus::kStopIteration;
 }
 
 void TcpProxyFilter::onUpstreamData(buffer::Instance& data, bool end_stream) {
+  const uint64_t bytes = data.length();
   read_callbacks_->connection().write(data, end_stream);
   resetIdleTimer();
+  countCopied(bytes);
+}
+
+void TcpProxyFilter::countCopied(uint64_t bytes) {
+  copied_bytes_ += bytes;
+  if (!config_->splice || splicing_ || copied_bytes_ < config_->splice_after_bytes ||
+      upstream_ == nullptr || !connected_) {
+    return;
+  }
+  // Declined while bytes are still queued on either side (or for TLS...): tried again
+  // with the next bytes, which keep flowing through onData() meanwhile.
+  splicing_ = read_callbacks_->connection().startSplice(*upstream_, *this);
 }
 
 void TcpProxyFilter::onUpstreamEvent(network::ConnectionEvent event) {
@@ -116,12 +140,21 @@ void TcpProxyFilter::onUpstreamEvent(network::ConnectionEvent event) {
         idle_timer_ = downstream.dispatcher().createTimer([this] { onIdleTimeout(); });
         resetIdleTimer();
       }
-      if (config_->splice) {
-        // Declined (TLS, bytes already buffered...): bytes keep flowing through onData().
-        downstream.startSplice(*upstream_, *this);
+      if (held_.length() > 0 || held_end_stream_) {
+        const uint64_t bytes = held_.length();
+        upstream_->write(held_, held_end_stream_);
+        held_end_stream_ = false;
+        if (upstream_ == nullptr) {
+          return;  // the write failed and closed the upstream
+        }
+        countCopied(bytes);
+      } else {
+        countCopied(0);  // a threshold of 0 splices from the start
       }
-      downstream_read_disabled_ = false;
-      downstream.readDisable(false);
+      if (downstream_read_disabled_ && !upstream_->aboveHighWatermark()) {
+        downstream_read_disabled_ = false;
+        downstream.readDisable(false);
+      }
       return;
     case network::ConnectionEvent::kConnectFailed:
       downstream.info().failure = causeOfConnectFailure(upstream_->failureErrno());

@@ -11,6 +11,7 @@
 #include "api/network/connection.h"
 #include "api/network/filter.h"
 #include "api/upstream/cluster.h"
+#include "common/buffer/buffer_impl.h"
 
 namespace proxy::filters::tcp_proxy {
 
@@ -22,9 +23,14 @@ struct TcpProxyConfig {
   // Bytes queued toward either side before the other side stops being read.
   uint32_t buffer_limit = 1024 * 1024;
   // Moves bytes with splice(2), kernel to kernel, when both sides are plain TCP (see
-  // network::Connection::startSplice). The factory turns it off when the config's `splice`
-  // says so or another filter in the chain reads the bytes.
+  // network::Connection::startSplice), once the connection has carried splice_after_bytes
+  // through user space. The factory turns it off when the config's `splice` says so or
+  // another filter in the chain reads the bytes.
   bool splice = true;
+  // A short exchange costs fewer system calls copied (one read and one write per chunk)
+  // than spliced (two pipes, two splice calls per chunk and the EAGAIN probes), so bytes
+  // are copied until this many have passed either way; bulk transfers then go by splice.
+  uint64_t splice_after_bytes = 64 * 1024;
   // For timeout log lines and the access log (null: off).
   std::string listener_name;
   log::Logger* logger = nullptr;
@@ -39,9 +45,11 @@ class UpstreamCallbacks;
 // chosen by the cluster's policy: connect with a timeout, trying the next chosen host on
 // failure (each failure reported to the host's passive health); bytes both ways
 // with backpressure (a side whose write buffer is above its watermark stops the other
-// side's reading); half-close passed through in both directions; an idle timeout. Once the
-// upstream is connected, bytes skip user space (splice) when the config allows it and both
-// connections can; the filter then only hears of activity, for the idle timeout.
+// side's reading); half-close passed through in both directions; an idle timeout. Bytes the
+// client sends while the upstream connects are held (up to buffer_limit, then reading
+// stops) and sent once it is up. After the first splice_after_bytes, bytes skip user space
+// (splice) when the config allows it and both connections can; the filter then only hears
+// of activity, for the idle timeout.
 class TcpProxyFilter final : public network::ReadFilter,
                              public network::ConnectionCallbacks,
                              public network::SpliceCallbacks {
@@ -81,6 +89,8 @@ class TcpProxyFilter final : public network::ReadFilter,
   // Lets go of the upstream connection: closed now, or handed to its callbacks to finish
   // flushing when bytes are still queued toward it.
   void releaseUpstream(bool flush);
+  // Counts copied bytes and, past the config's threshold, hands both directions to splice.
+  void countCopied(uint64_t bytes);
 
   const TcpProxyConfigConstSharedPtr config_;
   network::ReadFilterCallbacks* read_callbacks_ = nullptr;
@@ -92,6 +102,11 @@ class TcpProxyFilter final : public network::ReadFilter,
   // every host this connection tried.
   upstream::HostSharedPtr host_;
   std::vector<const upstream::Host*> tried_;
+  // What the client sent before the upstream was connected, and whether it half-closed.
+  buffer::OwnedBuffer held_;
+  bool held_end_stream_ = false;
+  uint64_t copied_bytes_ = 0;
+  bool splicing_ = false;
   bool connected_ = false;
   bool downstream_read_disabled_ = false;
   bool upstream_read_disabled_ = false;

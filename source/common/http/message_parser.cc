@@ -36,7 +36,13 @@ int MessageParser::onHeaderValueCb(llhttp_t* p, const char* at, size_t length) {
   return self(p)->onHeaderValue(at, length);
 }
 int MessageParser::onBodyCb(llhttp_t* p, const char* at, size_t length) {
-  self(p)->body_.add(at, length);
+  MessageParser& parser = *self(p);
+  if (at == parser.exec_begin_ && at + length == parser.exec_end_) {
+    // The whole slice is body: execute() hands the slice itself to body_ instead of copying.
+    parser.slice_is_body_ = true;
+    return 0;
+  }
+  parser.body_.add(at, length);
   return 0;
 }
 int MessageParser::onUrlCompleteCb(llhttp_t* p) { return self(p)->onUrlComplete(); }
@@ -130,7 +136,13 @@ MessageParser::Status MessageParser::execute(buffer::Instance& data) {
     name_ = map_->store(name_);  // its value comes in a later slice
     name_in_slice_ = false;
   }
-  data.drain(static_cast<size_t>(end - exec_begin_));
+  if (slice_is_body_) {
+    // A bulk body moves slice by slice from the read buffer to the stream, uncopied.
+    slice_is_body_ = false;
+    body_.move(data, slice.len);
+  } else {
+    data.drain(static_cast<size_t>(end - exec_begin_));
+  }
   exec_begin_ = exec_end_ = nullptr;
   return message_complete_ ? Status::kMessageComplete : Status::kOk;
 }

@@ -194,6 +194,8 @@ class MessageParser {
   bool message_complete_ = false;
   bool finishing_ = false;
   buffer::OwnedBuffer body_;
+  // onBodyCb found the slice being parsed to be body from its first byte to its last.
+  bool slice_is_body_ = false;
   CodecError error_;
 };
 

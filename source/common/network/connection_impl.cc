@@ -27,6 +27,7 @@ uint64_t nextConnectionId() {
 
 // The most bytes read in one readiness event before yielding to other connections.
 constexpr size_t kMaxReadPerEvent = 256 * 1024;
+constexpr size_t kBulkReadSize = 64 * 1024;
 constexpr int kMaxIovecs = 64;
 
 }  // namespace
@@ -229,12 +230,18 @@ void ConnectionImpl::onReadReady() {
   redeliver_read_buffer_ = false;
   if (!read_end_stream_) {
     size_t total = 0;
+    size_t want = 4096;
     while (total < kMaxReadPerEvent) {
-      iovec space = read_buffer_.reserve(4096);
+      iovec space = read_buffer_.reserve(want);
       IoResult result = transport_socket_->read(space.iov_base, space.iov_len);
       if (result.status == IoResult::Status::kOk) {
         read_buffer_.commit(result.bytes);
         total += result.bytes;
+        if (result.bytes == space.iov_len) {
+          // A bulk transfer: larger reads mean fewer calls and fewer window updates, each
+          // of which makes the kernel push the sender's queued segments on our time.
+          want = kBulkReadSize;
+        }
         if (result.bytes < space.iov_len && short_read_drains_ && !peer_hangup_seen_) {
           // Drained: the read that would say EAGAIN costs a syscall per event and tells
           // nothing a later edge would not.
@@ -289,7 +296,7 @@ void ConnectionImpl::onWriteReady() {
   flushWriteBuffer();
 }
 
-bool ConnectionImpl::flushWriteBuffer() {
+bool ConnectionImpl::writeBufferedBytes() {
   while (write_buffer_.length() > 0) {
     iovec iov[kMaxIovecs];
     int count = write_buffer_.fillIovec(iov, kMaxIovecs);
@@ -299,16 +306,22 @@ bool ConnectionImpl::flushWriteBuffer() {
       continue;
     }
     if (result.status == IoResult::Status::kAgain) {
-      updateWatermarksAfterWrite();
-      return true;  // the next write-ready edge resumes
+      break;  // the next write-ready edge resumes
     }
     socket_failed_ = true;
     closeSocket(ConnectionEvent::kRemoteClose, result.error);
     return false;
   }
   updateWatermarksAfterWrite();
-  if (state_ == ConnectionState::kClosed) {
+  return state_ != ConnectionState::kClosed;
+}
+
+bool ConnectionImpl::flushWriteBuffer() {
+  if (!writeBufferedBytes()) {
     return false;
+  }
+  if (write_buffer_.length() > 0) {
+    return true;
   }
   if (closing_after_flush_) {
     closeSocket(ConnectionEvent::kLocalClose, close_reason_);
@@ -335,11 +348,13 @@ void ConnectionImpl::updateWatermarksAfterWrite() {
 }
 
 bool ConnectionImpl::canSplice() const {
+  // Bytes still queued for writing are fine: they go out before the pipe's (see
+  // drainSplicePipe). Unread bytes in the read buffer are not: they would be skipped.
   return state_ == ConnectionState::kOpen && !connecting_ && fd_ >= 0 && !splicing_ &&
          half_close_enabled_ &&
          dynamic_cast<const RawTransportSocket*>(transport_socket_.get()) != nullptr &&
-         read_buffer_.length() == 0 && write_buffer_.length() == 0 && !read_end_stream_ &&
-         !write_end_pending_ && !closing_after_flush_;
+         read_buffer_.length() == 0 && !read_end_stream_ && !write_end_pending_ &&
+         !closing_after_flush_;
 }
 
 bool ConnectionImpl::startSplice(Connection& peer_connection, SpliceCallbacks& callbacks) {
@@ -456,6 +471,12 @@ void ConnectionImpl::spliceRead() {
 }
 
 bool ConnectionImpl::drainSplicePipe() {
+  if (write_buffer_.length() > 0) {
+    // Written before the splice began, so they go first; the pipe waits behind them.
+    if (!writeBufferedBytes() || write_buffer_.length() > 0) {
+      return false;
+    }
+  }
   if (splice_pipe_ == nullptr) {
     return true;
   }

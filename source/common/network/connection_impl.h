@@ -92,6 +92,9 @@ class ConnectionImpl : public virtual Connection, protected FilterManagerImpl::R
   void onWriteReady();
   // Sends what the write buffer holds; false if the connection was closed.
   bool flushWriteBuffer();
+  // Writes what the write buffer holds, as far as the socket takes it, and updates the
+  // watermarks; false if that closed the connection.
+  bool writeBufferedBytes();
   void updateWatermarksAfterWrite();
   void updateFileEvent();
 
@@ -101,7 +104,8 @@ class ConnectionImpl : public virtual Connection, protected FilterManagerImpl::R
   // toward the peer's.
   void onSpliceEvent(uint32_t events);
   void spliceRead();
-  // Sends what the pipe toward this socket holds; true once it is empty.
+  // Sends what the write buffer (bytes queued before splicing began), then the pipe toward
+  // this socket, hold; true once both are empty.
   bool drainSplicePipe();
   // This side closed: the peer stops splicing into or out of it.
   void unlinkSplice();

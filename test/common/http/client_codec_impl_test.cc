@@ -196,6 +196,59 @@ TEST_F(ClientCodecTest, ResponseWithContentLength) {
   EXPECT_FALSE(codec_->onConnectionClose());
 }
 
+// Keeps the first slice address of each body delivery.
+class SliceAddressCallbacks : public ClientCodecCallbacks {
+ public:
+  void onResponseHeaders(ResponseHeaderMapPtr, bool) override {}
+  void onResponseData(buffer::Instance& data, bool end_stream) override {
+    buffer::RawSlice slice;
+    if (data.getRawSlices(&slice, 1) == 1) {
+      addresses.push_back(slice.mem);
+    }
+    body += data.toString();
+    ended = end_stream;
+    data.drain(data.length());
+  }
+  void onResponseTrailers(HeaderMapPtr) override {}
+  std::vector<const void*> addresses;
+  std::string body;
+  bool ended = false;
+};
+
+TEST_F(ClientCodecTest, BodySlicesMoveToTheStreamUncopied) {
+  SliceAddressCallbacks callbacks;
+  ClientCodecPtr codec = createClientCodec(callbacks, CodecLimits{});
+  buffer::OwnedBuffer out;
+  codec->encodeHeaders(*request("GET", "/"), true, out);
+  buffer::OwnedBuffer input;
+  input.add("HTTP/1.1 200 OK\r\nContent-Length: 49152\r\n\r\n");
+  ASSERT_FALSE(codec->dispatch(input));
+  std::vector<const void*> read_slices;
+  std::string sent;
+  for (char fill : {'a', 'b', 'c'}) {
+    // One read's worth: a fresh slice wholly made of body, as a bulk read leaves it.
+    const std::string chunk(buffer::OwnedBuffer::kSliceSize, fill);
+    input.add(chunk);
+    buffer::RawSlice slice;
+    ASSERT_EQ(1u, input.getRawSlices(&slice, 1));
+    read_slices.push_back(slice.mem);
+    sent += chunk;
+    ASSERT_FALSE(codec->dispatch(input));
+    EXPECT_EQ(0u, input.length());
+  }
+  EXPECT_EQ(sent, callbacks.body);
+  EXPECT_TRUE(callbacks.ended);
+  EXPECT_EQ(read_slices, callbacks.addresses) << "the read slices themselves, not copies";
+}
+
+TEST_F(ClientCodecTest, BodyAfterTheHeadInOneSliceIsCopiedExactly) {
+  sendRequest();
+  const std::string body(20000, 'z');
+  EXPECT_FALSE(feed("HTTP/1.1 200 OK\r\nContent-Length: 20000\r\n\r\n" + body));
+  EXPECT_EQ(body, recorder_.body);
+  EXPECT_TRUE(recorder_.last_data_end);
+}
+
 TEST_F(ClientCodecTest, ResponseOneBytePerDispatch) {
   sendRequest();
   const std::string raw =

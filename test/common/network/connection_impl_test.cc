@@ -8,7 +8,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <functional>
+#include <vector>
 
 #include "common/event/dispatcher_impl.h"
 #include "common/network/raw_transport_socket.h"
@@ -261,13 +263,14 @@ namespace {
 // TLS does).
 class CountingTransportSocket : public TransportSocket {
  public:
-  CountingTransportSocket(int* reads, bool short_read_drains)
-      : reads_(reads), short_read_drains_(short_read_drains) {}
+  CountingTransportSocket(int* reads, bool short_read_drains, std::vector<size_t>* offered)
+      : reads_(reads), short_read_drains_(short_read_drains), offered_(offered) {}
   void setFd(int fd) override { raw_.setFd(fd); }
   HandshakeStatus handshake() override { return raw_.handshake(); }
   const std::string& failureReason() const override { return raw_.failureReason(); }
   IoResult read(void* data, size_t size) override {
     ++*reads_;
+    offered_->push_back(size);
     return raw_.read(data, size);
   }
   IoResult writev(const iovec* iov, int count) override { return raw_.writev(iov, count); }
@@ -280,6 +283,7 @@ class CountingTransportSocket : public TransportSocket {
   RawTransportSocket raw_;
   int* reads_;
   bool short_read_drains_;
+  std::vector<size_t>* offered_;  // the space each read(2) was given
 };
 
 class ShortReadTest : public ConnectionImplTest {
@@ -290,13 +294,14 @@ class ShortReadTest : public ConnectionImplTest {
     ASSERT_EQ(0, socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, fds_));
     connection_ = std::make_unique<ConnectionImpl>(
         dispatcher_, fds_[0], Address(), Address(), true,
-        std::make_unique<CountingTransportSocket>(&reads_, short_read_drains));
+        std::make_unique<CountingTransportSocket>(&reads_, short_read_drains, &offered_));
     filter_ = std::make_shared<RecordingFilter>();
     connection_->addReadFilter(filter_);
     connection_->addConnectionCallbacks(callbacks_);
     connection_->initializeReadFilters();
   }
   int reads_ = 0;
+  std::vector<size_t> offered_;
 };
 
 TEST_F(ShortReadTest, ShortReadOnPlainTcpSkipsTheReadThatWouldSayEagain) {
@@ -307,6 +312,33 @@ TEST_F(ShortReadTest, ShortReadOnPlainTcpSkipsTheReadThatWouldSayEagain) {
   ASSERT_EQ(6, ::write(fds_[1], " again", 6));
   EXPECT_TRUE(runUntil([&] { return filter_->received_ == "hello again"; }));
   EXPECT_EQ(2, reads_);  // the next bytes raised a new edge
+}
+
+TEST_F(ShortReadTest, ReadsGrowToBulkSizeOnlyAfterAFullRead) {
+  useCountingTransport(true);
+  ASSERT_EQ(5, ::write(fds_[1], "hello", 5));
+  EXPECT_TRUE(runUntil([&] { return filter_->received_ == "hello"; }));
+  ASSERT_EQ(1u, offered_.size());
+  EXPECT_EQ(buffer::OwnedBuffer::kSliceSize, offered_[0]) << "a small read takes one slice";
+
+  // A burst larger than one slice: after the first read fills its slice, the next ones
+  // are offered 64 KiB, so a bulk transfer costs a quarter of the calls.
+  offered_.clear();
+  const std::string burst(100 * 1024, 'b');
+  size_t sent = 0;
+  EXPECT_TRUE(runUntil([&] {
+    while (sent < burst.size()) {
+      ssize_t n = ::write(fds_[1], burst.data() + sent, burst.size() - sent);
+      if (n <= 0) {
+        break;
+      }
+      sent += static_cast<size_t>(n);
+    }
+    return filter_->received_.size() == 5 + burst.size();
+  }));
+  ASSERT_GE(offered_.size(), 2u);
+  EXPECT_LE(offered_[0], buffer::OwnedBuffer::kSliceSize);
+  EXPECT_EQ(64u * 1024, *std::max_element(offered_.begin(), offered_.end()));
 }
 
 TEST_F(ShortReadTest, TransportThatBuffersReadsOnToEagain) {

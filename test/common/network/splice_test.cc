@@ -9,6 +9,7 @@
 #include <functional>
 #include <random>
 
+#include "common/buffer/buffer_impl.h"
 #include "common/event/dispatcher_impl.h"
 #include "common/network/connection_impl.h"
 #include "common/network/splice_pipe.h"
@@ -110,20 +111,27 @@ class SpliceTest : public testing::Test {
     }
   }
 
-  // Sends `payload` into `from` while reading `to`, until `to` got it all.
-  std::string transfer(int from, int to, const std::string& payload) {
+  // Writes as much of `payload` past `sent` as `fd` takes now, advancing `sent`.
+  static void sendSome(int fd, const std::string& payload, size_t& sent) {
+    while (sent < payload.size()) {
+      ssize_t n = ::write(fd, payload.data() + sent, payload.size() - sent);
+      if (n <= 0) {
+        return;
+      }
+      sent += static_cast<size_t>(n);
+    }
+  }
+
+  // Sends `payload` into `from` while reading `to`, until `to` got `expected` bytes (by
+  // default the payload's size).
+  std::string transfer(int from, int to, const std::string& payload, size_t expected = 0) {
+    expected = expected == 0 ? payload.size() : expected;
     size_t sent = 0;
     std::string received;
     runUntil([&] {
-      while (sent < payload.size()) {
-        ssize_t n = ::write(from, payload.data() + sent, payload.size() - sent);
-        if (n <= 0) {
-          break;
-        }
-        sent += static_cast<size_t>(n);
-      }
+      sendSome(from, payload, sent);
       drain(to, received);
-      return received.size() >= payload.size();
+      return received.size() >= expected;
     });
     return received;
   }
@@ -158,6 +166,35 @@ TEST_F(SpliceTest, BytesArriveExactBothWaysThroughSplice) {
   EXPECT_GT(activity_.activity_, 0);
   EXPECT_EQ(ConnectionState::kOpen, downstream_->state());
   EXPECT_EQ(ConnectionState::kOpen, upstream_->state());
+}
+
+TEST_F(SpliceTest, BytesQueuedBeforeTheSpliceGoOutFirst) {
+  // tcp_proxy starts splicing after copying some bytes, which may still be queued toward
+  // the peer: they must reach it before any spliced byte. 8 MiB fills the socket, so part
+  // of it waits in the write buffer while the client's bytes already fill the pipe.
+  const std::string queued = randomBytes(8 << 20, 11);
+  const std::string spliced = randomBytes(4 << 20, 12);
+  buffer::OwnedBuffer data;
+  data.add(queued);
+  upstream_->write(data, false);
+  start();
+  std::string received = transfer(client_, server_, spliced, queued.size() + spliced.size());
+  ASSERT_EQ(queued.size() + spliced.size(), received.size());
+  EXPECT_TRUE(received.compare(0, queued.size(), queued) == 0) << "queued bytes first";
+  EXPECT_TRUE(received.compare(queued.size(), spliced.size(), spliced) == 0);
+  EXPECT_GT(downstream_->info().bytes_spliced, 0u);
+}
+
+TEST_F(SpliceTest, QueuedBytesAndThenTheFinLeaveInOrder) {
+  buffer::OwnedBuffer data;
+  data.add("queued;");
+  upstream_->write(data, false);
+  start();
+  ASSERT_EQ(7, ::write(client_, "spliced", 7));
+  ::shutdown(client_, SHUT_WR);
+  std::string received;
+  ASSERT_TRUE(runUntil([&] { return drain(server_, received); }));
+  EXPECT_EQ("queued;spliced", received);
 }
 
 TEST_F(SpliceTest, BytesWaitingUnreadAreSplicedOnceReadingResumes) {

@@ -56,6 +56,8 @@ class TcpProxyTest : public testing::Test {
     config->cluster = std::move(cluster);
     config->idle_timeout = idle;
     config->splice = splice_;
+    config->splice_after_bytes = splice_after_bytes_;
+    config->buffer_limit = buffer_limit_;
     config->listener_name = "tcp";
     config->logger = &logger_;
     config->access_log = access_log_;
@@ -83,13 +85,23 @@ class TcpProxyTest : public testing::Test {
   event::MockTimer& timer(size_t index) { return *dispatcher().timers().at(index); }
 
   void connectUpstream() { upstream().raiseEvent(network::ConnectionEvent::kConnected); }
+  // The client's bytes, as the downstream connection hands them to the filter.
+  network::FilterStatus clientSends(std::string_view bytes, bool end_stream = false) {
+    buffer::OwnedBuffer data;
+    data.add(bytes);
+    network::FilterStatus status = filter_->onData(data, end_stream);
+    EXPECT_EQ(0u, data.length()) << "the filter takes the bytes";
+    return status;
+  }
   void failUpstream(int error) {
     upstream().failure_errno_ = error;
     upstream().state_ = network::ConnectionState::kClosed;
     upstream().raiseEvent(network::ConnectionEvent::kConnectFailed);
   }
 
-  bool splice_ = true;  // the config's `splice`, for the next start()
+  bool splice_ = true;               // the config's `splice`, for the next start()
+  uint64_t splice_after_bytes_ = 0;  // splice from the start unless a test says otherwise
+  uint32_t buffer_limit_ = 1024 * 1024;
   NiceMock<network::MockReadFilterCallbacks> callbacks_;
   std::vector<network::MockClientConnection*> upstreams_;  // owned by the filter or deferred
   std::unique_ptr<TcpProxyFilter> filter_;
@@ -98,17 +110,61 @@ class TcpProxyTest : public testing::Test {
       std::make_shared<NiceMock<access_log::MockAccessLogSink>>();
 };
 
-TEST_F(TcpProxyTest, DownstreamWaitsUnreadUntilUpstreamConnects) {
+TEST_F(TcpProxyTest, BytesSentWhileConnectingAreHeldThenSent) {
   start({8080});
-  EXPECT_EQ(1, downstream().read_disable_count_);
+  // Reading stays on (no epoll change per connection); what arrives is held.
+  EXPECT_EQ(0, downstream().read_disable_count_);
   EXPECT_TRUE(downstream().half_close_);
   EXPECT_EQ(loopback(8080), upstream().remote_address_);
   EXPECT_TRUE(upstream().half_close_);
   EXPECT_EQ("backend", downstream().info_.upstream_cluster);
 
+  EXPECT_EQ(network::FilterStatus::kStopIteration, clientSends("GET / HTTP/1.0\r\n\r\n"));
+  EXPECT_EQ("", upstream().written_);
+
   connectUpstream();
+  EXPECT_EQ("GET / HTTP/1.0\r\n\r\n", upstream().written_);
+  EXPECT_FALSE(upstream().write_end_stream_);
   EXPECT_EQ(0, downstream().read_disable_count_);
   EXPECT_EQ(network::FailureCause::kNone, downstream().info_.failure);
+}
+
+TEST_F(TcpProxyTest, HalfCloseWhileConnectingReachesTheUpstreamOnConnect) {
+  start({8080});
+  clientSends("bye", true);
+  connectUpstream();
+  EXPECT_EQ("bye", upstream().written_);
+  EXPECT_TRUE(upstream().write_end_stream_);
+}
+
+TEST_F(TcpProxyTest, MoreThanBufferLimitWhileConnectingStopsReadingUntilConnected) {
+  buffer_limit_ = 8;
+  start({8080});
+  clientSends("1234");
+  EXPECT_EQ(0, downstream().read_disable_count_);
+  clientSends("5678");
+  EXPECT_EQ(1, downstream().read_disable_count_) << "held bytes reached buffer_limit";
+
+  connectUpstream();
+  EXPECT_EQ("12345678", upstream().written_);
+  EXPECT_EQ(0, downstream().read_disable_count_);
+}
+
+TEST_F(TcpProxyTest, HeldBytesThatFillTheUpstreamKeepTheClientUnread) {
+  buffer_limit_ = 4;
+  start({8080});
+  clientSends("12345");
+  ASSERT_EQ(1, downstream().read_disable_count_);
+  // The upstream's buffer is past its watermark after the held bytes: reading resumes only
+  // when it drains.
+  ON_CALL(upstream(), write(_, _)).WillByDefault([this](buffer::Instance& data, bool) {
+    upstream().written_ += data.toString();
+    data.drain(data.length());
+    upstream().above_high_watermark_ = true;
+  });
+  connectUpstream();
+  EXPECT_EQ("12345", upstream().written_);
+  EXPECT_EQ(1, downstream().read_disable_count_);
 }
 
 TEST_F(TcpProxyTest, BytesFlowBothWays) {
@@ -387,12 +443,46 @@ TEST_F(TcpProxyTest, ConnectedUpstreamIsSplicedToTheClient) {
 
 TEST_F(TcpProxyTest, DeclinedSpliceKeepsBytesFlowingThroughTheFilter) {
   start({8080});
-  EXPECT_CALL(downstream(), startSplice(_, _)).WillOnce(Return(false));
+  EXPECT_CALL(downstream(), startSplice(_, _)).WillRepeatedly(Return(false));
   connectUpstream();
   buffer::OwnedBuffer request;
   request.add("ping");
   filter_->onData(request, false);
   EXPECT_EQ("ping", upstream().written_);
+}
+
+TEST_F(TcpProxyTest, ShortExchangeIsCopiedNotSpliced) {
+  splice_after_bytes_ = 64 * 1024;
+  start({8080});
+  EXPECT_CALL(downstream(), startSplice(_, _)).Times(0);
+  connectUpstream();
+  buffer::OwnedBuffer request;
+  request.add("GET / HTTP/1.1\r\n\r\n");
+  filter_->onData(request, false);
+  buffer::OwnedBuffer response;
+  response.add(std::string(1000, 'r'));
+  upstreamReader().onData(response, false);
+  EXPECT_EQ(1000u, downstream().written_.size());
+}
+
+TEST_F(TcpProxyTest, SpliceStartsOnceTheThresholdIsCopiedAndDeclinesAreRetried) {
+  splice_after_bytes_ = 10;
+  start({8080});
+  connectUpstream();
+  testing::InSequence order;
+  EXPECT_CALL(downstream(), startSplice(testing::Ref(upstream()), _)).WillOnce(Return(false));
+  EXPECT_CALL(downstream(), startSplice(testing::Ref(upstream()), _)).WillOnce(Return(true));
+
+  buffer::OwnedBuffer bytes;
+  bytes.add("123456");
+  filter_->onData(bytes, false);  // 6 copied: below the threshold, no attempt
+  bytes.add("7890");
+  upstreamReader().onData(bytes, false);  // 10 copied: declined (e.g. bytes still queued)
+  bytes.add("x");
+  filter_->onData(bytes, false);  // tried again, accepted
+  bytes.add("y");
+  filter_->onData(bytes, false);  // spliced now: no further attempt
+  EXPECT_EQ("123456xy", upstream().written_);
 }
 
 TEST_F(TcpProxyTest, SpliceOffNeverSplices) {
