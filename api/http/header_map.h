@@ -11,6 +11,8 @@
 #include <string_view>
 #include <vector>
 
+#include "api/http/recycled_memory.h"
+
 namespace proxy::http {
 
 // Case-insensitive ASCII comparison of header names.
@@ -41,7 +43,11 @@ inline bool headerNameEquals(std::string_view a, std::string_view b) {
 // every added or rewritten value goes into the same arena. Views returned by get() are
 // valid until the map is destroyed (old values are not freed when replaced; the arena is
 // freed with the map). Not thread-safe: a map belongs to one stream on one worker.
-class HeaderMap {
+//
+// Every request makes and frees a few maps: the map, its entry list and its first arena
+// block come from per-thread caches (recycled_memory.h) and go back to them, so a map
+// costs no allocation once a worker has served a request.
+class HeaderMap : public RecycledObject {
  public:
   struct Entry {
     std::string_view name;
@@ -51,7 +57,14 @@ class HeaderMap {
   HeaderMap() = default;
   HeaderMap(const HeaderMap&) = delete;
   HeaderMap& operator=(const HeaderMap&) = delete;
-  virtual ~HeaderMap() = default;
+  virtual ~HeaderMap() {
+    EntryLists::give(entries_);
+    while (arena_ != nullptr) {
+      Block* previous = arena_->previous;
+      RecycledBlocks::give(arena_, arena_->size);
+      arena_ = previous;
+    }
+  }
 
   // Appends a header, copying name and value into the arena.
   void add(std::string_view name, std::string_view value) {
@@ -120,34 +133,45 @@ class HeaderMap {
     if (bytes.empty()) {
       return {};
     }
-    if (arena_.empty() || arena_.back().capacity - arena_.back().used < bytes.size()) {
-      size_t capacity = std::max<size_t>(bytes.size(), arena_.empty() ? 512 : 2048);
-      arena_.push_back(Block{std::make_unique<char[]>(capacity), capacity, 0});
+    if (arena_ == nullptr || arena_->size - arena_->used < bytes.size()) {
+      addBlock(bytes.size());
     }
-    Block& block = arena_.back();
-    char* at = block.data.get() + block.used;
+    char* at = reinterpret_cast<char*>(arena_) + arena_->used;
     std::memcpy(at, bytes.data(), bytes.size());
-    block.used += bytes.size();
+    arena_->used += bytes.size();
     return std::string_view(at, bytes.size());
   }
 
  private:
+  // Out of line: store() runs for every token of every message, and stays small without it.
+  [[gnu::noinline]] void addBlock(size_t bytes) {
+    // Blocks are of a cached size (512 B, then 2 KiB) unless one value is bigger.
+    const size_t wanted = sizeof(Block) + bytes;
+    const size_t size = std::max(wanted, arena_ == nullptr ? kFirstBlock : kNextBlock);
+    arena_ = new (RecycledBlocks::take(size)) Block{arena_, size, sizeof(Block)};
+  }
+
   void append(Entry entry) {
     if (entries_.capacity() == 0) {
-      // A typical message has 5 to 20 headers: one allocation instead of growing 1, 2, 4...
-      entries_.reserve(kTypicalHeaderCount);
+      // A typical message has 5 to 20 headers: room for 16, from the thread's cache,
+      // instead of growing 1, 2, 4...
+      entries_ = EntryLists::take();
     }
     entries_.push_back(entry);
   }
 
   static constexpr size_t kTypicalHeaderCount = 16;
+  using EntryLists = RecycledVectors<Entry, kTypicalHeaderCount>;
+  static constexpr size_t kFirstBlock = 512;
+  static constexpr size_t kNextBlock = 2048;
+  // The arena: blocks chained newest first, each headed by this (bytes follow it).
   struct Block {
-    std::unique_ptr<char[]> data;
-    size_t capacity;
-    size_t used;
+    Block* previous;
+    size_t size;  // of the whole block, as taken from RecycledBlocks
+    size_t used;  // including this header
   };
   std::vector<Entry> entries_;
-  std::vector<Block> arena_;
+  Block* arena_ = nullptr;
 };
 
 // A request's headers and its request line.

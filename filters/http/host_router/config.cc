@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "api/http/recycled_memory.h"
 #include "api/registry/registry.h"
 #include "common/config/yaml_util.h"
 #include "common/router/request_host.h"
@@ -93,7 +94,8 @@ registry::HttpFilterFactoryCb HostRouterFactory::createFilterFactory(
   auto config = std::make_shared<const HostRouterConfig>(virtual_hosts);
   context.addRouteIntrospector(name(), config);
   return [config](http::FilterChainFactoryCallbacks& callbacks) {
-    callbacks.addStreamDecoderFilter(std::make_shared<HostRouterFilter>(config));
+    callbacks.addStreamDecoderFilter(std::allocate_shared<HostRouterFilter>(
+        http::RecyclingAllocator<HostRouterFilter>(), config));
   };
 }
 

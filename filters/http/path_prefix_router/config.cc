@@ -1,5 +1,6 @@
 #include "filters/http/path_prefix_router/config.h"
 
+#include "api/http/recycled_memory.h"
 #include "api/registry/registry.h"
 #include "common/config/yaml_util.h"
 #include "common/router/request_host.h"
@@ -96,7 +97,8 @@ registry::HttpFilterFactoryCb PathPrefixRouterFactory::createFilterFactory(
   auto config = std::make_shared<const PathPrefixRouterConfig>(routes);
   context.addRouteIntrospector(name(), config);
   return [config](http::FilterChainFactoryCallbacks& callbacks) {
-    callbacks.addStreamDecoderFilter(std::make_shared<PathPrefixRouterFilter>(config));
+    callbacks.addStreamDecoderFilter(std::allocate_shared<PathPrefixRouterFilter>(
+        http::RecyclingAllocator<PathPrefixRouterFilter>(), config));
   };
 }
 

@@ -1,5 +1,6 @@
 #include "filters/http/router/config.h"
 
+#include "api/http/recycled_memory.h"
 #include "api/registry/registry.h"
 #include "common/config/yaml_util.h"
 #include "filters/http/router/router.h"
@@ -20,7 +21,8 @@ registry::HttpFilterFactoryCb RouterFactory::createFilterFactory(
   config->logger = &context.logger();
   RouterConfigConstSharedPtr shared = std::move(config);
   return [shared](http::FilterChainFactoryCallbacks& callbacks) {
-    callbacks.addStreamDecoderFilter(std::make_shared<RouterFilter>(shared));
+    callbacks.addStreamDecoderFilter(
+        std::allocate_shared<RouterFilter>(http::RecyclingAllocator<RouterFilter>(), shared));
   };
 }
 

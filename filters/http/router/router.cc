@@ -1,5 +1,6 @@
 #include "filters/http/router/router.h"
 
+#include <charconv>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,27 @@ namespace {
 constexpr std::string_view kHopByHopHeaders[] = {"connection", "keep-alive", "proxy-connection",
                                                  "te",         "trailer",    "transfer-encoding",
                                                  "upgrade"};
+
+// Whether `name` is one of kHopByHopHeaders; by length first, since every header of every
+// message in both directions is asked.
+bool isHopByHopName(std::string_view name) {
+  switch (name.size()) {
+    case 2:
+    case 7:
+    case 10:
+    case 16:
+    case 17:
+      break;
+    default:
+      return false;
+  }
+  for (std::string_view hop : kHopByHopHeaders) {
+    if (http::headerNameEquals(name, hop)) {
+      return true;
+    }
+  }
+  return false;
+}
 
 std::string_view trimWhitespace(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) {
@@ -56,10 +78,8 @@ void removeHopByHopHeaders(http::HeaderMap& headers) {
   }
   // One pass over the headers, not one per name.
   headers.removeIf([&](const http::HeaderMap::Entry& entry) {
-    for (std::string_view name : kHopByHopHeaders) {
-      if (http::headerNameEquals(entry.name, name)) {
-        return true;
-      }
+    if (isHopByHopName(entry.name)) {
+      return true;
     }
     for (size_t i = 0; i < named_count; ++i) {
       if (http::headerNameEquals(entry.name, named_inline[i])) {
@@ -76,13 +96,22 @@ void removeHopByHopHeaders(http::HeaderMap& headers) {
 }
 
 // "host:port" as a Host header, the port left out when it is the scheme's default.
-std::string authorityOf(const upstream::Endpoint& endpoint) {
-  std::string authority = endpoint.host.find(':') != std::string::npos
-                              ? "[" + endpoint.host + "]"  // an IPv6 literal
-                              : endpoint.host;
+// Valid until the next call on this thread: built in a per-thread string that keeps its
+// capacity, so a long host name costs no allocation per request (it is copied into the
+// headers' arena at once).
+std::string_view authorityOf(const upstream::Endpoint& endpoint) {
+  thread_local std::string authority;
+  authority.clear();
+  if (endpoint.host.find(':') != std::string::npos) {
+    authority.append("[").append(endpoint.host).append("]");  // an IPv6 literal
+  } else {
+    authority.append(endpoint.host);
+  }
   const uint16_t default_port = endpoint.tls ? 443 : 80;
   if (endpoint.port != 0 && endpoint.port != default_port) {
-    authority += ":" + std::to_string(endpoint.port);
+    char port[8];
+    const auto written = std::to_chars(port, port + sizeof(port), endpoint.port);
+    authority.append(":").append(port, written.ptr);
   }
   return authority;
 }
@@ -194,8 +223,11 @@ void RouterFilter::rewriteRequestHeaders(http::RequestHeaderMap& headers,
         forwarded_for.append(forwarded_for.empty() ? "" : ", ").append(entry.value);
       }
     }
-    forwarded_for.append(forwarded_for.empty() ? "" : ", ").append(client_ip);
-    headers.set("x-forwarded-for", forwarded_for);
+    if (forwarded_for.empty()) {
+      headers.set("x-forwarded-for", client_ip);  // the usual case: no list to extend
+    } else {
+      headers.set("x-forwarded-for", forwarded_for.append(", ").append(client_ip));
+    }
   }
 }
 
@@ -264,16 +296,14 @@ http::FilterTrailersStatus RouterFilter::decodeTrailers(http::HeaderMap& trailer
 }
 
 void RouterFilter::armResponseTimer() {
-  if (config_->response_timeout.count() == 0 || response_started_) {
+  if (config_->response_timeout.count() == 0 || response_started_ || upstream_ == nullptr) {
     return;
   }
-  if (response_timer_ == nullptr) {
-    response_timer_ = callbacks_->dispatcher().createTimer([this] { onResponseTimeout(); });
-  }
-  response_timer_->enableTimer(config_->response_timeout);
+  // The connection's timer: a reused connection re-arms the one it has.
+  upstream_->armResponseTimer(config_->response_timeout);
 }
 
-void RouterFilter::onResponseTimeout() {
+void RouterFilter::onUpstreamResponseTimeout() {
   logTimeout("response_timeout", config_->response_timeout);
   if (upstream_ != nullptr) {
     releaseUpstream();  // unfinished: closed
@@ -295,9 +325,7 @@ void RouterFilter::onResponseHeaders(http::ResponseHeaderMapPtr headers, bool en
     return;
   }
   unregisterTunnel();  // an upgrade refused: an ordinary exchange
-  if (response_timer_ != nullptr) {
-    response_timer_->disableTimer();
-  }
+  upstream_->disarmResponseTimer();
   response_started_ = true;
   callbacks_->streamInfo().response_code = headers->status();
   callbacks_->encodeHeaders(std::move(headers), end_stream);
@@ -312,9 +340,7 @@ void RouterFilter::startTunnel(http::ResponseHeaderMapPtr headers) {
   removeHopByHopHeaders(*headers);
   headers->add("connection", "upgrade");
   headers->add("upgrade", upgrade ? *upgrade : *request_headers_->get("upgrade"));
-  if (response_timer_ != nullptr) {
-    response_timer_->disableTimer();
-  }
+  upstream_->disarmResponseTimer();
   tunnel_ = true;
   response_started_ = true;
   callbacks_->streamInfo().response_code = 101;
@@ -380,9 +406,7 @@ void RouterFilter::finishHostRequest() {
 }
 
 void RouterFilter::releaseUpstream() {
-  if (response_timer_ != nullptr) {
-    response_timer_->disableTimer();
-  }
+  // Released, the connection disarms its response timer.
   pool_->release(std::move(upstream_));
 }
 
@@ -506,7 +530,6 @@ void RouterFilter::onDestroy() {
   if (upstream_ != nullptr) {
     releaseUpstream();  // closed unless the exchange finished cleanly
   }
-  response_timer_.reset();
   stopRetaining();
   finishHostRequest();
 }

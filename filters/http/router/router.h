@@ -96,6 +96,7 @@ class RouterFilter final : public http::StreamDecoderFilter,
   void onUpstreamFailure(http::UpstreamFailure failure, std::string_view reason) override;
   void onUpstreamAboveWriteBufferHighWatermark() override;
   void onUpstreamBelowWriteBufferLowWatermark() override;
+  void onUpstreamResponseTimeout() override;
 
   // The host's count of active requests (least_request) no longer includes this one.
   void finishHostRequest();
@@ -112,7 +113,6 @@ class RouterFilter final : public http::StreamDecoderFilter,
   // Takes a connection (a fresh one for the retry) and sends what the request has so far.
   void startUpstream(bool fresh);
   void armResponseTimer();
-  void onResponseTimeout();
   void logTimeout(std::string_view name, std::chrono::milliseconds duration);
   // The response is complete: the connection goes back to the pool if it can be reused.
   void onUpstreamComplete();
@@ -131,7 +131,6 @@ class RouterFilter final : public http::StreamDecoderFilter,
   bool host_request_active_ = false;
   http::ConnectionPool* pool_ = nullptr;
   http::PooledConnectionPtr upstream_;
-  event::TimerPtr response_timer_;
 
   // The request, kept for a retry: its headers and trailers live as long as the stream.
   http::RequestHeaderMap* request_headers_ = nullptr;

@@ -1,5 +1,6 @@
 #include "filters/http/stats/config.h"
 
+#include "api/http/recycled_memory.h"
 #include "api/registry/registry.h"
 #include "common/config/yaml_util.h"
 #include "filters/http/stats/stats_filter.h"
@@ -31,7 +32,8 @@ registry::HttpFilterFactoryCb HttpStatsFactory::createFilterFactory(
   auto config =
       std::make_shared<const StatsConfig>(context.scope(), context.listenerName(), buckets);
   return [config](http::FilterChainFactoryCallbacks& callbacks) {
-    callbacks.addStreamFilter(std::make_shared<StatsFilter>(config));
+    callbacks.addStreamFilter(
+        std::allocate_shared<StatsFilter>(http::RecyclingAllocator<StatsFilter>(), config));
   };
 }
 

@@ -70,6 +70,8 @@ class DispatcherImpl final : public Dispatcher {
 
   TimerHeap timers_;
   std::vector<DeferredDeletablePtr> deferred_delete_;
+  // Being destroyed by clearDeferredDeleteList(); empty (with its capacity) otherwise.
+  std::vector<DeferredDeletablePtr> deferred_delete_batch_;
   // The live file event of each descriptor (by descriptor number), and the last generation.
   std::vector<FileEventImpl*> file_events_;
   uint32_t last_generation_ = 0;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <string>
 
+#include "api/http/recycled_memory.h"
 #include "common/log/timeout_log.h"
 
 namespace proxy::http {
@@ -22,9 +23,11 @@ ResponseHeaderMapPtr localReplyHeaders(int code, size_t body_size) {
 }  // namespace
 
 // One request and its response: the filters installed for it, where each direction's
-// iteration stands, and the state that decides when the exchange is over.
+// iteration stands, and the state that decides when the exchange is over. It and its filter
+// entries are recycled memory: the next request on the worker reuses the blocks.
 class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallbacks,
-                                                  public event::DeferredDeletable {
+                                                  public event::DeferredDeletable,
+                                                  public RecycledObject {
  public:
   ActiveStream(ConnectionManagerImpl& parent, RequestHeaderMapPtr headers)
       : parent_(parent), config_(parent.config_), request_headers_(std::move(headers)) {
@@ -59,13 +62,11 @@ class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallb
     decoders_.back()->filter_->setDecoderFilterCallbacks(*decoders_.back());
   }
   void addStreamEncoderFilter(StreamEncoderFilterSharedPtr filter) override {
-    // Encoders run in reverse order of installation.
-    encoders_.insert(encoders_.begin(), std::make_unique<EncoderEntry>(*this, std::move(filter)));
-    encoders_.front()->filter_->setEncoderFilterCallbacks(*encoders_.front());
+    addEncoder(std::move(filter), false);
   }
   void addStreamFilter(StreamFilterSharedPtr filter) override {
     addStreamDecoderFilter(filter);
-    addStreamEncoderFilter(filter);
+    addEncoder(std::move(filter), true);
   }
 
   // The codec's events, passed down the decoder chain.
@@ -150,7 +151,9 @@ class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallb
     ActiveStream& stream_;
   };
 
-  struct DecoderEntry final : public EntryBase, public StreamDecoderFilterCallbacks {
+  struct DecoderEntry final : public EntryBase,
+                              public StreamDecoderFilterCallbacks,
+                              public RecycledObject {
     DecoderEntry(ActiveStream& stream, StreamDecoderFilterSharedPtr filter)
         : EntryBase(stream), filter_(std::move(filter)) {}
 
@@ -204,12 +207,24 @@ class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallb
     stats::FilterCounters counters_;
   };
 
-  struct EncoderEntry final : public EntryBase, public StreamEncoderFilterCallbacks {
-    EncoderEntry(ActiveStream& stream, StreamEncoderFilterSharedPtr filter)
-        : EntryBase(stream), filter_(std::move(filter)) {}
+  struct EncoderEntry final : public EntryBase,
+                              public StreamEncoderFilterCallbacks,
+                              public RecycledObject {
+    EncoderEntry(ActiveStream& stream, StreamEncoderFilterSharedPtr filter, bool also_decoder)
+        : EntryBase(stream), filter_(std::move(filter)), also_decoder_(also_decoder) {}
     void continueEncoding() override { stream_.continueEncoding(this); }
     StreamEncoderFilterSharedPtr filter_;
+    // Installed by addStreamFilter(), so also in the decoder chain. Otherwise the filter may
+    // still have been added to both chains separately: destroyFilters() looks.
+    const bool also_decoder_;
   };
+
+  void addEncoder(StreamEncoderFilterSharedPtr filter, bool also_decoder) {
+    // Encoders run in reverse order of installation.
+    encoders_.insert(encoders_.begin(),
+                     std::make_unique<EncoderEntry>(*this, std::move(filter), also_decoder));
+    encoders_.front()->filter_->setEncoderFilterCallbacks(*encoders_.front());
+  }
 
   size_t indexOf(const DecoderEntry* entry) const {
     for (size_t i = 0; i < decoders_.size(); ++i) {
@@ -480,10 +495,10 @@ class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallb
     }
     for (auto& entry : encoders_) {
       // A filter in both chains hears onDestroy() once.
-      bool also_decoder = false;
-      for (auto& decoder : decoders_) {
-        also_decoder = also_decoder || dynamic_cast<const void*>(decoder->filter_.get()) ==
-                                           dynamic_cast<const void*>(entry->filter_.get());
+      bool also_decoder = entry->also_decoder_;
+      for (size_t i = 0; i < decoders_.size() && !also_decoder; ++i) {
+        also_decoder = dynamic_cast<const void*>(decoders_[i]->filter_.get()) ==
+                       dynamic_cast<const void*>(entry->filter_.get());
       }
       if (!also_decoder) {
         entry->filter_->onDestroy();
@@ -507,11 +522,13 @@ class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallb
   std::string method_;
   std::string path_;
   RouteConstSharedPtr route_;
-  std::vector<std::unique_ptr<DecoderEntry>> decoders_;
-  std::vector<std::unique_ptr<EncoderEntry>> encoders_;
+  template <class T>
+  using RecycledVector = std::vector<T, RecyclingAllocator<T>>;
+  RecycledVector<std::unique_ptr<DecoderEntry>> decoders_;
+  RecycledVector<std::unique_ptr<EncoderEntry>> encoders_;
   // The counters of the filter being installed, while the constructor runs the factories.
   stats::FilterCounters installing_counters_;
-  std::vector<DownstreamWatermarkCallbacks*> watermark_callbacks_;
+  RecycledVector<DownstreamWatermarkCallbacks*> watermark_callbacks_;
   buffer::OwnedBuffer held_request_data_;
   buffer::OwnedBuffer held_response_data_;
   buffer::Instance* local_body_ = nullptr;

@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "api/http/recycled_memory.h"
+
 namespace proxy::http {
 namespace {
 
@@ -53,7 +55,10 @@ int MessageParser::onHeadersCompleteCb(llhttp_t* p) { return self(p)->onHeadersC
 int MessageParser::onMessageCompleteCb(llhttp_t* p) { return self(p)->onMessageComplete(); }
 
 MessageParser::MessageParser(Type type, Callbacks& callbacks, const CodecLimits& limits)
-    : type_(type), callbacks_(callbacks), limits_(limits), parser_(new llhttp_t) {
+    : type_(type),
+      callbacks_(callbacks),
+      limits_(limits),
+      parser_(static_cast<llhttp_t*>(RecycledBlocks::take(sizeof(llhttp_t)))) {
   static const llhttp_settings_t settings = [] {
     llhttp_settings_t s;
     llhttp_settings_init(&s);
@@ -80,6 +85,10 @@ MessageParser::MessageParser(Type type, Callbacks& callbacks, const CodecLimits&
 }
 
 MessageParser::~MessageParser() = default;
+
+void MessageParser::ParserDeleter::operator()(llhttp_t* parser) const {
+  RecycledBlocks::give(parser, sizeof(llhttp_t));
+}
 
 MessageParser::Status MessageParser::execute(buffer::Instance& data) {
   if (message_complete_) {
@@ -123,6 +132,10 @@ MessageParser::Status MessageParser::execute(buffer::Instance& data) {
   }
   gap_from_ = nullptr;
   savePiece();
+  if (name_in_slice_) {
+    name_ = map_->store(name_);  // its value comes in a later slice
+    name_in_slice_ = false;
+  }
   if (slice_is_body_) {
     // A bulk body moves slice by slice from the read buffer to the stream, uncopied.
     slice_is_body_ = false;
@@ -153,6 +166,7 @@ void MessageParser::reset() {
   map_ = nullptr;
   trailers_ = nullptr;
   url_ = name_ = piece_ = {};
+  name_in_slice_ = false;
   piece_in_scratch_ = false;
   std::string().swap(scratch_);
   in_message_ = in_head_ = head_anchored_ = in_value_ = false;
@@ -187,6 +201,7 @@ int MessageParser::onMessageBegin() {
   map_ = &callbacks_.onMessageBegin();
   trailers_ = nullptr;
   url_ = name_ = piece_ = {};
+  name_in_slice_ = false;
   piece_in_scratch_ = false;
   version_length_ = 0;
   version_complete_ = false;
@@ -353,7 +368,14 @@ int MessageParser::onHeaderFieldComplete() {
   if (++header_count_ > limits_.max_headers) {
     return fail(431, "too_many_headers");
   }
-  name_ = takePiece(false);
+  if (piece_in_scratch_) {
+    name_ = takePiece(false);
+  } else {
+    // Usually the value follows in the same slice: both are stored at once.
+    name_ = piece_;
+    name_in_slice_ = true;
+    piece_ = {};
+  }
   in_value_ = true;
   gap_newlines_ = 0;
   return 0;
@@ -374,6 +396,32 @@ int MessageParser::onHeaderValue(const char* at, size_t length) {
 
 int MessageParser::onHeaderValueComplete() {
   // llhttp drops leading whitespace but keeps trailing whitespace in the value.
+  if (name_in_slice_ && !piece_in_scratch_) {
+    // Name and value lie in the slice, the value after the name: one copy of the line from
+    // the name's start to the value's end (the ": " between is a few wasted bytes).
+    std::string_view value = piece_;
+    while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) {
+      value.remove_suffix(1);
+    }
+    piece_ = {};
+    name_in_slice_ = false;
+    if (value.empty()) {
+      map_->addStored(map_->store(name_), {});
+    } else {
+      const char* begin = name_.data();
+      std::string_view line = map_->store(
+          std::string_view(begin, static_cast<size_t>(value.data() + value.size() - begin)));
+      map_->addStored(line.substr(0, name_.size()),
+                      line.substr(static_cast<size_t>(value.data() - begin), value.size()));
+    }
+    name_ = {};
+    in_value_ = false;
+    return 0;
+  }
+  if (name_in_slice_) {
+    name_ = map_->store(name_);
+    name_in_slice_ = false;
+  }
   map_->addStored(name_, takePiece(true));
   name_ = {};
   in_value_ = false;

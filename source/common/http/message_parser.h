@@ -142,7 +142,12 @@ class MessageParser {
   const Type type_;
   Callbacks& callbacks_;
   const CodecLimits limits_;
-  std::unique_ptr<llhttp__internal_s> parser_;
+  // From recycled memory: a server codec (and so its parser) is made per request on a
+  // keep-alive connection that was idle.
+  struct ParserDeleter {
+    void operator()(llhttp__internal_s* parser) const;
+  };
+  std::unique_ptr<llhttp__internal_s, ParserDeleter> parser_;
 
   // Where the slice being executed lies, for positions of pieces within it.
   const char* exec_begin_ = nullptr;
@@ -151,7 +156,10 @@ class MessageParser {
   HeaderMap* map_ = nullptr;       // headers or trailers being filled
   HeaderMap* trailers_ = nullptr;  // set once trailers start
   std::string_view url_;           // in the arena
-  std::string_view name_;          // in the arena, until its value completes
+  // The header name, until its value completes: in the arena, or (name_in_slice_) still
+  // in the slice being executed, to be stored with its value in one copy.
+  std::string_view name_;
+  bool name_in_slice_ = false;
   // The open token: a view into the slice being parsed while it lies there whole; a read
   // boundary that splits it moves it to scratch_, which grows by doubling, so a head that
   // trickles in one byte at a time still costs linear time and one arena copy per token.

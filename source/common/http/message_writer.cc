@@ -5,6 +5,7 @@
 #include <cstring>
 #include <iterator>
 #include <string>
+#include <typeinfo>
 
 #include "common/buffer/buffer_impl.h"
 
@@ -77,7 +78,9 @@ void MessageWriter::writeHead(std::initializer_list<std::string_view> start_line
   }
 
   // Straight into the buffer's tail when we know the buffer; else through one string.
-  auto* owned = dynamic_cast<buffer::OwnedBuffer*>(&out);
+  // OwnedBuffer is final: comparing the type is cheaper than a dynamic_cast.
+  auto* owned = typeid(out) == typeid(buffer::OwnedBuffer) ? static_cast<buffer::OwnedBuffer*>(&out)
+                                                           : nullptr;
   std::string fallback;
   char* begin;
   if (owned != nullptr) {

@@ -33,7 +33,29 @@ void PooledConnection::attach(PooledConnectionCallbacks& callbacks, uint32_t buf
   connection_->setBufferLimits(buffer_limit);
 }
 
-void PooledConnection::detach() { callbacks_ = nullptr; }
+void PooledConnection::detach() {
+  callbacks_ = nullptr;
+  disarmResponseTimer();
+}
+
+void PooledConnection::armResponseTimer(std::chrono::milliseconds timeout) {
+  if (response_timer_ == nullptr) {
+    response_timer_ = dispatcher_.createTimer([this] { onResponseTimeout(); });
+  }
+  response_timer_->enableTimer(timeout);
+}
+
+void PooledConnection::disarmResponseTimer() {
+  if (response_timer_ != nullptr) {
+    response_timer_->disableTimer();
+  }
+}
+
+void PooledConnection::onResponseTimeout() {
+  if (callbacks_ != nullptr) {
+    callbacks_->onUpstreamResponseTimeout();
+  }
+}
 
 bool PooledConnection::flushBeforeClose() const {
   return codec_->upgraded() && connection_->state() == network::ConnectionState::kOpen;
@@ -41,6 +63,7 @@ bool PooledConnection::flushBeforeClose() const {
 
 void PooledConnection::closeAfterFlush(ConnectionPool& pool, std::string_view reason) {
   callbacks_ = nullptr;
+  disarmResponseTimer();
   idle_pool_ = nullptr;
   closing_pool_ = &pool;
   // May report the close at once, when nothing is queued.
@@ -101,6 +124,7 @@ bool PooledConnection::reusable() const {
 
 void PooledConnection::resetForReuse(ConnectionPool& pool) {
   callbacks_ = nullptr;
+  disarmResponseTimer();
   idle_pool_ = &pool;
   readDisable(false);
   codec_->reset();
@@ -116,6 +140,7 @@ void PooledConnection::close(std::string_view reason) {
   if (connect_timer_ != nullptr) {
     connect_timer_->disableTimer();
   }
+  disarmResponseTimer();
   connection_->close(network::ConnectionCloseType::kNoFlush, reason);
 }
 

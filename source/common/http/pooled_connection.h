@@ -43,6 +43,9 @@ class PooledConnectionCallbacks : public ClientCodecCallbacks {
   // The bytes queued toward the upstream crossed its high / low watermark.
   virtual void onUpstreamAboveWriteBufferHighWatermark() = 0;
   virtual void onUpstreamBelowWriteBufferLowWatermark() = 0;
+  // The timer set by armResponseTimer() fired. The connection is left as it is: the user
+  // decides (and releases it, unfinished, so it is closed).
+  virtual void onUpstreamResponseTimeout() = 0;
 };
 
 // One upstream HTTP/1.1 connection and its codec, carrying one exchange at a time. It is
@@ -89,6 +92,13 @@ class PooledConnection final : public event::DeferredDeletable,
   // Stops or resumes reading the response (backpressure from the downstream). Held at most
   // once; released when the connection goes back to its pool.
   void readDisable(bool disable);
+
+  // The user's response timeout: onUpstreamResponseTimeout() after `timeout` unless
+  // disarmed first. The timer belongs to the connection, not the exchange, so a reused
+  // connection re-arms the same one (no timer made per request); it is disarmed whenever
+  // the user lets go (released, failed, back to the pool).
+  void armResponseTimer(std::chrono::milliseconds timeout);
+  void disarmResponseTimer();
 
   // Whether this connection carried a complete exchange before the current one: a failure
   // before any response byte may then be the upstream closing an idle connection just as it
@@ -137,6 +147,7 @@ class PooledConnection final : public event::DeferredDeletable,
   // `end_stream`: the upstream's FIN, seen only once half-close is on (a tunnel).
   void onRead(buffer::Instance& data, bool end_stream);
   void onConnectTimeout();
+  void onResponseTimeout();
   // Closes the connection and tells the user, who is detached first.
   void fail(UpstreamFailure failure, std::string_view reason);
 
@@ -153,6 +164,7 @@ class PooledConnection final : public event::DeferredDeletable,
   event::Dispatcher& dispatcher_;
   ClientCodecPtr codec_;
   event::TimerPtr connect_timer_;
+  event::TimerPtr response_timer_;  // made on first use
   PooledConnectionCallbacks* callbacks_ = nullptr;
   ConnectionPool* idle_pool_ = nullptr;
   ConnectionPool* closing_pool_ = nullptr;

@@ -4,6 +4,7 @@
 
 #include "api/buffer/buffer.h"
 #include "api/http/header_map.h"
+#include "api/http/recycled_memory.h"
 #include "common/http/codec.h"
 #include "common/http/message_parser.h"
 
@@ -22,8 +23,12 @@ namespace proxy::http {
 //    chunking); "Connection: close" is written whenever the connection will not be kept.
 //
 // Callbacks run between llhttp calls, never inside them, so they may call resume() or the
-// encode methods. The codec must outlive its dispatch() calls.
-class ServerCodecImpl final : public ServerCodec, private MessageParser::Callbacks {
+// encode methods. The codec must outlive its dispatch() calls. An idle keep-alive connection
+// drops its codec and makes another for its next request: the codec's memory is recycled
+// (RecycledObject), so that costs no allocation.
+class ServerCodecImpl final : public ServerCodec,
+                              private MessageParser::Callbacks,
+                              public RecycledObject {
  public:
   ServerCodecImpl(ServerCodecCallbacks& callbacks, const CodecLimits& limits);
 

@@ -448,6 +448,34 @@ TEST_F(ConnectionManagerImplTest, ConnectionIsIdleAgainAfterTheStream) {
   EXPECT_EQ(1u, access_log_->requests_.size());
 }
 
+TEST_F(ConnectionManagerImplTest, NothingOfARequestLeaksIntoTheNextOnTheSameConnection) {
+  // Streams, header maps and the codec are recycled memory: the second request must see
+  // only its own headers, and its response the framing of its own method.
+  std::vector<std::vector<std::string>> seen;
+  front_setup_ = [&seen](TestFilter& filter) {
+    filter.on_headers_ = [&seen](RequestHeaderMap& headers, bool) {
+      std::vector<std::string> names{std::string(headers.method()), std::string(headers.path())};
+      for (const HeaderMap::Entry& entry : headers.entries()) {
+        names.push_back(std::string(entry.name) + "=" + std::string(entry.value));
+      }
+      seen.push_back(names);
+      return FilterHeadersStatus::kContinue;
+    };
+  };
+  receive("HEAD /first HTTP/1.1\r\nHost: one\r\nX-Extra: 1\r\nX-More: 2\r\n\r\n");
+  dispatcher().clearDeferredDeleteList();  // the first stream's memory goes back
+  const size_t first_end = connection().written_.size();
+  receive("GET /second HTTP/1.1\r\nHost: two\r\n\r\n");
+  ASSERT_EQ(2u, seen.size());
+  EXPECT_EQ((std::vector<std::string>{"HEAD", "/first", "Host=one", "X-Extra=1", "X-More=2"}),
+            seen[0]);
+  EXPECT_EQ((std::vector<std::string>{"GET", "/second", "Host=two"}), seen[1]);
+  // The HEAD response had no body; the GET response has one.
+  EXPECT_EQ(std::string::npos, connection().written_.substr(0, first_end).find("hello"));
+  EXPECT_THAT(connection().written_.substr(first_end), HasSubstr("\r\n\r\nhello"));
+  EXPECT_EQ(network::ConnectionState::kOpen, connection().state_);
+}
+
 // ---------------------------------------------------------------------------------------
 // Upgrade: after a 101 the stream is a byte tunnel until both sides' FIN.
 

@@ -59,6 +59,7 @@ class MockPooledConnectionCallbacks : public PooledConnectionCallbacks {
               (override));
   MOCK_METHOD(void, onUpstreamAboveWriteBufferHighWatermark, (), (override));
   MOCK_METHOD(void, onUpstreamBelowWriteBufferLowWatermark, (), (override));
+  MOCK_METHOD(void, onUpstreamResponseTimeout, (), (override));
 
   std::vector<int> statuses_;
   std::string body_;
@@ -193,6 +194,46 @@ TEST_F(ConnectionPoolTest, CompletedConnectionIsReusedLastInFirstOut) {
   EXPECT_TRUE(callbacks_.failures_.empty());
   pool().release(std::move(reused));
   EXPECT_EQ(2u, pool().idleCount());
+}
+
+TEST_F(ConnectionPoolTest, ResponseTimerFiresForTheUserAndIsReusedByTheNextExchange) {
+  static constexpr std::chrono::milliseconds kTimeout{1234};
+  auto response_timers = [this] {
+    std::vector<event::MockTimer*> found;
+    for (event::MockTimer* timer : dispatcher_.timers()) {
+      if (timer->duration_ == kTimeout) {
+        found.push_back(timer);
+      }
+    }
+    return found;
+  };
+  PooledConnectionPtr connection = startExchange(callbacks_);
+  connection->armResponseTimer(kTimeout);
+  ASSERT_EQ(1u, response_timers().size());
+  event::MockTimer* timer = response_timers()[0];
+  EXPECT_TRUE(timer->enabled_);
+  receive(*connection, kOk);
+  connection->disarmResponseTimer();
+  EXPECT_FALSE(timer->enabled_);
+  pool().release(std::move(connection));
+
+  // The next exchange on the same connection arms the same timer: none is made per request.
+  NiceMock<MockPooledConnectionCallbacks> next;
+  PooledConnectionPtr reused = startExchange(next);
+  ASSERT_TRUE(reused->reused());
+  reused->armResponseTimer(kTimeout);
+  ASSERT_EQ(1u, response_timers().size());
+  EXPECT_EQ(timer, response_timers()[0]);
+  EXPECT_TRUE(timer->enabled_);
+  EXPECT_CALL(next, onUpstreamResponseTimeout());
+  EXPECT_CALL(callbacks_, onUpstreamResponseTimeout()).Times(0);
+  timer->invokeCallback();
+  testing::Mock::VerifyAndClearExpectations(&next);
+
+  // Released, the connection disarms it: a late expiry reaches nobody.
+  timer->enabled_ = true;
+  pool().release(std::move(reused));
+  EXPECT_FALSE(timer->enabled_);
 }
 
 TEST_F(ConnectionPoolTest, ConnectionCloseResponseIsNotPooled) {

@@ -81,6 +81,39 @@ TEST_F(HttpStatsFilterTest, FailuresAreCountedByCause) {
       -1, value("proxy_http_request_failures_total", {{"listener", listener}, {"cause", "none"}}));
 }
 
+TEST_F(HttpStatsFilterTest, EachRequestCountsUnderItsOwnLabelsWhateverCameBefore) {
+  // The worker checks the label set of the request before first: a change of route,
+  // cluster or status class must still find its own handles.
+  registry::HttpFilterFactoryCb install = factory_.createFilterFactory(YAML::Load(""), context_);
+  auto request = [&install](const std::string& route, const std::string& cluster, int code) {
+    NiceMock<http::MockFilterChainFactoryCallbacks> chain;
+    install(chain);
+    NiceMock<http::MockStreamDecoderFilterCallbacks> callbacks;
+    callbacks.stream_info_.route_name = route;
+    callbacks.stream_info_.cluster_name = cluster;
+    callbacks.stream_info_.response_code = code;
+    chain.stream_filters_.at(0)->setDecoderFilterCallbacks(callbacks);
+    chain.stream_filters_.at(0)->onDestroy();
+  };
+  request("r", "c", 200);
+  request("r", "c", 204);
+  request("r", "c", 500);
+  request("r2", "c", 200);
+  request("r", "c2", 200);
+  request("r", "c", 200);
+  const std::string listener = context_.listener_name_;
+  auto requests = [&](const char* route, const char* cluster, const char* status_class) {
+    return value("proxy_http_requests_total", {{"listener", listener},
+                                               {"route", route},
+                                               {"cluster", cluster},
+                                               {"status_class", status_class}});
+  };
+  EXPECT_EQ(3, requests("r", "c", "2xx"));
+  EXPECT_EQ(1, requests("r", "c", "5xx"));
+  EXPECT_EQ(1, requests("r2", "c", "2xx"));
+  EXPECT_EQ(1, requests("r", "c2", "2xx"));
+}
+
 TEST_F(HttpStatsFilterTest, DefaultBucketsAreSecondsFromOneMillisecondToTen) {
   http::StreamInfo info;
   info.response_code = 200;
