@@ -5,6 +5,27 @@
 
 namespace proxy::config {
 
+std::string escapeControlCharacters(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (byte < 0x20 || byte == 0x7f) {
+      out += "\\x";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 std::string describe(const YAML::Node& node) {
   if (!node.IsDefined()) {
     return "nothing";
@@ -13,7 +34,7 @@ std::string describe(const YAML::Node& node) {
     case YAML::NodeType::Null:
       return "null";
     case YAML::NodeType::Scalar:
-      return "\"" + node.Scalar() + "\"";
+      return "\"" + escapeControlCharacters(node.Scalar()) + "\"";
     case YAML::NodeType::Sequence:
       return "a list";
     case YAML::NodeType::Map:

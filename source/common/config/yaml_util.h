@@ -17,7 +17,12 @@ namespace proxy::config {
 // registry::ConfigError naming the field (relative to the node given) and where it is, with
 // what was expected and what was found.
 
-// "a string", "a map", ... describing what `node` is, for error messages.
+// `text` with its control characters written as \n, \r or \xHH, so an error message that
+// quotes it stays one printable line (a NUL would even end it early where it is printed).
+std::string escapeControlCharacters(std::string_view text);
+
+// "a string", "a map", ... describing what `node` is, for error messages; a string's
+// control characters are escaped.
 std::string describe(const YAML::Node& node);
 
 [[noreturn]] void fail(const YAML::Node& node, const std::string& field,

@@ -19,6 +19,7 @@
 #include <yaml-cpp/eventhandler.h>
 
 #include "common/config/yaml_util.h"
+#include "common/router/request_host.h"
 #include "server/config/host_port.h"
 
 namespace proxy::server {
@@ -67,20 +68,8 @@ std::string join(const std::vector<std::string>& names) {
   return out;
 }
 
-// An error message is one line whatever a scalar in the file contains.
-std::string oneLine(std::string text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
+// An error message is one printable line whatever a scalar in the file contains.
+std::string oneLine(const std::string& text) { return config::escapeControlCharacters(text); }
 
 std::string position(const std::string& file, const YAML::Mark& mark) {
   if (mark.is_null()) {
@@ -615,12 +604,26 @@ class SeedTranslator {
       Route route;
       route.host = optionalString(node, where, "host").value_or("");
       route.prefix = optionalString(node, where, "path_prefix").value_or("");
+      // A Host header can only carry a host name (the port is ignored), so any other text
+      // could never match a request.
+      if (!route.host.empty() &&
+          !proxy::router::isHostName(proxy::router::normalizeHost(route.host))) {
+        fail(node["host"], fieldPath(where, "host"),
+             "expected a host name such as \"example.com\", found " + describe(node["host"]));
+      }
       // The Go program matched an empty prefix like an absent one: every path.
       if (route.prefix.empty()) {
         route.prefix = "/";
       } else if (route.prefix.front() != '/') {
         fail(node["path_prefix"], fieldPath(where, "path_prefix"),
              "expected a path starting with \"/\", found " + describe(node["path_prefix"]));
+      }
+      // A request path is visible ASCII (RFC 3986; anything else is percent-encoded).
+      if (!std::all_of(route.prefix.begin(), route.prefix.end(),
+                       [](char c) { return c > ' ' && c < 0x7f; })) {
+        fail(node["path_prefix"], fieldPath(where, "path_prefix"),
+             "expected a path of visible ASCII characters (percent-encode the others), found " +
+                 describe(node["path_prefix"]));
       }
       route.strip = optionalBool(node, where, "strip_path_prefix").value_or(false);
       route.cluster = clusterFor(*address, tls, target.Mark());

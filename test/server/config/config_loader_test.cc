@@ -933,6 +933,21 @@ const ErrorCase kErrorCases[] = {
      "http_routes:\n  - target: \"http://a\"\n    path_prefix: users\n"
      "http_config: { port: \":8021\" }\n",
      "3:18: http_routes[0].path_prefix: expected a path starting with \"/\", found \"users\""},
+    {"SeedRouteHostNotAHostName",
+     "http_routes:\n  - target: \"http://a\"\n    host: \"admin\\rhost\"\n"
+     "http_config: { port: \":8021\" }\n",
+     "3:11: http_routes[0].host: expected a host name such as \"example.com\", found "
+     "\"admin\\rhost\""},
+    {"SeedRoutePrefixWithSpace",
+     "http_routes:\n  - target: \"http://a\"\n    path_prefix: \"/a b\"\n"
+     "http_config: { port: \":8021\" }\n",
+     "3:18: http_routes[0].path_prefix: expected a path of visible ASCII characters "
+     "(percent-encode the others), found \"/a b\""},
+    {"SeedRoutePrefixWithNulIsEscapedInTheMessage",
+     "http_routes:\n  - target: \"http://a\"\n    path_prefix: \"/a\\0b\\tc\"\n"
+     "http_config: { port: \":8021\" }\n",
+     "3:18: http_routes[0].path_prefix: expected a path of visible ASCII characters "
+     "(percent-encode the others), found \"/a\\x00b\\x09c\""},
     {"SeedRouteStripNotBool",
      "http_routes:\n  - target: \"http://a\"\n    strip_path_prefix: yes\n"
      "http_config: { port: \":8021\" }\n",
