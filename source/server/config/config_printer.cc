@@ -1,5 +1,7 @@
 #include "server/config/config_printer.h"
 
+#include <algorithm>
+
 #include <yaml-cpp/yaml.h>
 
 #include <vector>
@@ -97,6 +99,45 @@ YAML::Node withFlowEmptyCollections(const YAML::Node& config) {
   return copy;
 }
 
+bool hasControlCharacter(const std::string& text) {
+  return std::any_of(text.begin(), text.end(), [](char c) {
+    const auto byte = static_cast<unsigned char>(c);
+    return byte < 0x20 || byte == 0x7f;
+  });
+}
+
+// Writes a filter's config. yaml-cpp picks a scalar's style by itself and writes a string
+// ending in a CR plain, which reads back without it; such strings are double-quoted (and
+// escaped) here, so printing stays a fixed point (found by the config fuzz target).
+void emitFilterConfig(YAML::Emitter& out, const YAML::Node& node) {
+  if (node.IsMap()) {
+    if (node.Style() == YAML::EmitterStyle::Flow) {
+      out << YAML::Flow;
+    }
+    out << YAML::BeginMap;
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      out << YAML::Key;
+      emitFilterConfig(out, it->first);
+      out << YAML::Value;
+      emitFilterConfig(out, it->second);
+    }
+    out << YAML::EndMap;
+  } else if (node.IsSequence()) {
+    if (node.Style() == YAML::EmitterStyle::Flow) {
+      out << YAML::Flow;
+    }
+    out << YAML::BeginSeq;
+    for (const YAML::Node& item : node) {
+      emitFilterConfig(out, item);
+    }
+    out << YAML::EndSeq;
+  } else if (node.IsScalar() && hasControlCharacter(node.Scalar())) {
+    out << YAML::DoubleQuoted << node.Scalar();
+  } else {
+    out << node;
+  }
+}
+
 void printListeners(YAML::Emitter& out, const std::vector<ListenerConfig>& listeners) {
   out << YAML::Key << "listeners" << YAML::Value;
   if (listeners.empty()) {
@@ -115,7 +156,8 @@ void printListeners(YAML::Emitter& out, const std::vector<ListenerConfig>& liste
       out << YAML::BeginMap;
       out << YAML::Key << "name" << YAML::Value << filter.name;
       if (filter.config.IsDefined() && !filter.config.IsNull()) {
-        out << YAML::Key << "config" << YAML::Value << withFlowEmptyCollections(filter.config);
+        out << YAML::Key << "config" << YAML::Value;
+        emitFilterConfig(out, withFlowEmptyCollections(filter.config));
       }
       out << YAML::EndMap;
     }
