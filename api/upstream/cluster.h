@@ -23,10 +23,12 @@ struct Endpoint {
   bool tls = false;          // an https:// target
 };
 
-// One endpoint of a cluster with its live state: the address its name resolves to now
-// (re-resolved on the main thread), its passive health and its load. Hosts are shared by
-// every worker; every method may be called from any thread, never blocks and takes no lock
-// (shared state is relaxed atomics; the address is read through a sequence lock).
+// One endpoint of a cluster with its live state: every address its name resolves to now
+// (re-resolved on the main thread), the one new connections start with, its passive health
+// and its load. Hosts are shared by every worker; every method may be called from any
+// thread and never blocks. The per-request reads (address(), healthy(), the load) take no
+// lock (relaxed atomics; the address is read through a sequence lock); addresses() copies
+// the list under a short lock and is meant for connect failures and the admin API.
 class Host {
  public:
   virtual ~Host() = default;
@@ -35,18 +37,26 @@ class Host {
   virtual const std::string& hostname() const = 0;
   virtual uint16_t port() const = 0;
   virtual bool tls() const = 0;
-  // Where to connect now: invalid while the name does not resolve. May change between two
-  // calls when the main thread re-resolves the name; never a torn value.
+  // Where a new connection starts now: the address that last connected when it is still
+  // among addresses(), else the resolver's first; invalid while the name does not resolve.
+  // May change between two calls (DNS refresh, a connection that succeeded on another
+  // address); never a torn value.
   virtual network::Address address() const = 0;
+  // Every address the name resolves to (A and AAAA), in the resolver's order; empty while it
+  // does not resolve. A connect that fails on address() walks the others (AddressWalk).
+  virtual std::vector<network::Address> addresses() const = 0;
+  // A connection to `address` succeeded after address() had failed: new connections start
+  // there while the name still resolves to it. Ignored for an address not in addresses().
+  virtual void onAddressConnected(const network::Address& address) = 0;
   // The configured fields and the current address, read once.
   Endpoint endpoint() const { return Endpoint{hostname(), port(), address(), tls()}; }
 
   // Passive health: false while the host is ejected (after too many consecutive connect
   // failures, for the cluster's ejection time).
   virtual bool healthy() const = 0;
-  // The outcome of one connection attempt to address(). A failure is a refused or timed out
-  // connect, or a failed TLS handshake; enough of them in a row eject the host, and a
-  // success resets the count.
+  // The outcome of one connection attempt to the host. A failure is a connect that failed
+  // on every address of the name (refused, unreachable or timed out), or a failed TLS
+  // handshake; enough of them in a row eject the host, and a success resets the count.
   virtual void onConnectSuccess() = 0;
   virtual void onConnectFailure() = 0;
 

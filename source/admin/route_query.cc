@@ -189,9 +189,14 @@ RouteQueryAnswer answerRouteQuery(const server::Snapshot& snapshot, std::string_
       bool first = true;
       for (const auto& host : cluster.hosts()) {
         const network::Address address = host->address();
+        std::string addresses;
+        for (const network::Address& each : host->addresses()) {
+          addresses.append(addresses.empty() ? "" : ", ").append(quote(each.asString()));
+        }
         body += std::string(first ? "" : ", ") + "{\"host\": " + quote(host->hostname()) +
                 ", \"port\": " + std::to_string(host->port()) +
                 ", \"address\": " + (address.valid() ? quote(address.asString()) : "null") +
+                ", \"addresses\": [" + addresses + "]" +
                 ", \"tls\": " + (host->tls() ? "true" : "false") +
                 ", \"healthy\": " + (host->healthy() ? "true" : "false") + "}";
         first = false;

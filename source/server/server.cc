@@ -70,7 +70,7 @@ void Server::start() {
   admin::AdminServer::Hooks hooks;
   hooks.ready = [this] { return ready_.load(); };
   hooks.reload = [this] {
-    ReloadResult result = runOnMainThread([this] { return reload(); });
+    ReloadResult result = reloadAndWait();
     return admin::AdminServer::Reply{result.ok ? 200 : 400, result.json};
   };
   hooks.config_dump = [this](bool yaml) {
@@ -97,8 +97,9 @@ void Server::start() {
   logger_.information("admin API on " + admin_->boundAddress() + "; " +
                       std::to_string(worker_count) + " workers");
   // snapshot_ is only read and replaced on the main thread, where the timer runs.
+  resolver_ = std::make_unique<AsyncResolver>(main_dispatcher_, upstream::systemResolver());
   dns_refresher_ = std::make_unique<DnsRefresher>(
-      main_dispatcher_, [this] { return snapshot_; }, upstream::systemResolver(), logger_);
+      main_dispatcher_, [this] { return snapshot_; }, *resolver_, logger_);
   dns_refresher_->start();
   ready_ = true;
 }
@@ -145,14 +146,16 @@ int Server::waitForShutdown() {
 
 void Server::onSignal(int signal_number) {
   if (signal_number == SIGHUP) {
-    ReloadResult result = reload();
-    if (result.ok) {
-      logger_.information("SIGHUP: " + result.log_line);
-    } else {
-      logger_.error("SIGHUP: " + result.log_line);
-    }
+    reload([this](const ReloadResult& result) {
+      if (result.ok) {
+        logger_.information("SIGHUP: " + result.log_line);
+      } else {
+        logger_.error("SIGHUP: " + result.log_line);
+      }
+    });
     return;
   }
+  shutting_down_ = true;  // no reload starts any more
   logger_.information(std::string(strsignal(signal_number)) + " received: draining for up to " +
                       std::to_string(config_.shutdown_timeout.count()) + " ms");
   main_dispatcher_.exit();
@@ -169,14 +172,72 @@ Server::ReloadResult Server::refuseReload(const std::string& error) {
   return result;
 }
 
-Server::ReloadResult Server::reload() {
-  ReloadResult result;
+void Server::reload(ReloadDone done) {
+  if (shutting_down_) {
+    done(refuseReload("shutting down"));
+    return;
+  }
+  queued_reloads_.push_back(std::move(done));
+  if (!reloading_) {
+    startQueuedReload();
+  }
+}
+
+Server::ReloadResult Server::reloadAndWait() {
+  auto answer = std::make_shared<std::promise<ReloadResult>>();
+  std::future<ReloadResult> result = answer->get_future();
+  {
+    std::lock_guard<std::mutex> lock(main_loop_mutex_);
+    if (!main_loop_open_) {
+      throw std::runtime_error("shutting down");
+    }
+    main_dispatcher_.post([this, answer] {
+      reload([answer](const ReloadResult& done) { answer->set_value(done); });
+    });
+  }
+  return result.get();
+}
+
+void Server::startQueuedReload() {
+  if (queued_reloads_.empty() || shutting_down_) {
+    return;
+  }
+  // Everyone who asked before this point is answered by this reload, which reads the file
+  // as it is now; who asks while it runs gets the next one.
+  reloading_ = true;
+  reload_waiters_ = std::move(queued_reloads_);
+  queued_reloads_.clear();
+  auto staged = std::make_shared<StagedReload>();
+  ReloadResult refused;
   try {
-    result = tryReload();
+    if (!stageReload(*staged, refused)) {
+      finishReload(refused);
+      return;
+    }
   } catch (const std::exception& error) {
     // Whatever went wrong before anything was applied: refused, and the main loop goes on.
-    result = refuseReload(snapshot_->config.file + ": reload: " + error.what());
+    finishReload(refuseReload(snapshot_->config.file + ": reload: " + error.what()));
+    return;
   }
+  staged_ = staged;
+  // The new clusters' names are looked up off the main thread; the loop goes on meanwhile.
+  dns_refresher_->resolve(
+      DnsRefresher::newHostsToResolve(*staged->next, *snapshot_), [this, staged] {
+        if (staged_ != staged || shutting_down_) {
+          return;  // abandoned: shutdown() answers its waiters
+        }
+        staged_.reset();
+        ReloadResult result;
+        try {
+          result = applyStagedReload(*staged);
+        } catch (const std::exception& error) {
+          result = refuseReload(snapshot_->config.file + ": reload: " + error.what());
+        }
+        finishReload(result);
+      });
+}
+
+void Server::finishReload(const ReloadResult& result) {
   // Filters of plugins the reload listed stay registered only if it was applied.
   if (plugins_ != nullptr) {
     if (result.ok) {
@@ -185,11 +246,31 @@ Server::ReloadResult Server::reload() {
       plugins_->rollback();
     }
   }
-  return result;
+  reloading_ = false;
+  std::vector<ReloadDone> waiters = std::move(reload_waiters_);
+  reload_waiters_.clear();
+  for (auto& waiter : waiters) {
+    waiter(result);
+  }
+  startQueuedReload();
 }
 
-Server::ReloadResult Server::tryReload() {
-  Config next_config;
+void Server::abandonReloads() {
+  shutting_down_ = true;
+  if (reloading_) {
+    staged_.reset();
+    finishReload(refuseReload("shutting down"));
+  }
+  std::vector<ReloadDone> queued = std::move(queued_reloads_);
+  queued_reloads_.clear();
+  for (auto& waiter : queued) {
+    waiter(refuseReload("shutting down"));
+  }
+}
+
+bool Server::stageReload(StagedReload& staged, ReloadResult& refused) {
+  Config& next_config = staged.config;
+  ConfigDiff& diff = staged.diff;
   try {
     next_config =
         plugins_ != nullptr
@@ -199,9 +280,10 @@ Server::ReloadResult Server::tryReload() {
       overrides_(next_config);
     }
   } catch (const ConfigFileError& error) {
-    return refuseReload(error.what());
+    refused = refuseReload(error.what());
+    return false;
   }
-  ConfigDiff diff = diffConfigs(snapshot_->config, next_config);
+  diff = diffConfigs(snapshot_->config, next_config);
   if (plugins_ != nullptr) {
     // A library is never unloaded: a changed or removed one keeps running until a restart.
     for (auto& plugin : plugins_->restartRequired(next_config.plugins)) {
@@ -221,9 +303,25 @@ Server::ReloadResult Server::tryReload() {
   next_config.workers = snapshot_->config.workers;
   next_config.admin_address = snapshot_->config.admin_address;
 
-  SnapshotConstSharedPtr next;
   try {
-    next = buildSnapshot(next_config, *store_, snapshot_.get());
+    // Names that need a lookup are left unresolved here; startQueuedReload() has them
+    // looked up before the snapshot is applied.
+    staged.next = buildSnapshot(next_config, *store_, snapshot_.get(), upstream::literalResolver());
+  } catch (const ConfigFileError& error) {
+    refused = refuseReload(error.what());
+    return false;
+  } catch (const std::exception& error) {
+    refused = refuseReload(next_config.file + ": " + error.what());
+    return false;
+  }
+  return true;
+}
+
+Server::ReloadResult Server::applyStagedReload(StagedReload& staged) {
+  Config& next_config = staged.config;
+  ConfigDiff& diff = staged.diff;
+  SnapshotConstSharedPtr next = staged.next;
+  try {
     listener_manager_.prepare(*snapshot_, *next);
   } catch (const ConfigFileError& error) {
     return refuseReload(error.what());
@@ -284,26 +382,49 @@ std::string Server::configDump(bool yaml) const {
   for (const auto& listener : snapshot_->listeners) {
     listeners[listener->config.name] = listener_manager_.boundAddress(listener->config.name);
   }
+  // Where each endpoint's name resolves now and the address new connections start with
+  // (the one that last connected).
+  YAML::Node upstreams(YAML::NodeType::Sequence);
+  for (const auto& cluster : snapshot_->clusters->all()) {
+    for (const auto& host : cluster->hostImpls()) {
+      YAML::Node endpoint(YAML::NodeType::Map);
+      endpoint["cluster"] = cluster->name();
+      endpoint["endpoint"] = host->hostname() + ":" + std::to_string(host->port());
+      endpoint["address"] = host->address().asString();
+      YAML::Node addresses(YAML::NodeType::Sequence);
+      for (const network::Address& address : host->addresses()) {
+        addresses.push_back(address.asString());
+      }
+      endpoint["addresses"] = addresses;
+      upstreams.push_back(endpoint);
+    }
+  }
   YAML::Node config = YAML::Load(printCanonicalConfig(snapshot_->config));
   if (!yaml) {
     return "{\"generation\":" + std::to_string(snapshot_->generation) +
-           ",\"bound_addresses\":" + yamlToJson(listeners) + ",\"config\":" + yamlToJson(config) +
-           "}\n";
+           ",\"bound_addresses\":" + yamlToJson(listeners) +
+           ",\"upstream_addresses\":" + yamlToJson(upstreams) +
+           ",\"config\":" + yamlToJson(config) + "}\n";
   }
   YAML::Emitter out;
   out.SetIndent(2);
   out << YAML::BeginMap;
   out << YAML::Key << "generation" << YAML::Value << snapshot_->generation;
   out << YAML::Key << "bound_addresses" << YAML::Value << listeners;
+  out << YAML::Key << "upstream_addresses" << YAML::Value << upstreams;
   out << YAML::Key << "config" << YAML::Value << config;
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";
 }
 
 void Server::shutdown() {
+  abandonReloads();
   if (dns_refresher_ != nullptr) {
     dns_refresher_->stop();
   }
+  // Lookups still out finish on their threads, and their answers are dropped.
+  dns_refresher_.reset();
+  resolver_.reset();
   if (workers_.empty()) {
     if (admin_ != nullptr) {
       admin_->stop();

@@ -14,7 +14,9 @@
 #include "admin/admin_server.h"
 #include "common/event/dispatcher_impl.h"
 #include "common/stats/store_impl.h"
+#include "server/async_resolver.h"
 #include "server/config/config_model.h"
+#include "server/config_diff.h"
 #include "server/dns_refresher.h"
 #include "server/listener_manager.h"
 #include "server/snapshot.h"
@@ -64,10 +66,18 @@ class Server {
     std::string json;
     std::string log_line;
   };
-  // Main thread (the admin API and SIGHUP come here): reads the config file again, validates
-  // it, builds the new snapshot, binds new listeners and applies it (CONTRACT.md §7). On any
-  // error the running config is untouched. Reloads never overlap: they all run on this thread.
-  ReloadResult reload();
+  using ReloadDone = std::function<void(const ReloadResult&)>;
+  // Main thread (SIGHUP comes here; the admin API through reloadAndWait()): reads the config
+  // file again, validates it, builds the new snapshot, has its new names looked up off the
+  // main thread (the loop goes on meanwhile: signals, other admin requests), binds new
+  // listeners and applies it (docs/architecture.md, Reload); then `done` runs on the main
+  // thread with the answer. On any error the running config is untouched. Reloads never
+  // overlap: one asked for while another runs starts when it ends (all those asked for
+  // meanwhile are answered by that one), reading the file then.
+  void reload(ReloadDone done);
+  // Any thread but the main one: reload() and wait for its answer. Throws
+  // std::runtime_error once the main loop has ended (shutting down).
+  ReloadResult reloadAndWait();
   // Main thread: the running config with its generation and bound addresses, as JSON (the
   // canonical form's structure) or, with `yaml`, as YAML.
   std::string configDump(bool yaml) const;
@@ -75,10 +85,28 @@ class Server {
   uint64_t generation() const { return snapshot_->generation; }
 
  private:
+  // A reload between reading the file and applying it: the config, what changed, and the
+  // snapshot built from it (its new names not looked up yet).
+  struct StagedReload {
+    Config config;
+    ConfigDiff diff;
+    SnapshotConstSharedPtr next;
+  };
+
   void onSignal(int signal_number);
   void shutdown();
   ReloadResult refuseReload(const std::string& error);
-  ReloadResult tryReload();
+  // Starts a reload for everyone queued, if there is anyone and none runs.
+  void startQueuedReload();
+  // Reads and checks the file and builds the snapshot; false (and `refused`) on an error.
+  bool stageReload(StagedReload& staged, ReloadResult& refused);
+  // Binds the new listeners and switches every worker to the staged snapshot.
+  ReloadResult applyStagedReload(StagedReload& staged);
+  // The running reload is over: plugins committed or rolled back, its waiters answered,
+  // and the next queued one started.
+  void finishReload(const ReloadResult& result);
+  // Shutting down: every reload running or queued is answered "shutting down".
+  void abandonReloads();
 
   Config config_;
   Poco::Logger& logger_;
@@ -88,8 +116,15 @@ class Server {
   std::vector<std::unique_ptr<Worker>> workers_;
   ListenerManager listener_manager_;
   std::unique_ptr<admin::AdminServer> admin_;
-  // Re-resolves the current snapshot's cluster names on the main loop.
+  // Name lookups off the main thread, and the refreshes (and reloads) that use them.
+  std::unique_ptr<AsyncResolver> resolver_;
   std::unique_ptr<DnsRefresher> dns_refresher_;
+  // Reloads: the one running (its waiters and staged state) and those asked for since.
+  bool reloading_ = false;
+  bool shutting_down_ = false;
+  std::vector<ReloadDone> reload_waiters_;
+  std::vector<ReloadDone> queued_reloads_;
+  std::shared_ptr<StagedReload> staged_;
   std::atomic<bool> ready_{false};
   std::function<void(Config&)> overrides_;
   stats::Gauge* generation_gauge_ = nullptr;

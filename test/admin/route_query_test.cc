@@ -83,9 +83,11 @@ TEST_F(RouteQueryTest, StripPrefixRuleAnswersRewrittenPathAndEndpoints) {
             "\"outcome\": \"routed\", \"router\": \"path_prefix_router\", \"route\": \"users\", "
             "\"cluster\": \"users\", \"rewritten_path\": \"/42?x=1\", \"preserve_host\": false, "
             "\"endpoints\": [{\"host\": \"127.0.0.1\", \"port\": 9001, \"address\": "
-            "\"127.0.0.1:9001\", \"tls\": false, \"healthy\": true}, {\"host\": \"127.0.0.1\", "
+            "\"127.0.0.1:9001\", \"addresses\": [\"127.0.0.1:9001\"], \"tls\": false, \"healthy\": "
+            "true}, {\"host\": \"127.0.0.1\", "
             "\"port\": 9002, "
-            "\"address\": \"127.0.0.1:9002\", \"tls\": false, \"healthy\": true}]}\n");
+            "\"address\": \"127.0.0.1:9002\", \"addresses\": [\"127.0.0.1:9002\"], \"tls\": false, "
+            "\"healthy\": true}]}\n");
 }
 
 TEST_F(RouteQueryTest, EarlierRouterFilterWins) {

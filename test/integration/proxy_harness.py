@@ -260,15 +260,20 @@ class TcpServer:
     """A threaded TCP server on 127.0.0.1: `handler(conn, server)` runs in a thread of its own
     for each accepted connection; the connection is closed when the handler returns."""
 
-    def __init__(self, handler, port=0, rcvbuf=None, backlog=1024, conn_timeout=60.0):
+    def __init__(self, handler, port=0, rcvbuf=None, backlog=1024, conn_timeout=60.0,
+                 host="127.0.0.1"):
         self.handler = handler
         self.conn_timeout = conn_timeout
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        self.sock = socket.socket(family, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            # "::1" only: an IPv6-only upstream, never reached over IPv4.
+            self.sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
         if rcvbuf is not None:
             # Set on the listening socket so accepted sockets start with it (window scaling).
             self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-        self.sock.bind(("127.0.0.1", port))
+        self.sock.bind((host, port))
         self.sock.listen(backlog)
         self.sock.settimeout(0.1)
         self.port = self.sock.getsockname()[1]
@@ -443,13 +448,45 @@ def curl(url, timeout=5.0, extra=()):
 
 
 # ---------------------------------------------------------------------------------------------
+# Name resolution as a stock Debian 12 machine has it
+
+# /etc/hosts as a fresh Debian 12 installs it: localhost is 127.0.0.1 and ::1, and
+# getaddrinfo() returns ::1 first.
+STOCK_HOSTS_FILE = os.path.join(HERE, "debian12-hosts")
+
+
+def private_hosts_available():
+    """Whether a process can be given its own /etc/hosts (a private mount namespace with a
+    bind mount: root, util-linux's unshare)."""
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        return False
+    probe = subprocess.run(["unshare", "-m", "sh", "-c",
+                            f'mount --bind "{STOCK_HOSTS_FILE}" /etc/hosts'],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=10)
+    return probe.returncode == 0
+
+
+def with_private_hosts(cmd, hosts_path, resolv_conf_path=None):
+    """`cmd` run with `hosts_path` as its /etc/hosts (and `resolv_conf_path` as its
+    /etc/resolv.conf), in a mount namespace of its own (the machine's files are untouched).
+    unshare and sh exec, so the PID is the command's."""
+    script = 'mount --bind "$0" /etc/hosts && '
+    if resolv_conf_path is not None:
+        script += f'mount --bind "{resolv_conf_path}" /etc/resolv.conf && '
+    return ["unshare", "-m", "sh", "-c", script + 'exec "$@"', hosts_path, *cmd]
+
+
+# ---------------------------------------------------------------------------------------------
 # The proxy process
 
 class ProxyProcess:
     """One proxy process, its config file and its captured output."""
 
     def __init__(self, config_text=None, config_path=None, args=(), env=None, cwd=None,
-                 workers=2, workdir=None, use_c_flag=True):
+                 workers=2, workdir=None, use_c_flag=True, hosts=None, resolv_conf=None):
+        """hosts: lines added to a stock Debian /etc/hosts (a list), or a whole file (a str),
+        that the proxy alone sees (see with_private_hosts()); None: the machine's own file.
+        resolv_conf: with hosts, the text of the proxy's own /etc/resolv.conf."""
         check_binary()
         self.own_workdir = workdir is None
         self.workdir = workdir or tempfile.mkdtemp(prefix="proxy-it-")
@@ -464,6 +501,21 @@ class ProxyProcess:
         if workers is not None:
             cmd += ["--workers", str(workers)]
         cmd += list(args)
+        if hosts is not None:
+            hosts_path = os.path.join(self.workdir, "hosts")
+            if isinstance(hosts, str):
+                content = hosts
+            else:
+                with open(STOCK_HOSTS_FILE) as stock:
+                    content = stock.read() + "".join(line + "\n" for line in hosts)
+            with open(hosts_path, "w") as f:
+                f.write(content)
+            resolv_path = None
+            if resolv_conf is not None:
+                resolv_path = os.path.join(self.workdir, "resolv.conf")
+                with open(resolv_path, "w") as f:
+                    f.write(resolv_conf)
+            cmd = with_private_hosts(cmd, hosts_path, resolv_path)
         self.cmd = cmd
         self.stderr_path = os.path.join(self.workdir, "stderr.log")
         self.stdout_path = os.path.join(self.workdir, "stdout.log")

@@ -184,9 +184,7 @@ http::FilterHeadersStatus RouterFilter::decodeHeaders(http::RequestHeaderMap& he
   request_complete_ = end_stream;
   callbacks_->addDownstreamWatermarkCallbacks(*this);
   watermarks_registered_ = true;
-  http::ConnectionPools& pools = config_->pools(callbacks_->dispatcher());
-  pool_ = tls != nullptr ? &pools.get(endpoint->address, *tls, endpoint->host)
-                         : &pools.get(endpoint->address);
+  usePool(endpoint->address);
   host_->onRequestStart();
   host_request_active_ = true;
   startUpstream(false);
@@ -231,6 +229,12 @@ void RouterFilter::rewriteRequestHeaders(http::RequestHeaderMap& headers,
   }
 }
 
+void RouterFilter::usePool(const network::Address& address) {
+  http::ConnectionPools& pools = config_->pools(callbacks_->dispatcher());
+  pool_ = host_->tls() ? &pools.get(address, cluster_->tlsContext(), host_->hostname())
+                       : &pools.get(address);
+}
+
 void RouterFilter::startUpstream(bool fresh) {
   upstream_ = fresh ? pool_->create() : pool_->acquire();
   upstream_->attach(*this, config_->buffer_limit);
@@ -251,8 +255,14 @@ void RouterFilter::startUpstream(bool fresh) {
   }
 
   if (!upstream_->connected()) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!walking_) {
+      // A new connection: its host's addresses are walked if this one fails.
+      walking_ = true;
+      walk_.start(*host_, pool_->address(), now, cluster_->connectTimeout());
+    }
     // Sent once connected. Some connections report a failure from inside connect().
-    upstream_->connect(cluster_->connectTimeout());
+    upstream_->connect(walk_.tryTimeout(now));
     if (upstream_ == nullptr) {
       return;
     }
@@ -315,6 +325,12 @@ void RouterFilter::onResponseHeaders(http::ResponseHeaderMapPtr headers, bool en
   // The upstream answered: the request will not be sent again, and the host is reachable.
   stopRetaining();
   host_->onConnectSuccess();
+  if (walking_) {
+    walking_ = false;
+    if (walk_.moved()) {
+      host_->onAddressConnected(walk_.current());  // new connections start there
+    }
+  }
   if (headers->status() == 101 && !end_stream) {
     startTunnel(std::move(headers));
     return;
@@ -422,9 +438,32 @@ bool RouterFilter::canRetry(const http::PooledConnection& failed,
          !retried_ && replayable_ && !response_started_ && !destroyed_;
 }
 
+bool RouterFilter::canTryNextAddress(bool reused, http::UpstreamFailure failure) {
+  switch (failure) {
+    case http::UpstreamFailure::kConnectRefused:
+    case http::UpstreamFailure::kConnectTimeout:
+    case http::UpstreamFailure::kConnectError:
+      break;
+    default:
+      return false;  // connected: the address works
+  }
+  // Only a connection this stream made; its request must still be replayable in full.
+  return walking_ && !reused && replayable_ && !response_started_ && !destroyed_ &&
+         walk_.advance(std::chrono::steady_clock::now());
+}
+
 void RouterFilter::onUpstreamFailure(http::UpstreamFailure failure, std::string_view) {
   const bool retry = canRetry(*upstream_, failure);
+  const bool reused = upstream_->reused();
   releaseUpstream();  // already closed: destroyed after this event
+  if (canTryNextAddress(reused, failure)) {
+    callbacks_->streamInfo().upstream_address = walk_.current();
+    usePool(walk_.current());
+    setDownstreamReadDisabled(false);  // the fresh connection's write buffer is empty
+    startUpstream(true);
+    return;
+  }
+  walking_ = false;
   if (retry) {
     retried_ = true;
     // The fresh connection's write buffer is empty.
@@ -437,8 +476,9 @@ void RouterFilter::onUpstreamFailure(http::UpstreamFailure failure, std::string_
     case http::UpstreamFailure::kConnectTimeout:
     case http::UpstreamFailure::kConnectError:
     case http::UpstreamFailure::kTlsError:
-      // Passive health: enough of these in a row eject the host. A failed handshake counts:
-      // the host is unusable over TLS.
+      // Passive health: enough of these in a row eject the host (a connect failure counts
+      // once every address of the name failed). A failed handshake counts: the host is
+      // unusable over TLS.
       host_->onConnectFailure();
       break;
     case http::UpstreamFailure::kReset:

@@ -17,6 +17,7 @@
 #include "common/http/connection_pool.h"
 #include "common/http/pooled_connection.h"
 #include "common/http/tunnel_registry.h"
+#include "common/upstream/address_walk.h"
 
 namespace proxy::filters::router {
 
@@ -54,7 +55,9 @@ constexpr size_t kMaxRetainedBody = 64 * 1024;
 // its high watermark. Failures before the response started become 502/504 local replies;
 // after it, the client connection is reset. A reused connection that fails before any
 // response byte (the upstream closed it while it sat idle) is retried once on a fresh
-// connection when the request can be replayed. One per stream, on its worker.
+// connection when the request can be replayed. A new connection that fails to connect moves
+// on to the host's next address (AddressWalk) within the cluster's connect timeout, the
+// request (while replayable) sent again there. One per stream, on its worker.
 //
 // An upgrade request (UpgradeRequest: "Connection: upgrade", Upgrade, no body, not h2c)
 // keeps those two headers. If the upstream answers 101, the 101 goes to the client and the
@@ -110,8 +113,15 @@ class RouterFilter final : public http::StreamDecoderFilter,
   void registerTunnel();
   // The stream ends, or will be no tunnel: it leaves the registry (if it is there).
   void unregisterTunnel();
-  // Takes a connection (a fresh one for the retry) and sends what the request has so far.
+  // pool_ becomes this worker's pool for `address` of host_ (with the cluster's TLS for an
+  // https host).
+  void usePool(const network::Address& address);
+  // Takes a connection (a fresh one for a retry or the next address) and sends what the
+  // request has so far. A new connection starts (or continues) the walk of host_'s addresses.
   void startUpstream(bool fresh);
+  // A new connection failed to connect: whether the walk moved on to host_'s next address
+  // (which the request, still replayable, is then sent to).
+  bool canTryNextAddress(bool reused, http::UpstreamFailure failure);
   void armResponseTimer();
   void logTimeout(std::string_view name, std::chrono::milliseconds duration);
   // The response is complete: the connection goes back to the pool if it can be reused.
@@ -131,6 +141,9 @@ class RouterFilter final : public http::StreamDecoderFilter,
   bool host_request_active_ = false;
   http::ConnectionPool* pool_ = nullptr;
   http::PooledConnectionPtr upstream_;
+  // host_'s addresses, walked while a new connection fails to connect (walking_).
+  upstream::AddressWalk walk_;
+  bool walking_ = false;
 
   // The request, kept for a retry: its headers and trailers live as long as the stream.
   http::RequestHeaderMap* request_headers_ = nullptr;

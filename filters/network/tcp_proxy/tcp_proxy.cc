@@ -65,8 +65,14 @@ void TcpProxyFilter::connectNext() {
   host_ = std::move(choice.host);
   tried_.push_back(host_.get());
   host_->onRequestStart();
-  const network::Address address = host_->address();
+  const auto now = std::chrono::steady_clock::now();
+  walk_.start(*host_, host_->address(), now, config_->cluster->connectTimeout());
+  connectAddress(now);
+}
 
+void TcpProxyFilter::connectAddress(upstream::AddressWalk::Clock::time_point now) {
+  network::Connection& downstream = read_callbacks_->connection();
+  const network::Address address = walk_.current();
   upstream_callbacks_ = std::make_shared<UpstreamCallbacks>(*this);
   upstream_ = downstream.dispatcher().createClientConnection(address);
   upstream_->addConnectionCallbacks(*upstream_callbacks_);
@@ -77,13 +83,24 @@ void TcpProxyFilter::connectNext() {
   if (connect_timer_ == nullptr) {
     connect_timer_ = downstream.dispatcher().createTimer([this] { onConnectTimeout(); });
   }
-  connect_timer_->enableTimer(config_->cluster->connectTimeout());
+  connect_timer_->enableTimer(walk_.tryTimeout(now));
   upstream_->connect();
 }
 
 void TcpProxyFilter::onConnectTimeout() {
   logTimeout("connect_timeout", config_->cluster->connectTimeout());
   read_callbacks_->connection().info().failure = network::FailureCause::kUpstreamConnectTimeout;
+  onAddressFailed();
+}
+
+void TcpProxyFilter::onAddressFailed() {
+  closeUpstreamConnection(false);
+  const auto now = std::chrono::steady_clock::now();
+  if (walk_.advance(now)) {
+    connectAddress(now);  // the same host's next address: no health penalty yet
+    return;
+  }
+  // Every address of the host failed: that is one failure of the host.
   host_->onConnectFailure();
   releaseUpstream(false);
   connectNext();
@@ -134,6 +151,9 @@ void TcpProxyFilter::onUpstreamEvent(network::ConnectionEvent event) {
       connected_ = true;
       connect_timer_->disableTimer();
       host_->onConnectSuccess();
+      if (walk_.moved()) {
+        host_->onAddressConnected(walk_.current());
+      }
       downstream.info().failure = network::FailureCause::kNone;
       downstream.info().upstream_address = upstream_->remoteAddress();
       if (config_->idle_timeout.count() > 0) {
@@ -158,9 +178,7 @@ void TcpProxyFilter::onUpstreamEvent(network::ConnectionEvent event) {
       return;
     case network::ConnectionEvent::kConnectFailed:
       downstream.info().failure = causeOfConnectFailure(upstream_->failureErrno());
-      host_->onConnectFailure();
-      releaseUpstream(false);
-      connectNext();
+      onAddressFailed();
       return;
     case network::ConnectionEvent::kRemoteClose:
     case network::ConnectionEvent::kLocalClose:
@@ -261,12 +279,16 @@ void TcpProxyFilter::failDownstream(network::FailureCause cause) {
 }
 
 void TcpProxyFilter::releaseUpstream(bool flush) {
-  if (upstream_ == nullptr) {
-    return;
-  }
   if (host_ != nullptr) {
     host_->onRequestEnd();
     host_.reset();
+  }
+  closeUpstreamConnection(flush);
+}
+
+void TcpProxyFilter::closeUpstreamConnection(bool flush) {
+  if (upstream_ == nullptr) {
+    return;
   }
   connected_ = false;
   upstream_callbacks_->detach();

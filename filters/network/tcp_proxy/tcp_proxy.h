@@ -12,6 +12,7 @@
 #include "api/network/filter.h"
 #include "api/upstream/cluster.h"
 #include "common/buffer/buffer_impl.h"
+#include "common/upstream/address_walk.h"
 
 namespace proxy::filters::tcp_proxy {
 
@@ -42,8 +43,9 @@ using TcpProxyConfigConstSharedPtr = std::shared_ptr<const TcpProxyConfig>;
 class UpstreamCallbacks;
 
 // The terminal network filter that pipes a downstream connection to a host of its cluster,
-// chosen by the cluster's policy: connect with a timeout, trying the next chosen host on
-// failure (each failure reported to the host's passive health); bytes both ways
+// chosen by the cluster's policy: connect with a timeout, walking the host's addresses
+// (AddressWalk) and then trying the next chosen host on failure (a host whose every address
+// failed is reported to its passive health); bytes both ways
 // with backpressure (a side whose write buffer is above its watermark stops the other
 // side's reading); half-close passed through in both directions; an idle timeout. Bytes the
 // client sends while the upstream connects are held (up to buffer_limit, then reading
@@ -75,8 +77,13 @@ class TcpProxyFilter final : public network::ReadFilter,
  private:
   friend class UpstreamCallbacks;
 
+  // Chooses the next host and connects to its first address.
   void connectNext();
+  // Connects to walk_.current(), with that address' share of the connect timeout.
+  void connectAddress(upstream::AddressWalk::Clock::time_point now);
   void onConnectTimeout();
+  // The current address failed to connect: the host's next address, else the next host.
+  void onAddressFailed();
   void onIdleTimeout();
   void resetIdleTimer();
   // Called by UpstreamCallbacks.
@@ -86,9 +93,11 @@ class TcpProxyFilter final : public network::ReadFilter,
   void onUpstreamBelowLowWatermark();
   void failDownstream(network::FailureCause cause);
   void logTimeout(std::string_view name, std::chrono::milliseconds duration);
-  // Lets go of the upstream connection: closed now, or handed to its callbacks to finish
-  // flushing when bytes are still queued toward it.
+  // Lets go of the host (its active request ends) and the upstream connection.
   void releaseUpstream(bool flush);
+  // Lets go of the upstream connection only: closed now, or handed to its callbacks to
+  // finish flushing when bytes are still queued toward it.
+  void closeUpstreamConnection(bool flush);
   // Counts copied bytes and, past the config's threshold, hands both directions to splice.
   void countCopied(uint64_t bytes);
 
@@ -102,6 +111,8 @@ class TcpProxyFilter final : public network::ReadFilter,
   // every host this connection tried.
   upstream::HostSharedPtr host_;
   std::vector<const upstream::Host*> tried_;
+  // The current host's addresses, tried in turn within the connect timeout.
+  upstream::AddressWalk walk_;
   // What the client sent before the upstream was connected, and whether it half-closed.
   buffer::OwnedBuffer held_;
   bool held_end_stream_ = false;

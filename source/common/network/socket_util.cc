@@ -1,31 +1,78 @@
 #include "common/network/socket_util.h"
 
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+#include <string_view>
 
 namespace proxy::network {
 
+namespace {
+
+// RFC 6761 §6.3: "localhost" and names under it are loopback whatever /etc/hosts says (or
+// without one). Both families, IPv4 first: what a service bound to "localhost" most often
+// listens on, and what Go's dialer reaches first.
+bool isLocalhostName(std::string_view host) {
+  if (!host.empty() && host.back() == '.') {
+    host.remove_suffix(1);
+  }
+  constexpr std::string_view kLocalhost = "localhost";
+  if (host.size() < kLocalhost.size()) {
+    return false;
+  }
+  const std::string_view tail = host.substr(host.size() - kLocalhost.size());
+  for (size_t i = 0; i < kLocalhost.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(tail[i])) != kLocalhost[i]) {
+      return false;
+    }
+  }
+  return host.size() == kLocalhost.size() || host[host.size() - kLocalhost.size() - 1] == '.';
+}
+
+std::vector<Address> loopbackAddresses(uint16_t port) {
+  sockaddr_in in4{};
+  in4.sin_family = AF_INET;
+  in4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  in4.sin_port = htons(port);
+  sockaddr_in6 in6{};
+  in6.sin6_family = AF_INET6;
+  in6.sin6_addr = in6addr_loopback;
+  in6.sin6_port = htons(port);
+  return {Address(reinterpret_cast<sockaddr*>(&in4), sizeof(in4)),
+          Address(reinterpret_cast<sockaddr*>(&in6), sizeof(in6))};
+}
+
+}  // namespace
+
+bool resolvesWithoutLookup(const std::string& host) {
+  unsigned char buffer[sizeof(in6_addr)];
+  return isLocalhostName(host) || inet_pton(AF_INET, host.c_str(), buffer) == 1 ||
+         inet_pton(AF_INET6, host.c_str(), buffer) == 1;
+}
+
 std::vector<Address> resolveAddresses(const std::string& host, uint16_t port) {
+  if (isLocalhostName(host)) {
+    return loopbackAddresses(port);
+  }
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_ADDRCONFIG;
+  // No AI_ADDRCONFIG: it hides ::1 on a machine without a global IPv6 address. Every
+  // address is kept, in the order the resolver sorted them (RFC 6724: unusable ones last);
+  // a connect walks past those that fail.
   addrinfo* result = nullptr;
   std::string service = std::to_string(port);
   std::vector<Address> out;
   if (getaddrinfo(host.c_str(), service.c_str(), &hints, &result) != 0) {
-    // AI_ADDRCONFIG hides loopback names on a machine with no other interfaces; retry.
-    hints.ai_flags = 0;
-    if (getaddrinfo(host.c_str(), service.c_str(), &hints, &result) != 0) {
-      return out;
-    }
+    return out;
   }
   for (addrinfo* ai = result; ai != nullptr; ai = ai->ai_next) {
     Address address(ai->ai_addr, ai->ai_addrlen);

@@ -23,6 +23,13 @@ Resolver systemResolver() {
       [](const std::string& host, uint16_t port) { return network::resolveAddresses(host, port); };
 }
 
+Resolver literalResolver() {
+  return [](const std::string& host, uint16_t port) {
+    return network::resolvesWithoutLookup(host) ? network::resolveAddresses(host, port)
+                                                : std::vector<network::Address>{};
+  };
+}
+
 ClusterImpl::ClusterImpl(std::string name, const std::vector<Endpoint>& endpoints,
                          ClusterSettings settings)
     : name_(std::move(name)), settings_(std::move(settings)) {
@@ -69,24 +76,53 @@ std::shared_ptr<ClusterImpl> ClusterImpl::create(std::string name,
 
 std::vector<std::string> ClusterImpl::refreshDns(const Resolver& resolver, MonotonicTime now) {
   std::vector<std::string> changes;
-  for (const auto& host : host_impls_) {
-    const network::Address current = host->address();
-    if (host->ipLiteral() && current.valid()) {
-      continue;
+  for (const auto& host : hostsToResolve()) {
+    if (std::string change = applyResolution(*host, resolver(host->hostname(), host->port()));
+        !change.empty()) {
+      changes.push_back(std::move(change));
     }
-    const std::vector<network::Address> addresses = resolver(host->hostname(), host->port());
-    if (addresses.empty() ||
-        std::find(addresses.begin(), addresses.end(), current) != addresses.end()) {
-      continue;
-    }
-    host->setAddress(addresses.front());
-    changes.push_back(host->hostname() + ":" + std::to_string(host->port()) + ": " +
-                      current.asString() + " -> " + addresses.front().asString());
   }
+  scheduleNextRefresh(now);
+  return changes;
+}
+
+std::vector<std::shared_ptr<HostImpl>> ClusterImpl::hostsToResolve() const {
+  std::vector<std::shared_ptr<HostImpl>> hosts;
+  for (const auto& host : host_impls_) {
+    if (!host->ipLiteral() || !host->address().valid()) {
+      hosts.push_back(host);
+    }
+  }
+  return hosts;
+}
+
+void ClusterImpl::scheduleNextRefresh(MonotonicTime now) {
   next_dns_refresh_ = settings_.dns_refresh_interval.count() > 0
                           ? now + settings_.dns_refresh_interval
                           : MonotonicTime::max();
-  return changes;
+}
+
+std::string ClusterImpl::applyResolution(HostImpl& host, std::vector<network::Address> addresses) {
+  if (addresses.empty()) {
+    return {};  // a DNS outage must not take a working upstream away
+  }
+  const std::vector<network::Address> before = host.addresses();
+  if (!host.setAddresses(std::move(addresses))) {
+    return {};
+  }
+  return host.hostname() + ":" + std::to_string(host.port()) + ": " + addressList(before) + " -> " +
+         addressList(host.addresses());
+}
+
+std::string addressList(const std::vector<network::Address>& addresses) {
+  if (addresses.empty()) {
+    return "-";
+  }
+  std::string text;
+  for (const network::Address& address : addresses) {
+    text.append(text.empty() ? "" : ",").append(address.asString());
+  }
+  return text;
 }
 
 size_t ClusterImpl::healthyHostCount() const {

@@ -22,6 +22,12 @@ using Resolver =
 // network::resolveAddresses: getaddrinfo, bounded only by the resolver's own timeouts
 // (resolv.conf `timeout` and `attempts`).
 Resolver systemResolver();
+// systemResolver() for IP literals and localhost, which need no lookup; nothing for other
+// names, so that building a cluster never blocks (a reload has them looked up afterwards).
+Resolver literalResolver();
+
+// "10.0.0.1:80,[::1]:80"; "-" for none.
+std::string addressList(const std::vector<network::Address>& addresses);
 
 struct ClusterSettings {
   std::chrono::milliseconds connect_timeout{5000};
@@ -53,12 +59,20 @@ class ClusterImpl final : public Cluster {
                                              const Resolver& resolver);
 
   // Main thread. Resolves every name (IP literals only until they have an address) and sets
-  // the next refresh time. A name that stops resolving keeps its last address (a DNS outage
-  // must not take a working upstream away); a name whose answers still include the current
-  // address keeps it (connections are pooled per address). Returns one line per change,
-  // "host:port: old -> new", for the log.
+  // the next refresh time. Returns one line per change (see applyResolution()).
   std::vector<std::string> refreshDns(const Resolver& resolver, MonotonicTime now);
-  // When refreshDns() should run next; MonotonicTime::max() for never.
+  // Main thread. Gives `host` (one of this cluster's) the addresses a lookup found. A name
+  // that stops resolving keeps its last addresses (a DNS outage must not take a working
+  // upstream away); a host whose current address is still among the answers keeps it
+  // (connections are pooled per address). Returns "host:port: old -> new" when the list
+  // changed, for the log, else an empty string.
+  static std::string applyResolution(HostImpl& host, std::vector<network::Address> addresses);
+  // The hosts a refresh looks up: every named one, and an IP literal until it has its
+  // address.
+  std::vector<std::shared_ptr<HostImpl>> hostsToResolve() const;
+  // The next refresh is due a dns_refresh_interval after `now` (never for zero). Main thread.
+  void scheduleNextRefresh(MonotonicTime now);
+  // When the next refresh is due; MonotonicTime::max() for never.
   MonotonicTime nextDnsRefresh() const { return next_dns_refresh_; }
 
   const ClusterSettings& settings() const { return settings_; }

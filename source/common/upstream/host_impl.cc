@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace proxy::upstream {
@@ -27,10 +28,42 @@ HostImpl::HostImpl(std::string hostname, uint16_t port, bool tls, network::Addre
   for (auto& word : address_words_) {
     word.store(0, kRelaxed);
   }
-  setAddress(address);
+  if (address.valid()) {
+    addresses_.push_back(address);
+    storeAddress(address);
+  }
 }
 
-void HostImpl::setAddress(const network::Address& address) {
+bool HostImpl::setAddresses(std::vector<network::Address> addresses) {
+  std::lock_guard<std::mutex> lock(writer_mutex_);
+  if (addresses == addresses_) {
+    return false;
+  }
+  const network::Address current = address();
+  const bool keep = std::find(addresses.begin(), addresses.end(), current) != addresses.end();
+  addresses_ = std::move(addresses);
+  if (!keep) {
+    storeAddress(addresses_.empty() ? network::Address() : addresses_.front());
+  }
+  return true;
+}
+
+std::vector<network::Address> HostImpl::addresses() const {
+  std::lock_guard<std::mutex> lock(writer_mutex_);
+  return addresses_;
+}
+
+void HostImpl::onAddressConnected(const network::Address& address) {
+  if (address == this->address()) {
+    return;  // the usual case: no lock, no write
+  }
+  std::lock_guard<std::mutex> lock(writer_mutex_);
+  if (std::find(addresses_.begin(), addresses_.end(), address) != addresses_.end()) {
+    storeAddress(address);
+  }
+}
+
+void HostImpl::storeAddress(const network::Address& address) {
   uint64_t words[kAddressWords] = {};
   std::memcpy(words, &address, sizeof(address));
   const uint32_t sequence = address_sequence_.load(kRelaxed);

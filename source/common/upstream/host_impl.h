@@ -5,8 +5,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "api/stats/stats.h"
 #include "api/upstream/cluster.h"
@@ -28,8 +30,11 @@ struct PassiveHealth {
   stats::Counter* ejections = nullptr;
 };
 
-// A Host whose address is written by the main thread (DNS) and read by workers through a
-// sequence lock over relaxed atomic words: readers write nothing, so they never contend. The
+// A Host whose addresses are written by the main thread (DNS) and whose current address is
+// read by workers through a sequence lock over relaxed atomic words: readers write nothing,
+// so they never contend. Writers (DNS on the main thread, a worker whose connection
+// succeeded on another address) are rare and serialised by a mutex, which also guards the
+// full list of addresses. The
 // health counters are relaxed atomics written only on failures (and on the first success
 // after one); the active-request count is written by every request and sits on its own cache
 // line.
@@ -39,8 +44,10 @@ class HostImpl final : public Host {
   HostImpl(std::string hostname, uint16_t port, bool tls, network::Address address,
            std::shared_ptr<const PassiveHealth> health);
 
-  // Main thread only (the one writer): the address re-resolution found.
-  void setAddress(const network::Address& address);
+  // Main thread: every address re-resolution found, in the resolver's order (not empty).
+  // address() stays when it is still among them, else becomes the first. Returns whether
+  // the list changed.
+  bool setAddresses(std::vector<network::Address> addresses);
   // Whether the name is an IP literal, which never needs re-resolving.
   bool ipLiteral() const { return ip_literal_; }
   // How many times this host has been ejected.
@@ -51,6 +58,8 @@ class HostImpl final : public Host {
   uint16_t port() const override { return port_; }
   bool tls() const override { return tls_; }
   network::Address address() const override;
+  std::vector<network::Address> addresses() const override;
+  void onAddressConnected(const network::Address& address) override;
   bool healthy() const override;
   void onConnectSuccess() override;
   void onConnectFailure() override;
@@ -70,7 +79,13 @@ class HostImpl final : public Host {
   const bool ip_literal_;
   const std::shared_ptr<const PassiveHealth> health_;
 
-  // Odd while the main thread is writing address_words_.
+  // Writes the sequence-locked current address; writers hold writer_mutex_.
+  void storeAddress(const network::Address& address);
+
+  mutable std::mutex writer_mutex_;
+  std::vector<network::Address> addresses_;  // guarded by writer_mutex_
+
+  // Odd while a writer is writing address_words_.
   std::atomic<uint32_t> address_sequence_{0};
   std::atomic<uint64_t> address_words_[kAddressWords];
 

@@ -247,10 +247,15 @@ TEST(ClusterImplTest, DnsRefreshResolvesSwapsAndKeepsAddresses) {
   EXPECT_EQ(named.address().asString(), "10.0.0.1:80");
   EXPECT_EQ(cluster.hosts()[1]->address().asString(), "127.0.0.1:81");
 
-  // Still among the answers: kept, even if not first.
+  // Still among the answers: kept, even if not first; the list is the resolver's.
   dns.names["backend.test"] = {ipv4("10.0.0.2", 80), ipv4("10.0.0.1", 80)};
-  EXPECT_TRUE(cluster.refreshDns(dns.resolver(), clock.now).empty());
+  changes = cluster.refreshDns(dns.resolver(), clock.now);
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0], "backend.test:80: 10.0.0.1:80 -> 10.0.0.2:80,10.0.0.1:80");
   EXPECT_EQ(named.address().asString(), "10.0.0.1:80");
+  EXPECT_EQ(addressList(named.addresses()), "10.0.0.2:80,10.0.0.1:80");
+  // The same answers again: nothing to report.
+  EXPECT_TRUE(cluster.refreshDns(dns.resolver(), clock.now).empty());
 
   // Moved: swapped.
   dns.names["backend.test"] = {ipv4("10.0.0.3", 80)};
@@ -261,6 +266,42 @@ TEST(ClusterImplTest, DnsRefreshResolvesSwapsAndKeepsAddresses) {
   dns.names.erase("backend.test");
   EXPECT_TRUE(cluster.refreshDns(dns.resolver(), clock.now).empty());
   EXPECT_EQ(named.address().asString(), "10.0.0.3:80");
+}
+
+network::Address ipv6(const char* ip, uint16_t port) {
+  sockaddr_in6 sin6{};
+  sin6.sin6_family = AF_INET6;
+  sin6.sin6_port = htons(port);
+  inet_pton(AF_INET6, ip, &sin6.sin6_addr);
+  return network::Address(reinterpret_cast<sockaddr*>(&sin6), sizeof(sin6));
+}
+
+TEST(ClusterImplTest, EveryAddressOfANameIsKeptAndTheOneThatConnectedIsPreferred) {
+  FakeClock clock;
+  FakeDns dns;
+  ClusterImpl cluster("dual", {endpoint("dual.test", 80, false)}, settingsWith(clock));
+  Host& host = *cluster.hosts()[0];
+  dns.names["dual.test"] = {ipv6("::1", 80), ipv4("127.0.0.1", 80)};
+  cluster.refreshDns(dns.resolver(), clock.now);
+  EXPECT_EQ(host.address().asString(), "[::1]:80");
+  EXPECT_EQ(addressList(host.addresses()), "[::1]:80,127.0.0.1:80");
+
+  // A connection succeeded on the second address: new ones start there.
+  host.onAddressConnected(ipv4("127.0.0.1", 80));
+  EXPECT_EQ(host.address().asString(), "127.0.0.1:80");
+  EXPECT_EQ(addressList(host.addresses()), "[::1]:80,127.0.0.1:80") << "the list keeps its order";
+  // An address the name does not resolve to is ignored.
+  host.onAddressConnected(ipv4("10.0.0.9", 80));
+  EXPECT_EQ(host.address().asString(), "127.0.0.1:80");
+
+  // A refresh that still includes the preferred address keeps it.
+  dns.names["dual.test"] = {ipv6("::1", 80), ipv4("127.0.0.1", 80), ipv4("127.0.0.2", 80)};
+  EXPECT_EQ(cluster.refreshDns(dns.resolver(), clock.now).size(), 1u);
+  EXPECT_EQ(host.address().asString(), "127.0.0.1:80");
+  // One that drops it starts again at the resolver's first.
+  dns.names["dual.test"] = {ipv6("::1", 80), ipv4("127.0.0.2", 80)};
+  EXPECT_EQ(cluster.refreshDns(dns.resolver(), clock.now).size(), 1u);
+  EXPECT_EQ(host.address().asString(), "[::1]:80");
 }
 
 TEST(ClusterImplTest, ZeroRefreshIntervalNeverSchedules) {

@@ -14,6 +14,17 @@ MockHost::MockHost() {
   ON_CALL(*this, port()).WillByDefault(ReturnPointee(&port_));
   ON_CALL(*this, tls()).WillByDefault(ReturnPointee(&tls_));
   ON_CALL(*this, address()).WillByDefault(ReturnPointee(&address_));
+  ON_CALL(*this, addresses()).WillByDefault([this] {
+    if (!addresses_.empty()) {
+      return addresses_;
+    }
+    return address_.valid() ? std::vector<network::Address>{address_}
+                            : std::vector<network::Address>{};
+  });
+  ON_CALL(*this, onAddressConnected(_)).WillByDefault([this](const network::Address& address) {
+    connected_addresses_.push_back(address);
+    address_ = address;
+  });
   ON_CALL(*this, healthy()).WillByDefault(ReturnPointee(&healthy_));
   ON_CALL(*this, onConnectSuccess()).WillByDefault([this] { ++connect_successes_; });
   ON_CALL(*this, onConnectFailure()).WillByDefault([this] { ++connect_failures_; });

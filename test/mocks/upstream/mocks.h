@@ -15,6 +15,8 @@
 namespace proxy::upstream {
 
 // hostname(), port(), tls() and address() return hostname_, port_, tls_ and address_;
+// addresses() returns addresses_, or address_ alone when addresses_ is empty;
+// onAddressConnected() appends to connected_addresses_ and makes the address address_;
 // healthy() returns healthy_; onRequestStart()/onRequestEnd() move active_requests_, which
 // activeRequests() returns; the connect outcomes are counted in connect_successes_ and
 // connect_failures_.
@@ -29,6 +31,8 @@ class MockHost : public Host {
   MOCK_METHOD(uint16_t, port, (), (const, override));
   MOCK_METHOD(bool, tls, (), (const, override));
   MOCK_METHOD(network::Address, address, (), (const, override));
+  MOCK_METHOD(std::vector<network::Address>, addresses, (), (const, override));
+  MOCK_METHOD(void, onAddressConnected, (const network::Address& address), (override));
   MOCK_METHOD(bool, healthy, (), (const, override));
   MOCK_METHOD(void, onConnectSuccess, (), (override));
   MOCK_METHOD(void, onConnectFailure, (), (override));
@@ -40,6 +44,8 @@ class MockHost : public Host {
   uint16_t port_ = 80;
   bool tls_ = false;
   network::Address address_;
+  std::vector<network::Address> addresses_;
+  std::vector<network::Address> connected_addresses_;
   bool healthy_ = true;
   uint64_t active_requests_ = 0;
   uint64_t connect_successes_ = 0;

@@ -296,7 +296,7 @@ TEST_F(RouterTest, HttpsPoolUsesTheHostsCurrentAddress) {
   secure.tls = true;
   useTlsCluster("secure", {secure}, tls);
   // A DNS refresh moved the host: the next request connects to the new address.
-  cluster_->hostImpls()[0]->setAddress(ipv4("127.0.0.2", 443));
+  cluster_->hostImpls()[0]->setAddresses({ipv4("127.0.0.2", 443)});
   Stream& stream = get();
   ASSERT_EQ(1u, upstreams_.size());
   EXPECT_EQ(ipv4("127.0.0.2", 443), upstream(0).remote_address_);
@@ -331,6 +331,81 @@ TEST_F(RouterTest, ConnectFailureAndRequestEndReachTheHost) {
   EXPECT_EQ(0u, host.active_requests_);
   stream.filter->onDestroy();
   EXPECT_EQ(0u, host.active_requests_);
+}
+
+network::Address ipv6Loopback(uint16_t port) {
+  sockaddr_in6 sin6{};
+  sin6.sin6_family = AF_INET6;
+  sin6.sin6_port = htons(port);
+  sin6.sin6_addr = in6addr_loopback;
+  return network::Address(reinterpret_cast<sockaddr*>(&sin6), sizeof(sin6));
+}
+
+TEST_F(RouterTest, RefusedAddressWalksToTheNameNextAddressWithTheWholeRequest) {
+  upstream::MockHost& host = useMockHost();
+  host.address_ = ipv6Loopback(8080);
+  host.addresses_ = {ipv6Loopback(8080), ipv4("127.0.0.1", 8080)};
+  Stream& stream = request("POST", "/form", {{"host", "h"}, {"content-length", "3"}}, false);
+  body(stream, "a=1", true);
+  EXPECT_EQ(ipv6Loopback(8080), upstream(0).remote_address_);
+  failConnect(0, ECONNREFUSED);
+  ASSERT_EQ(2u, upstreams_.size());
+  EXPECT_EQ(ipv4("127.0.0.1", 8080), upstream(1).remote_address_);
+  EXPECT_EQ(ipv4("127.0.0.1", 8080), stream.callbacks.stream_info_.upstream_address);
+  EXPECT_EQ(0u, host.connect_failures_) << "no health penalty while an address is left";
+  EXPECT_EQ(0, stream.callbacks.local_reply_code_);
+  connect(1);
+  EXPECT_THAT(upstream(1).written_, testing::StartsWith("POST /form HTTP/1.1\r\n"));
+  EXPECT_THAT(upstream(1).written_, testing::EndsWith("\r\n\r\na=1"));
+  respond(1, kOk);
+  EXPECT_EQ("ok", stream.callbacks.response_body_);
+  EXPECT_EQ(1u, host.connect_successes_);
+  EXPECT_THAT(host.connected_addresses_, testing::ElementsAre(ipv4("127.0.0.1", 8080)));
+  stream.filter->onDestroy();
+  // The connection went back to the pool of the address that answered.
+  EXPECT_EQ(1u, pools_->get(ipv4("127.0.0.1", 8080)).idleCount());
+}
+
+TEST_F(RouterTest, EveryAddressRefusedIsOneHostFailureAnd502) {
+  upstream::MockHost& host = useMockHost();
+  host.addresses_ = {ipv4("127.0.0.1", 8080), ipv6Loopback(8080)};
+  Stream& stream = get();
+  failConnect(0, ECONNREFUSED);
+  ASSERT_EQ(2u, upstreams_.size());
+  EXPECT_EQ(ipv6Loopback(8080), upstream(1).remote_address_);
+  failConnect(1, EADDRNOTAVAIL);
+  EXPECT_EQ(2u, upstreams_.size()) << "then nothing left to try";
+  EXPECT_EQ(1u, host.connect_failures_);
+  EXPECT_EQ(502, stream.callbacks.local_reply_code_);
+  EXPECT_EQ(http::RequestFailure::kUpstreamConnectError, stream.callbacks.stream_info_.failure);
+  EXPECT_TRUE(host.connected_addresses_.empty());
+  stream.filter->onDestroy();
+  EXPECT_EQ(0u, host.active_requests_);
+}
+
+TEST_F(RouterTest, ConnectTimeoutIsSharedBetweenTheAddresses) {
+  upstream::MockHost& host = useMockHost();
+  host.addresses_ = {ipv4("127.0.0.1", 8080), ipv6Loopback(8080), ipv4("127.0.0.2", 8080)};
+  // 250 ms for three addresses: each gets what is left, since a share would be below
+  // AddressWalk::kMinTryTime.
+  Stream& stream = get();
+  timer(kConnectTimeout)->invokeCallback();
+  ASSERT_EQ(2u, upstreams_.size());
+  EXPECT_EQ(ipv6Loopback(8080), upstream(1).remote_address_);
+  EXPECT_EQ(0u, host.connect_failures_);
+  EXPECT_EQ(0, stream.callbacks.local_reply_code_);
+  stream.filter->onDestroy();
+}
+
+TEST_F(RouterTest, ResetAfterConnectDoesNotWalkTheAddresses) {
+  upstream::MockHost& host = useMockHost();
+  host.addresses_ = {ipv4("127.0.0.1", 8080), ipv6Loopback(8080)};
+  Stream& stream = get();
+  connect(0);
+  remoteClose(0, "connection_reset");
+  EXPECT_EQ(1u, upstreams_.size());
+  EXPECT_EQ(502, stream.callbacks.local_reply_code_);
+  stream.filter->onDestroy();
 }
 
 TEST_F(RouterTest, ConnectTimeoutCountsAsAFailure) {

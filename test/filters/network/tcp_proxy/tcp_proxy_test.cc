@@ -383,6 +383,74 @@ TEST_F(TcpProxyTest, RefusalsEjectARealClustersHost) {
   EXPECT_EQ(cluster->hosts()[1], cluster->chooseHost().host);
 }
 
+network::Address loopback6(uint16_t port) {
+  sockaddr_in6 sin6{};
+  sin6.sin6_family = AF_INET6;
+  sin6.sin6_port = htons(port);
+  sin6.sin6_addr = in6addr_loopback;
+  return network::Address(reinterpret_cast<sockaddr*>(&sin6), sizeof(sin6));
+}
+
+TEST_F(TcpProxyTest, RefusedAddressWalksToTheNameNextAddressWithoutAHealthPenalty) {
+  MockHosts mocks({8080});
+  mocks.hosts[0]->hostname_ = "dual.test";
+  mocks.hosts[0]->address_ = loopback6(8080);
+  mocks.hosts[0]->addresses_ = {loopback6(8080), loopback(8080)};
+  startWith(mocks.cluster);
+  EXPECT_EQ(loopback6(8080), upstream().remote_address_);
+  clientSends("hello");
+  failUpstream(ECONNREFUSED);
+  ASSERT_EQ(2u, upstreams_.size());
+  EXPECT_EQ(loopback(8080), upstream().remote_address_);
+  EXPECT_EQ(loopback(8080), downstream().info_.upstream_address);
+  EXPECT_EQ(0u, mocks.hosts[0]->connect_failures_);
+  EXPECT_EQ(1u, mocks.hosts[0]->active_requests_);
+  connectUpstream();
+  EXPECT_EQ("hello", upstream().written_) << "what the client sent meanwhile is not lost";
+  EXPECT_EQ(1u, mocks.hosts[0]->connect_successes_);
+  // New connections start at the address that answered.
+  EXPECT_THAT(mocks.hosts[0]->connected_addresses_, testing::ElementsAre(loopback(8080)));
+  EXPECT_EQ(network::FailureCause::kNone, downstream().info_.failure);
+  EXPECT_EQ(network::ConnectionState::kOpen, downstream().state_);
+}
+
+TEST_F(TcpProxyTest, HostFailsOnceWhenEveryAddressFailed) {
+  MockHosts mocks({8080, 8081});
+  mocks.hosts[0]->addresses_ = {loopback(8080), loopback6(8080)};
+  startWith(mocks.cluster);
+  failUpstream(ECONNREFUSED);
+  EXPECT_EQ(loopback6(8080), upstream().remote_address_);
+  EXPECT_EQ(0u, mocks.hosts[0]->connect_failures_);
+  failUpstream(ENETUNREACH);
+  EXPECT_EQ(1u, mocks.hosts[0]->connect_failures_);
+  EXPECT_EQ(0u, mocks.hosts[0]->active_requests_);
+  // Then the cluster's next host.
+  EXPECT_EQ(loopback(8081), upstream().remote_address_);
+  EXPECT_EQ(3u, upstreams_.size());
+  EXPECT_TRUE(mocks.hosts[0]->connected_addresses_.empty());
+}
+
+TEST_F(TcpProxyTest, ConnectTimeoutIsSharedBetweenTheAddresses) {
+  MockHosts mocks({8080});
+  mocks.cluster->connect_timeout_ = std::chrono::milliseconds(10000);
+  mocks.hosts[0]->addresses_ = {loopback(8080), loopback6(8080)};
+  startWith(mocks.cluster);
+  event::MockTimer& connect_timer = timer(0);
+  // Half of the budget each while both remain (at least AddressWalk::kMinTryTime).
+  EXPECT_LE(connect_timer.duration_, std::chrono::milliseconds(5000));
+  EXPECT_GE(connect_timer.duration_, std::chrono::milliseconds(4900));
+  connect_timer.invokeCallback();
+  EXPECT_EQ(loopback6(8080), upstream().remote_address_);
+  EXPECT_EQ(0u, mocks.hosts[0]->connect_failures_);
+  // The last address gets what is left of the budget.
+  EXPECT_GE(connect_timer.duration_, std::chrono::milliseconds(4900));
+  EXPECT_LE(connect_timer.duration_, std::chrono::milliseconds(10000));
+  connect_timer.invokeCallback();
+  EXPECT_EQ(1u, mocks.hosts[0]->connect_failures_);
+  EXPECT_EQ(network::FailureCause::kUpstreamConnectTimeout, downstream().info_.failure);
+  EXPECT_EQ(network::ConnectionState::kClosed, downstream().state_);
+}
+
 TEST_F(TcpProxyTest, ConnectTimeoutLogsItsNameAndTheConnectionIsLogged) {
   start({8080});
   timer(0).invokeCallback();
