@@ -109,7 +109,8 @@ class RouteAgreesWithTrafficTest(ProxyTestCase):
                     port = self.upstreams[upstream].port
                     self.assertEqual(answer["endpoints"],
                                      [{"host": "127.0.0.1", "port": port,
-                                       "address": f"127.0.0.1:{port}", "tls": False,
+                                       "address": f"127.0.0.1:{port}",
+                                       "addresses": [f"127.0.0.1:{port}"], "tls": False,
                                        "healthy": True}], where)
                     compared["routed"] += 1
                     if answer["route"] in ("users", "v1"):
