@@ -4,7 +4,6 @@
 
 #include <atomic>
 #include <functional>
-#include <future>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -52,10 +51,9 @@ class Server {
 
   // The main thread's loop: config work (reload, DNS) runs here, never on a worker.
   event::Dispatcher& mainDispatcher() { return main_dispatcher_; }
-  // Any thread but the main one: runs `fn` on the main thread and waits for its result.
-  // Throws std::runtime_error once the main loop has ended (shutting down).
-  template <typename Fn>
-  auto runOnMainThread(Fn fn) -> decltype(fn());
+  // Any thread: runs `fn` on the main thread soon; false (and `fn` dropped) once the main
+  // loop has ended (shutting down).
+  bool postToMainThread(std::function<void()> fn);
 
   // The answer to a reload: HTTP status and JSON body for /reload, and one line for the log.
   struct ReloadResult {
@@ -75,6 +73,7 @@ class Server {
   uint64_t generation() const { return snapshot_->generation; }
 
  private:
+  static std::shared_ptr<const admin::AdminAccessPolicy> accessPolicy(const Config& config);
   void onSignal(int signal_number);
   void shutdown();
   ReloadResult refuseReload(const std::string& error);
@@ -96,27 +95,12 @@ class Server {
   PluginLoader* plugins_ = nullptr;
   stats::Counter* reloads_ok_ = nullptr;
   stats::Counter* reloads_failed_ = nullptr;
-  // Guards posting to the main loop against its end (runOnMainThread).
+  // Guards posting to the main loop against its end (postToMainThread).
   std::mutex main_loop_mutex_;
   // Guards snapshot_ between the main thread (writes, at reload) and currentSnapshot().
   mutable std::mutex snapshot_mutex_;
   bool main_loop_open_ = true;
 };
-
-template <typename Fn>
-auto Server::runOnMainThread(Fn fn) -> decltype(fn()) {
-  using Result = decltype(fn());
-  auto task = std::make_shared<std::packaged_task<Result()>>(std::move(fn));
-  std::future<Result> result = task->get_future();
-  {
-    std::lock_guard<std::mutex> lock(main_loop_mutex_);
-    if (!main_loop_open_) {
-      throw std::runtime_error("shutting down");
-    }
-    main_dispatcher_.post([task] { (*task)(); });
-  }
-  return result.get();
-}
 
 // Blocks SIGINT, SIGTERM, SIGQUIT and SIGHUP in the calling thread (and the threads it
 // starts later) so that only the main thread's sigwait() sees them; ignores SIGPIPE.
