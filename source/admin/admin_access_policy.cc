@@ -120,6 +120,27 @@ bool AdminAccessPolicy::hostAllowed(std::optional<std::string_view> value) const
   return std::find(allowed_hosts_.begin(), allowed_hosts_.end(), host) != allowed_hosts_.end();
 }
 
+bool AdminAccessPolicy::forwardedHostsAllowed(const http::RequestHeaderMap& headers) const {
+  for (const auto& entry : headers.entries()) {
+    if (!equalsIgnoreCase(entry.name, "x-forwarded-host")) {
+      continue;
+    }
+    // A list when several proxies added to it: each must pass.
+    std::string_view rest = entry.value;
+    while (true) {
+      const size_t comma = rest.find(',');
+      if (!hostAllowed(trim(rest.substr(0, comma)))) {
+        return false;
+      }
+      if (comma == std::string_view::npos) {
+        break;
+      }
+      rest.remove_prefix(comma + 1);
+    }
+  }
+  return true;
+}
+
 bool AdminAccessPolicy::browserOriginated(const http::RequestHeaderMap& headers) {
   // Browsers send Origin with every cross-site request but a plain navigation, and
   // Sec-Fetch-Site with every request; curl and Prometheus send neither.
@@ -185,9 +206,10 @@ AdminAccessPolicy::Verdict AdminAccessPolicy::check(Endpoint endpoint,
     if (browserOriginated(headers)) {
       return refuse(403, "forbidden: a browser-originated request (Origin or Sec-Fetch-Site)\n");
     }
-    if (!hostAllowed(headers.get("host"))) {
+    if (!hostAllowed(headers.get("host")) || !forwardedHostsAllowed(headers)) {
       return refuse(403,
-                    "forbidden: Host is not an IP address, localhost or in admin.allowed_hosts\n");
+                    "forbidden: Host (or X-Forwarded-Host) is not an IP address, localhost or in "
+                    "admin.allowed_hosts\n");
     }
     if (!tokenAccepted(headers)) {
       return refuse(401, "unauthorized: send Authorization: Bearer <token of admin.token_file>\n");

@@ -37,7 +37,8 @@ class AdminAccessPolicy {
 
   // The whole decision for one request, in this order: unknown path (or a config endpoint on
   // the read-only address) 404; a browser-originated request 403; a Host that is not an IP
-  // literal, localhost or allowed 403; a missing or wrong token 401; a method the endpoint
+  // literal, localhost or allowed (nor is an X-Forwarded-Host) 403; a missing or wrong token
+  // 401; a method the endpoint
   // does not take 405 (HEAD never reloads).
   Verdict check(Endpoint endpoint, const http::RequestHeaderMap& headers,
                 bool read_only_address) const;
@@ -45,6 +46,10 @@ class AdminAccessPolicy {
   // The parts of check(), each alone.
   // True for a Host (with or without port) that is an IP literal, "localhost" or allowed.
   bool hostAllowed(std::optional<std::string_view> host) const;
+  // True when every X-Forwarded-Host value passes hostAllowed(), or there is none. A proxy in
+  // front (this one's router included) rewrites Host to the admin address and says the
+  // client's Host here, where a rebinding page's name shows.
+  bool forwardedHostsAllowed(const http::RequestHeaderMap& headers) const;
   // An Origin header, or Sec-Fetch-Site other than none/same-origin: a page in a browser.
   static bool browserOriginated(const http::RequestHeaderMap& headers);
   // True without a token; else one "Authorization: Bearer <token>", compared in constant time.

@@ -80,6 +80,31 @@ TEST_F(AdminAccessPolicyTest, ConfigEndpointsWithANonLocalHostAre403) {
   EXPECT_THAT(open_.check(Endpoint::kConfigDump, *map, false).body, HasSubstr("Host"));
 }
 
+TEST_F(AdminAccessPolicyTest, ForwardedHostIsCheckedLikeHost) {
+  // This proxy's own router in front: Host rewritten to the admin address, the client's Host
+  // (a rebinding page's name) in X-Forwarded-Host.
+  EXPECT_EQ(statusOf(open_, "GET", "/config_dump",
+                     {{"Host", "127.0.0.1:42007"}, {"X-Forwarded-Host", "evil.example:8021"}}),
+            403);
+  EXPECT_EQ(statusOf(open_, "GET", "/config_dump",
+                     {{"Host", "127.0.0.1:42007"}, {"X-Forwarded-Host", "localhost:8021"}}),
+            0);
+  // Every element of a list, and every header.
+  EXPECT_EQ(statusOf(allowing_, "GET", "/reload",
+                     {{"Host", "127.0.0.1"}, {"X-Forwarded-Host", "proxy.internal, evil.example"}}),
+            403);
+  EXPECT_EQ(statusOf(allowing_, "GET", "/reload",
+                     {{"Host", "127.0.0.1"},
+                      {"X-Forwarded-Host", "proxy.internal"},
+                      {"x-forwarded-host", "evil.example"}}),
+            403);
+  EXPECT_EQ(statusOf(allowing_, "GET", "/reload",
+                     {{"Host", "127.0.0.1"}, {"X-Forwarded-Host", "proxy.internal, 10.0.0.1:80"}}),
+            0);
+  // Not the probes' concern.
+  EXPECT_EQ(statusOf(open_, "GET", "/metrics", {{"X-Forwarded-Host", "evil.example"}}), 0);
+}
+
 TEST_F(AdminAccessPolicyTest, ProbesAnswerAnyHost) {
   for (const char* path : {"/metrics", "/ready", "/healthz"}) {
     EXPECT_EQ(statusOf(open_, "GET", path, {{"Host", "reverse-proxy:42007"}}), 0) << path;

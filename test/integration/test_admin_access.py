@@ -166,6 +166,43 @@ class HostAndBrowserTest(AdminAccessTestBase):
             self.assertEqual(status, 200, f"{path}: {body}")
 
 
+class BehindTheProxysOwnListenerTest(AdminAccessTestBase):
+    """As in config/config.yml: an HTTP listener routing to the admin API. The router rewrites
+    Host to the admin address and puts the client's Host in X-Forwarded-Host, which the admin
+    API checks as it checks Host."""
+
+    def test_rebinding_name_through_the_http_listener_is_refused(self):
+        http_port = free_port()
+        text = f"""admin: {{ address: "127.0.0.1:{self.admin}" }}
+workers: 1
+clusters:
+  - {{ name: admin_api, endpoints: ["127.0.0.1:{self.admin}"] }}
+listeners:
+  - name: http
+    address: "127.0.0.1:{http_port}"
+    filters:
+      - name: http_connection_manager
+        config:
+          http_filters:
+            - name: path_prefix_router
+              config:
+                routes: [{{ name: admin, prefix: /, cluster: admin_api }}]
+            - name: router
+"""
+        self.start_proxy(text, admin_port=self.admin, workers=None)
+        base = f"http://127.0.0.1:{http_port}"
+        status, body, rc = curl(base + "/config_dump", extra=("-H", "Host: rebind.evil.example"))
+        self.assertEqual((rc, status), (0, 403), body)
+        self.assertIn("X-Forwarded-Host", body)
+        status, body, rc = curl(base + "/reload", extra=("-H", "Host: rebind.evil.example"))
+        self.assertEqual((rc, status), (0, 403), body)
+        self.assertEqual(self.generation(), 1)
+        status, body, rc = curl(base + "/metrics", extra=("-H", "Host: rebind.evil.example"))
+        self.assertEqual((rc, status), (0, 200), body)
+        status, body, rc = curl(base + "/config_dump")
+        self.assertEqual((rc, status), (0, 200), body)
+
+
 class TokenTest(AdminAccessTestBase):
     def write_token(self, text):
         with open(self.token_path, "w") as f:

@@ -764,24 +764,24 @@ const ErrorCase kErrorCases[] = {
      "\"[::1]:8020\", found \"localhost\""},
     {"AdminNotAMap", "admin: \":1\"\n", "1:8: admin: expected a map, found \":1\""},
     {"AdminAllowedHostWithPort", "admin: { allowed_hosts: [\"proxy:42007\"] }\n",
-     "1:27: admin.allowed_hosts[0]: expected a host name without port such as "
+     "1:26: admin.allowed_hosts[0]: expected a host name without port such as "
      "\"proxy.internal\", found \"proxy:42007\""},
     {"AdminAllowedHostsNotAList", "admin: { allowed_hosts: proxy }\n",
-     "1:26: admin.allowed_hosts: expected a list, found \"proxy\""},
+     "1:25: admin.allowed_hosts: expected a list, found \"proxy\""},
     {"AdminAllowedHostNotAName", "admin: { allowed_hosts: [\"a b\"] }\n",
-     "1:27: admin.allowed_hosts[0]: expected a host name without port such as "
+     "1:26: admin.allowed_hosts[0]: expected a host name without port such as "
      "\"proxy.internal\", found \"a b\""},
     {"AdminTokenFileEmptyPath", "admin: { token_file: \"\" }\n",
-     "1:23: admin.token_file: expected the path of a file holding the token, found \"\""},
+     "1:22: admin.token_file: expected the path of a file holding the token, found \"\""},
     {"AdminTokenFileMissing", "admin: { token_file: /nonexistent/admin-token }\n",
-     "1:23: admin.token_file: expected a readable file holding the token, found "
+     "1:22: admin.token_file: expected a readable file holding the token, found "
      "\"/nonexistent/admin-token\": No such file or directory"},
     {"AdminReadOnlyAddressBad", "admin: { read_only_address: 42007 }\n",
-     "1:30: admin.read_only_address: expected an address such as \":8020\", \"127.0.0.1:8020\" "
+     "1:29: admin.read_only_address: expected an address such as \":8020\", \"127.0.0.1:8020\" "
      "or \"[::1]:8020\", found \"42007\""},
     {"AdminReadOnlyAddressOverlapsAdmin",
      "admin: { address: \"127.0.0.1:9901\", read_only_address: \":9901\" }\n",
-     "1:59: admin.read_only_address: expected an address that does not overlap admin.address "
+     "1:56: admin.read_only_address: expected an address that does not overlap admin.address "
      "\"127.0.0.1:9901\", found \":9901\""},
     // Clusters.
     {"ClustersNotAList", "clusters: {}\n", "1:11: clusters: expected a list, found a map"},
