@@ -9,7 +9,7 @@
 
 namespace proxy::admin {
 
-// Who may use which admin endpoint (CONTRACT.md §6). The probes and /metrics answer anyone:
+// Who may use which admin endpoint. The probes and /metrics answer anyone:
 // orchestrators and Prometheus call them by pod IP or service name. The endpoints that change
 // or reveal config refuse what a browser sends (a page on another site must not reach them,
 // not even through DNS rebinding, where the page's own name points at this address) and,

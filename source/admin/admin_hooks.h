@@ -23,7 +23,7 @@ using AdminReplyCb = std::function<void(AdminReply)>;
 struct AdminHooks {
   // True once every listener accepts, false again while draining. Any thread.
   std::function<bool()> ready;
-  // Reloads the config (CONTRACT.md §7): 200 and the changes, or 400 and the errors; 503
+  // Reloads the config (README.md, "Reload"): 200 and the changes, or 400 and the errors; 503
   // once shutting down.
   std::function<void(AdminReplyCb done)> reload;
   // The running config, generation and bound addresses; YAML when `yaml`.

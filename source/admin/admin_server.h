@@ -20,7 +20,7 @@
 
 namespace proxy::admin {
 
-// The admin API (CONTRACT.md §6), served by one thread of its own running the project's
+// The admin API (README.md, "Admin API"), served by one thread of its own running the project's
 // event loop, with the HTTP connection manager and codec that serve traffic and AdminFilter
 // as the terminal filter. An idle or slow client costs a descriptor and a timer, never a
 // thread, so the probes always have a loop to answer them: a request head must arrive within

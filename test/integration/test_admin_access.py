@@ -1,7 +1,7 @@
-"""Who may use the admin API (CONTRACT.md §6), with curl and real sockets: the endpoints that
-change or reveal config refuse browsers, foreign Host names (DNS rebinding) and, with
-admin.token_file, requests without the token; HEAD never reloads; GET /reload still does;
-the probes and /metrics answer anyone; read_only_address serves only those three."""
+"""Who may use the admin API (README.md, "Admin API"), with curl and real sockets: the
+endpoints that change or reveal config refuse browsers, foreign Host names (DNS rebinding)
+and, with admin.token_file, requests without the token; HEAD never reloads; GET /reload still
+does; the probes and /metrics answer anyone; read_only_address serves only those three."""
 
 import json
 import os
@@ -102,7 +102,8 @@ class GoProgramUsageTest(AdminAccessTestBase):
         self.assertEqual(self.generation(), 1, "a HEAD request reloaded the config")
         # And HEAD on a read endpoint answers with the headers only.
         status, headers, body = raw_request(
-            self.admin, f"HEAD /config_dump HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+            self.admin,
+            "HEAD /config_dump HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         self.assertEqual((status, body), (200, ""))
         self.assertIn("content-type: application/json", headers)
 
@@ -312,7 +313,8 @@ class OverridesAndPrintingTest(AdminAccessTestBase):
         self.assertEqual(first.returncode, 0, first.stderr)
         self.assertRegex(first.stdout, r'admin: \{address: "127\.0\.0\.1:\d+", allowed_hosts: '
                                        r'\["proxy\.test"\], token_file: "' +
-                         re.escape(self.token_path) + r'", read_only_address: "127\.0\.0\.1:9902"\}')
+                         re.escape(self.token_path) +
+                         r'", read_only_address: "127\.0\.0\.1:9902"\}')
         self.assertNotIn("printed-token", first.stdout)
         printed_path = os.path.join(self.dir, "printed.yml")
         with open(printed_path, "w") as f:

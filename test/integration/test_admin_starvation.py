@@ -1,8 +1,8 @@
-"""Idle or slow admin clients never delay the probes (CONTRACT.md §6): with 100 connections
-sitting on the admin port, idle or sending one byte a second, /healthz, /ready and /metrics
-still answer within 200 ms; past the connection cap the oldest connection makes room; a
-request head that does not arrive in time is answered 408 and closed; a reload in flight
-does not hold the probes either."""
+"""Idle or slow admin clients never delay the probes (README.md, "Admin API"): with 100
+connections sitting on the admin port, idle or sending one byte a second, /healthz, /ready
+and /metrics still answer within 200 ms; past the connection cap the oldest connection makes
+room; a request head that does not arrive in time is answered 408 and closed; a reload in
+flight does not hold the probes either."""
 
 import json
 import os
@@ -41,7 +41,7 @@ def config(admin_port, clusters=1, routes=1):
               "          http_filters:", "            - name: path_prefix_router",
               "              config:", "                routes:"]
     for i in range(routes):
-        lines.append(f"                  - {{ name: r{i}, prefix: /p{i}/, cluster: c{i % clusters} }}")
+        lines.append(" " * 18 + f"- {{ name: r{i}, prefix: /p{i}/, cluster: c{i % clusters} }}")
     lines.append("            - name: router")
     return "\n".join(lines) + "\n"
 

@@ -522,7 +522,7 @@ std::string readTokenFile(const YAML::Node& node, const std::string& path) {
   return token;
 }
 
-// `admin: {address, allowed_hosts, token_file, read_only_address}` (CONTRACT.md §6).
+// `admin: {address, allowed_hosts, token_file, read_only_address}`.
 void parseAdmin(const YAML::Node& root, Config& config) {
   config.admin_address = *parseHostPort(kDefaultAdminAddress);
   const YAML::Node admin = root["admin"];

@@ -91,7 +91,7 @@ struct PluginConfig {
   YAML::Mark mark;
 };
 
-// `admin:` beyond its address (CONTRACT.md §6): who may use the endpoints that change or
+// `admin:` beyond its address (README.md, "Admin API"): who may use the endpoints that change or
 // reveal config, and a second address serving only the probes and /metrics.
 struct AdminConfig {
   // Host names (lower case, no port) accepted in Host besides IP literals and localhost.
