@@ -1,177 +1,176 @@
 #include "admin/admin_server.h"
 
-#include <Poco/Net/HTTPRequestHandler.h>
-#include <Poco/Net/HTTPRequestHandlerFactory.h>
-#include <Poco/Net/HTTPServerParams.h>
-#include <Poco/Net/HTTPServerRequest.h>
-#include <Poco/Net/HTTPServerResponse.h>
-#include <Poco/Net/IPAddress.h>
-#include <Poco/Net/ServerSocket.h>
-#include <Poco/Net/SocketAddress.h>
-#include <Poco/Timespan.h>
-#include <Poco/URI.h>
+#include <pthread.h>
+#include <unistd.h>
 
-#include "admin/prometheus_exposition.h"
-#include "admin/route_query.h"
+#include "api/event/deferred_deletable.h"
+#include "api/network/connection.h"
+#include "common/http/connection_manager_impl.h"
+#include "common/network/connection_impl.h"
+#include "common/network/socket_util.h"
 
 namespace proxy::admin {
-namespace {
 
-class TextHandler final : public Poco::Net::HTTPRequestHandler {
+// One admin connection, owned by the server until it closes.
+class AdminServer::ActiveAdminConnection final : public network::ConnectionCallbacks,
+                                                 public event::DeferredDeletable {
  public:
-  TextHandler(Poco::Net::HTTPResponse::HTTPStatus status, std::string content_type,
-              std::string body)
-      : status_(status), content_type_(std::move(content_type)), body_(std::move(body)) {}
+  ActiveAdminConnection(AdminServer& server, network::ConnectionPtr connection)
+      : server_(server), connection_(std::move(connection)) {}
 
-  void handleRequest(Poco::Net::HTTPServerRequest&,
-                     Poco::Net::HTTPServerResponse& response) override {
-    response.setStatus(status_);
-    response.setContentType(content_type_);
-    response.setContentLength(static_cast<std::streamsize>(body_.size()));
-    response.send() << body_;
+  network::Connection& connection() { return *connection_; }
+
+  // network::ConnectionCallbacks
+  void onEvent(network::ConnectionEvent event) override {
+    if (event == network::ConnectionEvent::kRemoteClose ||
+        event == network::ConnectionEvent::kLocalClose) {
+      server_.removeConnection(*this);
+    }
   }
+  void onAboveWriteBufferHighWatermark() override {}
+  void onBelowWriteBufferLowWatermark() override {}
+
+  std::list<std::unique_ptr<ActiveAdminConnection>>::iterator position;
+  bool listed = false;
 
  private:
-  Poco::Net::HTTPResponse::HTTPStatus status_;
-  std::string content_type_;
-  std::string body_;
-};
-
-}  // namespace
-
-class AdminServer::RequestHandlerFactory final : public Poco::Net::HTTPRequestHandlerFactory {
- public:
-  RequestHandlerFactory(std::vector<std::shared_ptr<prometheus::Collectable>> collectables,
-                        Hooks hooks)
-      : collectables_(std::move(collectables)), hooks_(std::move(hooks)) {}
-
-  Poco::Net::HTTPRequestHandler* createRequestHandler(
-      const Poco::Net::HTTPServerRequest& request) override {
-    using Status = Poco::Net::HTTPResponse::HTTPStatus;
-    const std::string path = Poco::URI(request.getURI()).getPath();
-    const bool read = request.getMethod() == "GET" || request.getMethod() == "HEAD";
-    if (path == "/metrics") {
-      if (!read) {
-        return new TextHandler(Status::HTTP_METHOD_NOT_ALLOWED, "text/plain", "use GET\n");
-      }
-      return new TextHandler(Status::HTTP_OK, kPrometheusTextContentType,
-                             renderPrometheusText(collectables_));
-    }
-    if (path == "/reload" && hooks_.reload) {
-      if (!read && request.getMethod() != "POST") {
-        return new TextHandler(Status::HTTP_METHOD_NOT_ALLOWED, "text/plain",
-                               "use POST (or GET)\n");
-      }
-      try {
-        Reply reply = hooks_.reload();
-        return new TextHandler(static_cast<Status>(reply.status), "application/json", reply.body);
-      } catch (const std::exception& error) {
-        return new TextHandler(Status::HTTP_SERVICE_UNAVAILABLE, "text/plain",
-                               std::string(error.what()) + "\n");
-      }
-    }
-    if (path == "/config_dump" && hooks_.config_dump) {
-      if (!read) {
-        return new TextHandler(Status::HTTP_METHOD_NOT_ALLOWED, "text/plain", "use GET\n");
-      }
-      Poco::URI::QueryParameters query = Poco::URI(request.getURI()).getQueryParameters();
-      bool yaml = false;
-      for (const auto& [key, value] : query) {
-        if (key == "format") {
-          if (value != "json" && value != "yaml") {
-            return new TextHandler(Status::HTTP_BAD_REQUEST, "text/plain",
-                                   "format: expected json or yaml, found \"" + value + "\"\n");
-          }
-          yaml = value == "yaml";
-        }
-      }
-      try {
-        std::string body = hooks_.config_dump(yaml);
-        return new TextHandler(Status::HTTP_OK, yaml ? "application/yaml" : "application/json",
-                               body);
-      } catch (const std::exception& error) {
-        return new TextHandler(Status::HTTP_SERVICE_UNAVAILABLE, "text/plain",
-                               std::string(error.what()) + "\n");
-      }
-    }
-    if (path == "/ready") {
-      bool ready = hooks_.ready && hooks_.ready();
-      return new TextHandler(ready ? Status::HTTP_OK : Status::HTTP_SERVICE_UNAVAILABLE,
-                             "text/plain", ready ? "ready\n" : "not ready\n");
-    }
-    if (path == "/healthz") {
-      // Liveness: answered whenever this thread runs, ready or not.
-      return new TextHandler(Status::HTTP_OK, "text/plain", "ok\n");
-    }
-    if (path == "/route") {
-      if (!read) {
-        return new TextHandler(Status::HTTP_METHOD_NOT_ALLOWED, "text/plain", "use GET\n");
-      }
-      server::SnapshotConstSharedPtr snapshot = hooks_.snapshot ? hooks_.snapshot() : nullptr;
-      if (snapshot == nullptr) {
-        return new TextHandler(Status::HTTP_SERVICE_UNAVAILABLE, "application/json",
-                               "{\"error\": \"no configuration loaded yet\"}\n");
-      }
-      RouteQueryAnswer answer =
-          answerRouteQuery(*snapshot, Poco::URI(request.getURI()).getRawQuery());
-      return new TextHandler(static_cast<Status>(answer.status), "application/json",
-                             std::move(answer.body));
-    }
-    return new TextHandler(Status::HTTP_NOT_FOUND, "text/plain",
-                           "not found; try /metrics, /ready, /healthz, /route, /reload or "
-                           "/config_dump\n");
-  }
-
- private:
-  const std::vector<std::shared_ptr<prometheus::Collectable>> collectables_;
-  const Hooks hooks_;
+  AdminServer& server_;
+  network::ConnectionPtr connection_;
 };
 
 AdminServer::AdminServer(const server::HostPort& address,
+                         const std::optional<server::HostPort>& read_only_address,
+                         std::shared_ptr<const AdminAccessPolicy> policy,
                          std::vector<std::shared_ptr<prometheus::Collectable>> collectables,
                          Hooks hooks) {
-  Poco::Net::ServerSocket socket;
-  if (address.wildcard()) {
-    // Every interface, IPv4 and IPv6, as the Go program's ":42007" did.
-    try {
-      socket.bind6(Poco::Net::SocketAddress(
-                       Poco::Net::IPAddress::wildcard(Poco::Net::IPAddress::IPv6), address.port),
-                   true, false);
-    } catch (const Poco::Exception&) {
-      socket.bind(Poco::Net::SocketAddress(Poco::Net::IPAddress(), address.port), true);
+  context_.policy = std::move(policy);
+  context_.collectables = std::move(collectables);
+  context_.hooks = std::move(hooks);
+  listeners_.reserve(2);
+  try {
+    bind(address, false);
+    if (read_only_address) {
+      bind(*read_only_address, true);
     }
-  } else {
-    socket.bind(Poco::Net::SocketAddress(address.host, address.port), true);
+  } catch (...) {
+    for (Listener& listener : listeners_) {
+      ::close(listener.fd);
+    }
+    throw;
   }
-  socket.listen(64);
-  Poco::Net::SocketAddress bound = socket.address();
-  server::HostPort shown{address.host, bound.port()};
-  bound_address_ = shown.toString();
-
-  auto* params = new Poco::Net::HTTPServerParams;
-  params->setMaxThreads(4);
-  params->setMaxQueued(64);
-  params->setKeepAlive(true);
-  // POCO's connection dispatcher notices stop() only when its queue wait times out (default
-  // 10 s), which would hold up shutdown; a short wait bounds that.
-  params->setThreadIdleTime(Poco::Timespan(0, 200 * 1000));
-  server_ = std::make_unique<Poco::Net::HTTPServer>(
-      new RequestHandlerFactory(std::move(collectables), std::move(hooks)), thread_pool_, socket,
-      params);
 }
 
-AdminServer::~AdminServer() { stop(); }
+AdminServer::~AdminServer() {
+  stop();
+  for (Listener& listener : listeners_) {
+    ::close(listener.fd);
+  }
+}
 
-void AdminServer::start() { server_->start(); }
+void AdminServer::bind(const server::HostPort& address, bool read_only) {
+  // A small backlog: the admin API serves few clients, and beyond it the kernel refuses.
+  network::ListenSocket socket = network::createListenSocket(address.host, address.port, 128);
+  Listener listener;
+  listener.fd = socket.fd;
+  listener.shown_address = server::HostPort{address.host, socket.address.port()}.toString();
+  listener.read_only = read_only;
+  auto config = std::make_shared<http::ConnectionManagerConfig>();
+  config->filter_factories.push_back([this, read_only](http::FilterChainFactoryCallbacks& chain) {
+    chain.addStreamDecoderFilter(std::make_shared<AdminFilter>(context_, read_only));
+  });
+  // Small heads (a token fits), and deadlines that free a slow client's connection.
+  config->limits.max_head_bytes = 16 * 1024;
+  config->limits.max_headers = 64;
+  config->limits.max_uri_bytes = 4 * 1024;
+  config->request_headers_timeout = kRequestHeadersTimeout;
+  config->idle_timeout = kIdleTimeout;
+  config->stream_idle_timeout = kStreamIdleTimeout;
+  config->listener_name = read_only ? "admin_read_only" : "admin";
+  listener.http_config = std::move(config);
+  listeners_.push_back(std::move(listener));
+}
+
+void AdminServer::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void AdminServer::run() {
+  pthread_setname_np(pthread_self(), "admin");
+  // Made here: a dispatcher's file events belong to its own thread.
+  for (Listener& listener : listeners_) {
+    listener.listener = std::make_unique<network::ListenerImpl>(
+        dispatcher_, listener.fd, [this, &listener](int fd, const network::Address& remote) {
+          onAccept(listener, fd, remote);
+        });
+  }
+  dispatcher_.run();
+  for (Listener& listener : listeners_) {
+    listener.listener.reset();
+  }
+  // Closing removes entries: walk a copy.
+  std::vector<network::Connection*> open;
+  for (auto& active : connections_) {
+    open.push_back(&active->connection());
+  }
+  for (network::Connection* connection : open) {
+    connection->close(network::ConnectionCloseType::kNoFlush, "admin_stopped");
+  }
+  dispatcher_.runOnce(std::chrono::milliseconds(0));
+}
 
 void AdminServer::stop() {
-  if (server_ != nullptr) {
-    server_->stopAll(true);
-    server_.reset();
-    thread_pool_.joinAll();
+  if (thread_.joinable()) {
+    dispatcher_.exit();
+    thread_.join();
   }
 }
 
-std::string AdminServer::boundAddress() const { return bound_address_; }
+std::string AdminServer::boundAddress() const { return listeners_.front().shown_address; }
+
+std::string AdminServer::readOnlyBoundAddress() const {
+  return listeners_.size() > 1 ? listeners_[1].shown_address : "";
+}
+
+void AdminServer::setAccessPolicy(std::shared_ptr<const AdminAccessPolicy> policy) {
+  dispatcher_.post([this, policy = std::move(policy)] { context_.policy = policy; });
+}
+
+void AdminServer::onAccept(Listener& listener, int fd, const network::Address& remote) {
+  if (connections_.size() >= kMaxConnections) {
+    // Full: the oldest connection goes, so that clients holding connections open can never
+    // lock out a new one (a probe). Whatever it was doing (a reload applies anyway) ends.
+    connections_.front()->connection().close(network::ConnectionCloseType::kNoFlush,
+                                             "admin_connection_limit");
+  }
+  sockaddr_storage local{};
+  socklen_t len = sizeof(local);
+  network::Address local_address;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0) {
+    local_address = network::Address(reinterpret_cast<sockaddr*>(&local), len);
+  }
+  auto connection =
+      std::make_unique<network::ConnectionImpl>(dispatcher_, fd, remote, local_address, true);
+  connection->addReadFilter(std::make_shared<http::ConnectionManagerImpl>(listener.http_config));
+  network::Connection& ref = *connection;
+  auto active = std::make_unique<ActiveAdminConnection>(*this, std::move(connection));
+  ref.addConnectionCallbacks(*active);
+  connections_.push_back(std::move(active));
+  connections_.back()->position = std::prev(connections_.end());
+  connections_.back()->listed = true;
+  open_connections_.store(static_cast<uint32_t>(connections_.size()));
+  ref.initializeReadFilters();
+}
+
+void AdminServer::removeConnection(ActiveAdminConnection& active) {
+  if (!active.listed) {
+    return;
+  }
+  active.listed = false;
+  std::unique_ptr<ActiveAdminConnection> owned = std::move(*active.position);
+  connections_.erase(active.position);
+  open_connections_.store(static_cast<uint32_t>(connections_.size()));
+  // Mid-callback: destroyed, with its filters, after this event.
+  dispatcher_.deferredDelete(std::move(owned));
+}
 
 }  // namespace proxy::admin

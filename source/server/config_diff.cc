@@ -153,6 +153,20 @@ ConfigDiff diffConfigs(const Config& running, const Config& next) {
   if (running.admin_address.toString() != next.admin_address.toString()) {
     diff.restart_required.push_back("admin.address");
   }
+  // Who may use the admin API changes at once; where it listens needs a restart.
+  if (running.admin.allowed_hosts != next.admin.allowed_hosts) {
+    diff.settings.push_back("admin.allowed_hosts");
+  }
+  if (running.admin.token_file != next.admin.token_file ||
+      running.admin.token != next.admin.token) {
+    diff.settings.push_back("admin.token_file");
+  }
+  auto read_only = [](const Config& config) {
+    return config.admin.read_only_address ? config.admin.read_only_address->toString() : "";
+  };
+  if (read_only(running) != read_only(next)) {
+    diff.restart_required.push_back("admin.read_only_address");
+  }
   return diff;
 }
 

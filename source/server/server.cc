@@ -69,19 +69,34 @@ void Server::start() {
       std::make_shared<admin::ProcessCollector>()};
   admin::AdminServer::Hooks hooks;
   hooks.ready = [this] { return ready_.load(); };
-  hooks.reload = [this] {
-    ReloadResult result = reloadAndWait();
-    return admin::AdminServer::Reply{result.ok ? 200 : 400, result.json};
+  // The admin thread never waits for the main one: the work is posted there and its answer
+  // handed back through `done`.
+  hooks.reload = [this](admin::AdminReplyCb done) {
+    bool posted = postToMainThread([this, done] {
+      reload([done](const ReloadResult& result) {
+        done(admin::AdminReply{result.ok ? 200 : 400, result.json, "application/json"});
+      });
+    });
+    if (!posted) {
+      done(admin::AdminReply{503, "shutting down\n", "text/plain; charset=utf-8"});
+    }
   };
-  hooks.config_dump = [this](bool yaml) {
-    return runOnMainThread([this, yaml] { return configDump(yaml); });
+  hooks.config_dump = [this](bool yaml, admin::AdminReplyCb done) {
+    bool posted = postToMainThread([this, yaml, done] {
+      done(
+          admin::AdminReply{200, configDump(yaml), yaml ? "application/yaml" : "application/json"});
+    });
+    if (!posted) {
+      done(admin::AdminReply{503, "shutting down\n", "text/plain; charset=utf-8"});
+    }
   };
   hooks.snapshot = [this] { return currentSnapshot(); };
   try {
-    admin_ = std::make_unique<admin::AdminServer>(config_.admin_address, collectables, hooks);
-  } catch (const Poco::Exception& error) {
-    throw std::runtime_error("admin API: cannot listen on " + config_.admin_address.toString() +
-                             ": " + error.displayText());
+    admin_ =
+        std::make_unique<admin::AdminServer>(config_.admin_address, config_.admin.read_only_address,
+                                             accessPolicy(config_), collectables, hooks);
+  } catch (const std::exception& error) {
+    throw std::runtime_error("admin API: " + std::string(error.what()));
   }
 
   for (uint32_t i = 0; i < worker_count; ++i) {
@@ -96,12 +111,30 @@ void Server::start() {
   }
   logger_.information("admin API on " + admin_->boundAddress() + "; " +
                       std::to_string(worker_count) + " workers");
+  if (config_.admin.read_only_address) {
+    logger_.information("admin read-only address (/metrics, /ready, /healthz) on " +
+                        admin_->readOnlyBoundAddress());
+  }
   // snapshot_ is only read and replaced on the main thread, where the timer runs.
   resolver_ = std::make_unique<AsyncResolver>(main_dispatcher_, upstream::systemResolver());
   dns_refresher_ = std::make_unique<DnsRefresher>(
       main_dispatcher_, [this] { return snapshot_; }, *resolver_, logger_);
   dns_refresher_->start();
   ready_ = true;
+}
+
+std::shared_ptr<const admin::AdminAccessPolicy> Server::accessPolicy(const Config& config) {
+  return std::make_shared<const admin::AdminAccessPolicy>(config.admin.allowed_hosts,
+                                                          config.admin.token);
+}
+
+bool Server::postToMainThread(std::function<void()> fn) {
+  std::lock_guard<std::mutex> lock(main_loop_mutex_);
+  if (!main_loop_open_) {
+    return false;
+  }
+  main_dispatcher_.post(std::move(fn));
+  return true;
 }
 
 SnapshotConstSharedPtr Server::currentSnapshot() const {
@@ -133,7 +166,7 @@ int Server::waitForShutdown() {
       event::FileTriggerType::kLevel, event::FileReadyType::kRead);
   main_dispatcher_.run();
   {
-    // Admin threads waiting in runOnMainThread() get their answer before the loop is gone.
+    // Work the admin thread posted (a reload, a config dump) still runs and is answered.
     std::lock_guard<std::mutex> lock(main_loop_mutex_);
     main_loop_open_ = false;
   }
@@ -181,21 +214,6 @@ void Server::reload(ReloadDone done) {
   if (!reloading_) {
     startQueuedReload();
   }
-}
-
-Server::ReloadResult Server::reloadAndWait() {
-  auto answer = std::make_shared<std::promise<ReloadResult>>();
-  std::future<ReloadResult> result = answer->get_future();
-  {
-    std::lock_guard<std::mutex> lock(main_loop_mutex_);
-    if (!main_loop_open_) {
-      throw std::runtime_error("shutting down");
-    }
-    main_dispatcher_.post([this, answer] {
-      reload([answer](const ReloadResult& done) { answer->set_value(done); });
-    });
-  }
-  return result.get();
 }
 
 void Server::startQueuedReload() {
@@ -302,6 +320,7 @@ bool Server::stageReload(StagedReload& staged, ReloadResult& refused) {
   // Settings that need a restart keep their running values (and are reported).
   next_config.workers = snapshot_->config.workers;
   next_config.admin_address = snapshot_->config.admin_address;
+  next_config.admin.read_only_address = snapshot_->config.admin.read_only_address;
 
   try {
     // Names that need a lookup are left unresolved here; startQueuedReload() has them
@@ -359,6 +378,11 @@ Server::ReloadResult Server::applyStagedReload(StagedReload& staged) {
   {
     std::lock_guard<std::mutex> lock(snapshot_mutex_);
     snapshot_ = next;
+  }
+  if (next_config.admin.allowed_hosts != config_.admin.allowed_hosts ||
+      next_config.admin.token != config_.admin.token) {
+    // Requests whose headers arrive after this reload's answer is sent are judged by it.
+    admin_->setAccessPolicy(accessPolicy(next_config));
   }
   config_ = next_config;
   generation_gauge_->add(1);

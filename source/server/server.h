@@ -4,7 +4,6 @@
 
 #include <atomic>
 #include <functional>
-#include <future>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -54,10 +53,9 @@ class Server {
 
   // The main thread's loop: config work (reload, DNS) runs here, never on a worker.
   event::Dispatcher& mainDispatcher() { return main_dispatcher_; }
-  // Any thread but the main one: runs `fn` on the main thread and waits for its result.
-  // Throws std::runtime_error once the main loop has ended (shutting down).
-  template <typename Fn>
-  auto runOnMainThread(Fn fn) -> decltype(fn());
+  // Any thread: runs `fn` on the main thread soon; false (and `fn` dropped) once the main
+  // loop has ended (shutting down).
+  bool postToMainThread(std::function<void()> fn);
 
   // The answer to a reload: HTTP status and JSON body for /reload, and one line for the log.
   struct ReloadResult {
@@ -67,7 +65,7 @@ class Server {
     std::string log_line;
   };
   using ReloadDone = std::function<void(const ReloadResult&)>;
-  // Main thread (SIGHUP comes here; the admin API through reloadAndWait()): reads the config
+  // Main thread (SIGHUP comes here; the admin API through postToMainThread()): reads the config
   // file again, validates it, builds the new snapshot, has its new names looked up off the
   // main thread (the loop goes on meanwhile: signals, other admin requests), binds new
   // listeners and applies it (docs/architecture.md, Reload); then `done` runs on the main
@@ -75,9 +73,6 @@ class Server {
   // overlap: one asked for while another runs starts when it ends (all those asked for
   // meanwhile are answered by that one), reading the file then.
   void reload(ReloadDone done);
-  // Any thread but the main one: reload() and wait for its answer. Throws
-  // std::runtime_error once the main loop has ended (shutting down).
-  ReloadResult reloadAndWait();
   // Main thread: the running config with its generation and bound addresses, as JSON (the
   // canonical form's structure) or, with `yaml`, as YAML.
   std::string configDump(bool yaml) const;
@@ -93,6 +88,7 @@ class Server {
     SnapshotConstSharedPtr next;
   };
 
+  static std::shared_ptr<const admin::AdminAccessPolicy> accessPolicy(const Config& config);
   void onSignal(int signal_number);
   void shutdown();
   ReloadResult refuseReload(const std::string& error);
@@ -131,27 +127,12 @@ class Server {
   PluginLoader* plugins_ = nullptr;
   stats::Counter* reloads_ok_ = nullptr;
   stats::Counter* reloads_failed_ = nullptr;
-  // Guards posting to the main loop against its end (runOnMainThread).
+  // Guards posting to the main loop against its end (postToMainThread).
   std::mutex main_loop_mutex_;
   // Guards snapshot_ between the main thread (writes, at reload) and currentSnapshot().
   mutable std::mutex snapshot_mutex_;
   bool main_loop_open_ = true;
 };
-
-template <typename Fn>
-auto Server::runOnMainThread(Fn fn) -> decltype(fn()) {
-  using Result = decltype(fn());
-  auto task = std::make_shared<std::packaged_task<Result()>>(std::move(fn));
-  std::future<Result> result = task->get_future();
-  {
-    std::lock_guard<std::mutex> lock(main_loop_mutex_);
-    if (!main_loop_open_) {
-      throw std::runtime_error("shutting down");
-    }
-    main_dispatcher_.post([task] { (*task)(); });
-  }
-  return result.get();
-}
 
 // Blocks SIGINT, SIGTERM, SIGQUIT and SIGHUP in the calling thread (and the threads it
 // starts later) so that only the main thread's sigwait() sees them; ignores SIGPIPE.

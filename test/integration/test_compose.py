@@ -193,16 +193,23 @@ class ComposeFileTest(unittest.TestCase):
         cls.proxy_config = load_yaml(CONFIG_DOCKER)
         cls.admin_port = port_of(cls.proxy_config["admin"]["address"])
 
-    def published(self, service):
-        """{container port: host port} of a service's published TCP ports."""
-        ports = {}
+    def published_entries(self, service):
+        """[(container port, host port, host IP or "" for every interface)] of a service."""
+        entries = []
         for entry in self.services[service].get("ports", []):
             if isinstance(entry, dict):
-                ports[int(entry["target"])] = int(entry["published"])
-            else:  # "HOST:CONTAINER" short form
-                host, _, container = str(entry).rpartition(":")
-                ports[int(container)] = int(host.rsplit(":", 1)[-1])
-        return ports
+                entries.append((int(entry["target"]), int(entry["published"]),
+                                entry.get("host_ip", "")))
+            else:  # "[IP:]HOST:CONTAINER[/tcp]" short form
+                text = str(entry).split("/")[0]
+                parts = text.split(":")
+                ip = ":".join(parts[:-2]) if len(parts) > 2 else ""
+                entries.append((int(parts[-1]), int(parts[-2]), ip))
+        return entries
+
+    def published(self, service):
+        """{container port: host port} of a service's published TCP ports."""
+        return {container: host for container, host, _ in self.published_entries(service)}
 
     def mounts(self, service):
         """{target: source} of a service's bind mounts."""
@@ -250,6 +257,23 @@ class ComposeFileTest(unittest.TestCase):
         published = self.published("reverse-proxy")
         for port in listener_ports | {self.admin_port}:
             self.assertEqual(published.get(port), port, f"port {port}: {published}")
+
+    def test_admin_port_is_published_on_loopback_only(self):
+        """The admin API reloads and dumps the config: from the host, loopback only. The
+        traffic ports stay on every interface."""
+        ips = {container: ip for container, _, ip in self.published_entries("reverse-proxy")}
+        self.assertEqual(ips[self.admin_port], "127.0.0.1", ips)
+        for port in (8020, 8021):
+            self.assertEqual(ips[port], "", ips)
+
+    def test_config_docker_allows_the_service_name_and_prometheus_needs_nothing_more(self):
+        """Prometheus scrapes with Host "reverse-proxy:42007": /metrics answers any Host, and
+        the name is in allowed_hosts for the config endpoints too; no token is configured, so
+        the scrape needs no credentials."""
+        admin = self.proxy_config["admin"]
+        self.assertIn("reverse-proxy", admin.get("allowed_hosts", []))
+        self.assertNotIn("token_file", admin)
+        self.assertNotIn("read_only_address", admin)
         self.assertEqual(self.published("prometheus"), {9090: 9090})
         self.assertEqual(self.published("httpbin"), {80: 80})
 
@@ -324,7 +348,8 @@ class ConfigDockerTest(unittest.TestCase):
     def test_canonical_form_keeps_the_admin_port_on_every_interface(self):
         result = run_proxy_once(["--print-config", "-c", CONFIG_DOCKER], timeout=60)
         self.assertEqual(result.returncode, 0, result.stderr)
-        self.assertRegex(result.stdout, r'admin: \{address: ":42007"\}')
+        self.assertRegex(result.stdout,
+                         r'admin: \{address: ":42007", allowed_hosts: \["reverse-proxy"\]\}')
         for endpoint in ("httpbin:80", "host.docker.internal:8081"):
             self.assertIn(endpoint, result.stdout)
 

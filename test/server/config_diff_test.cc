@@ -136,6 +136,21 @@ TEST(ConfigDiffTest, WorkersAndAdminNeedARestartLogLevelDoesNot) {
   EXPECT_THAT(diff.settings, ElementsAre("log_level", "shutdown_timeout"));
 }
 
+TEST(ConfigDiffTest, AdminAccessAppliesAtOnceReadOnlyAddressNeedsARestart) {
+  Config running = parse(config(kRoutes));
+  Config next = parse(
+      config(kRoutes, "", "admin: { allowed_hosts: [proxy], read_only_address: \":9902\" }\n"));
+  next.admin.token_file = "/etc/proxy/token";
+  next.admin.token = "t";
+  ConfigDiff diff = diffConfigs(running, next);
+  EXPECT_THAT(diff.settings, ElementsAre("admin.allowed_hosts", "admin.token_file"));
+  EXPECT_THAT(diff.restart_required, ElementsAre("admin.read_only_address"));
+  // The same file with another token in it is a change too.
+  Config rotated = next;
+  rotated.admin.token = "u";
+  EXPECT_THAT(diffConfigs(next, rotated).settings, ElementsAre("admin.token_file"));
+}
+
 TEST(ConfigDiffTest, VirtualHostsNamedByFirstHost) {
   auto with_hosts = [](const std::string& cluster) {
     return R"(

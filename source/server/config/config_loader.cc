@@ -470,15 +470,92 @@ void parseListeners(const YAML::Node& root, Config& config) {
   }
 }
 
-HostPort parseAdminAddress(const YAML::Node& root) {
-  const YAML::Node admin = root["admin"];
-  checkKeys(admin, "admin", {"address"});
-  if (admin.IsDefined() && admin.IsMap()) {
-    if (auto address = optionalAddress(admin, "admin", "address")) {
-      return *address;
-    }
+// The token file is read at every load, so a reload picks up a new token; one trailing line
+// break is dropped (echo adds it). An unreadable or empty file is a config error now rather
+// than an admin API nobody can use.
+std::string readTokenFile(const YAML::Node& node, const std::string& path) {
+  const std::string field = "admin.token_file";
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int error = errno;
+    fail(node, field,
+         "expected a readable file holding the token, found " + quoted(path) + ": " +
+             std::strerror(error));
   }
-  return *parseHostPort(kDefaultAdminAddress);
+  std::string token;
+  char buffer[4096];
+  while (true) {
+    ssize_t n = ::read(fd, buffer, sizeof(buffer));
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      int error = errno;
+      ::close(fd);
+      fail(node, field,
+           "expected a readable file holding the token, found " + quoted(path) + ": " +
+               std::strerror(error));
+    }
+    if (n == 0 || token.size() > 4096) {
+      break;
+    }
+    token.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r')) {
+    token.pop_back();
+  }
+  if (token.empty()) {
+    fail(node, field, "expected a file holding the token, found " + quoted(path) + ": empty");
+  }
+  if (token.size() > 4096) {
+    fail(node, field, "expected a token of at most 4096 bytes, found " + quoted(path) + ": larger");
+  }
+  // What a client can send in one header line: visible ASCII, no spaces.
+  if (std::any_of(token.begin(), token.end(), [](char c) {
+        return static_cast<unsigned char>(c) <= ' ' || static_cast<unsigned char>(c) >= 0x7f;
+      })) {
+    fail(node, field,
+         "expected a token of visible ASCII characters without spaces, found other bytes in " +
+             quoted(path));
+  }
+  return token;
+}
+
+// `admin: {address, allowed_hosts, token_file, read_only_address}`.
+void parseAdmin(const YAML::Node& root, Config& config) {
+  config.admin_address = *parseHostPort(kDefaultAdminAddress);
+  const YAML::Node admin = root["admin"];
+  checkKeys(admin, "admin", {"address", "allowed_hosts", "token_file", "read_only_address"});
+  if (!admin.IsDefined() || !admin.IsMap()) {
+    return;
+  }
+  if (auto address = optionalAddress(admin, "admin", "address")) {
+    config.admin_address = *address;
+  }
+  YAML::Node hosts = optionalList(admin, "admin", "allowed_hosts");
+  for (size_t i = 0; i < hosts.size(); ++i) {
+    const std::string field = indexPath("admin.allowed_hosts", i);
+    const YAML::Node item = hosts[i];
+    const std::string host = item.IsScalar() ? router::normalizeHost(item.Scalar()) : std::string();
+    // A name as a Host header carries it, without port: "proxy.internal".
+    if (!item.IsScalar() || item.Scalar().find(':') != std::string::npos ||
+        !router::isHostName(host)) {
+      fail(item, field,
+           "expected a host name without port such as \"proxy.internal\", found " + describe(item));
+    }
+    config.admin.allowed_hosts.push_back(host);
+  }
+  if (auto token_file = optionalString(admin, "admin", "token_file")) {
+    if (token_file->empty()) {
+      fail(admin["token_file"], "admin.token_file",
+           "expected the path of a file holding the token, found \"\"");
+    }
+    config.admin.token_file = pathBesideConfig(config.file, *token_file);
+    config.admin.token = readTokenFile(admin["token_file"], config.admin.token_file);
+  }
+  config.admin.read_only_address = optionalAddress(admin, "admin", "read_only_address");
+  config.admin.read_only_mark = markOf(admin["read_only_address"]);
 }
 
 // The seed form (seed/BEHAVIOUR.md), translated into canonical listeners and clusters.
@@ -851,6 +928,21 @@ void checkListenerAddresses(const Config& config) {
                                       quoted(config.admin_address.toString()) + ", found " +
                                       quoted(listener.address.toString()));
     }
+    if (config.admin.read_only_address &&
+        overlaps(*config.admin.read_only_address, listener.address)) {
+      throw registry::ConfigError(
+          listener.mark, field,
+          "expected an address that does not overlap the admin read_only_address " +
+              quoted(config.admin.read_only_address->toString()) + ", found " +
+              quoted(listener.address.toString()));
+    }
+  }
+  if (config.admin.read_only_address &&
+      overlaps(*config.admin.read_only_address, config.admin_address)) {
+    throw registry::ConfigError(config.admin.read_only_mark, "admin.read_only_address",
+                                "expected an address that does not overlap admin.address " +
+                                    quoted(config.admin_address.toString()) + ", found " +
+                                    quoted(config.admin.read_only_address->toString()));
   }
 }
 
@@ -1032,7 +1124,7 @@ Config parseRoot(const YAML::Node& root, const std::string& file_name, const Env
     if (auto timeout = optionalDuration(root, "", "shutdown_timeout")) {
       config.shutdown_timeout = *timeout;
     }
-    config.admin_address = parseAdminAddress(root);
+    parseAdmin(root, config);
     parseClusters(root, config);
     parseListeners(root, config);
     parseAccessLog(root, config);

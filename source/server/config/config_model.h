@@ -91,10 +91,25 @@ struct PluginConfig {
   YAML::Mark mark;
 };
 
+// `admin:` beyond its address (README.md, "Admin API"): who may use the endpoints that change or
+// reveal config, and a second address serving only the probes and /metrics.
+struct AdminConfig {
+  // Host names (lower case, no port) accepted in Host besides IP literals and localhost.
+  std::vector<std::string> allowed_hosts;
+  // The file holding the bearer token, resolved beside the config; empty: no token needed.
+  std::string token_file;
+  // Its content, read at every load (so a reload re-reads it); never printed.
+  std::string token;
+  // Serves only /metrics, /ready and /healthz.
+  std::optional<HostPort> read_only_address;
+  YAML::Mark read_only_mark;  // of read_only_address, for an overlap found after INTERNAL_API_PORT
+};
+
 struct Config {
-  std::string file;                // the path it was read from, for errors and logs
-  bool seed_form = false;          // it was written in the Go program's form
-  HostPort admin_address;          // after INTERNAL_API_PORT
+  std::string file;        // the path it was read from, for errors and logs
+  bool seed_form = false;  // it was written in the Go program's form
+  HostPort admin_address;  // after INTERNAL_API_PORT
+  AdminConfig admin;
   std::string log_level = "info";  // debug | info | warn | error ("log" is read as info)
   uint32_t workers = 0;            // 0: one per core
   std::chrono::milliseconds shutdown_timeout{5000};

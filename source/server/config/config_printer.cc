@@ -174,8 +174,24 @@ std::string printCanonicalConfig(const Config& config) {
   out.SetIndent(2);
   out << YAML::BeginMap;
   out << YAML::Key << "admin" << YAML::Value << YAML::Flow << YAML::BeginMap << YAML::Key
-      << "address" << YAML::Value << YAML::DoubleQuoted << config.admin_address.toString()
-      << YAML::EndMap;
+      << "address" << YAML::Value << YAML::DoubleQuoted << config.admin_address.toString();
+  if (!config.admin.allowed_hosts.empty()) {
+    out << YAML::Key << "allowed_hosts" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+    for (const std::string& host : config.admin.allowed_hosts) {
+      out << YAML::DoubleQuoted << host;
+    }
+    out << YAML::EndSeq;
+  }
+  // The path only: the token itself never leaves the process (config_dump prints this).
+  if (!config.admin.token_file.empty()) {
+    out << YAML::Key << "token_file" << YAML::Value << YAML::DoubleQuoted
+        << config.admin.token_file;
+  }
+  if (config.admin.read_only_address) {
+    out << YAML::Key << "read_only_address" << YAML::Value << YAML::DoubleQuoted
+        << config.admin.read_only_address->toString();
+  }
+  out << YAML::EndMap;
   out << YAML::Key << "log_level" << YAML::Value << config.log_level;
   out << YAML::Key << "workers" << YAML::Value;
   if (config.workers == 0) {

@@ -436,6 +436,93 @@ TEST_F(ConfigLoaderTest, ListenerOnTheAdminPortIsAnError) {
             "admin address \":8020\", found \":8020\"");
 }
 
+// --- The admin block ---
+
+class AdminConfigTest : public ConfigLoaderTest {
+ protected:
+  // A token file in a fresh directory, removed after the test.
+  std::string tokenFile(const std::string& content) {
+    char dir[] = "/tmp/proxy-admin-token-XXXXXX";
+    EXPECT_NE(mkdtemp(dir), nullptr);
+    dir_ = dir;
+    std::string path = dir_ + "/token";
+    std::ofstream(path) << content;
+    return path;
+  }
+  void TearDown() override {
+    if (!dir_.empty()) {
+      std::remove((dir_ + "/token").c_str());
+      rmdir(dir_.c_str());
+    }
+  }
+  std::string dir_;
+};
+
+TEST_F(AdminConfigTest, EveryKeyIsRead) {
+  std::string path = tokenFile("s3cret-token\n");
+  Config config = parse(
+      "admin:\n  address: \"127.0.0.1:9901\"\n  allowed_hosts: [Proxy.Internal., "
+      "reverse-proxy]\n  token_file: " +
+      path + "\n  read_only_address: \":9902\"\n");
+  EXPECT_EQ(config.admin_address.toString(), "127.0.0.1:9901");
+  EXPECT_THAT(config.admin.allowed_hosts, ElementsAre("proxy.internal", "reverse-proxy"));
+  EXPECT_EQ(config.admin.token_file, path);
+  // One trailing line break dropped: `echo token > file` works.
+  EXPECT_EQ(config.admin.token, "s3cret-token");
+  ASSERT_TRUE(config.admin.read_only_address.has_value());
+  EXPECT_EQ(config.admin.read_only_address->toString(), ":9902");
+}
+
+TEST_F(AdminConfigTest, DefaultsAreNoHostsNoTokenNoReadOnlyAddress) {
+  Config config = parse("log_level: info\n");
+  EXPECT_THAT(config.admin.allowed_hosts, IsEmpty());
+  EXPECT_EQ(config.admin.token_file, "");
+  EXPECT_EQ(config.admin.token, "");
+  EXPECT_FALSE(config.admin.read_only_address.has_value());
+}
+
+TEST_F(AdminConfigTest, EmptyTokenFileIsAnErrorNamingTheField) {
+  std::string path = tokenFile("\n");
+  EXPECT_EQ(errorOf("admin: { token_file: " + path + " }\n"),
+            "test.yml:1:22: admin.token_file: expected a file holding the token, found \"" + path +
+                "\": empty");
+}
+
+TEST_F(AdminConfigTest, TokenWithSpacesIsAnError) {
+  std::string path = tokenFile("two words\n");
+  EXPECT_THAT(errorOf("admin: { token_file: " + path + " }\n"),
+              HasSubstr("admin.token_file: expected a token of visible ASCII characters"));
+}
+
+TEST_F(AdminConfigTest, TokenIsReadAgainAtEveryLoad) {
+  std::string path = tokenFile("first");
+  const std::string yaml = "admin: { token_file: " + path + " }\n";
+  EXPECT_EQ(parse(yaml).admin.token, "first");
+  std::ofstream(path) << "second";
+  EXPECT_EQ(parse(yaml).admin.token, "second");
+}
+
+TEST_F(AdminConfigTest, RelativeTokenFileIsBesideTheConfig) {
+  std::string path = tokenFile("t");
+  Config config =
+      parseConfig("admin: { token_file: token }\n", dir_ + "/config.yml", env(), filters_);
+  EXPECT_EQ(config.admin.token_file, path);
+  EXPECT_EQ(config.admin.token, "t");
+}
+
+TEST_F(AdminConfigTest, InternalApiPortLeavesTheRestOfTheBlock) {
+  env_["INTERNAL_API_PORT"] = ":9000";
+  Config config = parse("admin: { address: \"127.0.0.1:1\", allowed_hosts: [proxy] }\n");
+  EXPECT_EQ(config.admin_address.toString(), ":9000");
+  EXPECT_THAT(config.admin.allowed_hosts, ElementsAre("proxy"));
+}
+
+TEST_F(AdminConfigTest, ListenerOnTheReadOnlyAddressIsAnError) {
+  EXPECT_EQ(errorOf(std::string("admin: { read_only_address: \":8020\" }\n") + kTcpCanonical),
+            "test.yml:7:14: listeners[0].address: expected an address that does not overlap the "
+            "admin read_only_address \":8020\", found \":8020\"");
+}
+
 // --- Seed translation details ---
 
 TEST_F(ConfigLoaderTest, SeedTargetsShareClustersByAuthority) {
@@ -637,7 +724,8 @@ const ErrorCase kErrorCases[] = {
      "2:1: listener: unknown field, expected one of: admin, log_level, workers, "
      "shutdown_timeout, clusters, listeners, access_log, plugins"},
     {"UnknownAdminKey", "admin: { adress: \":1\" }\n",
-     "1:10: admin.adress: unknown field, expected one of: address"},
+     "1:10: admin.adress: unknown field, expected one of: address, allowed_hosts, token_file, "
+     "read_only_address"},
     {"UnknownClusterKey", "clusters:\n  - { name: a, endpoints: [\"a:1\"], timeout: 1s }\n",
      "2:36: clusters[0].timeout: unknown field, expected one of: name, endpoints, lb_policy, "
      "connect_timeout, passive_health, dns_refresh_interval, tls"},
@@ -675,6 +763,26 @@ const ErrorCase kErrorCases[] = {
      "2:12: admin.address: expected an address such as \":8020\", \"127.0.0.1:8020\" or "
      "\"[::1]:8020\", found \"localhost\""},
     {"AdminNotAMap", "admin: \":1\"\n", "1:8: admin: expected a map, found \":1\""},
+    {"AdminAllowedHostWithPort", "admin: { allowed_hosts: [\"proxy:42007\"] }\n",
+     "1:26: admin.allowed_hosts[0]: expected a host name without port such as "
+     "\"proxy.internal\", found \"proxy:42007\""},
+    {"AdminAllowedHostsNotAList", "admin: { allowed_hosts: proxy }\n",
+     "1:25: admin.allowed_hosts: expected a list, found \"proxy\""},
+    {"AdminAllowedHostNotAName", "admin: { allowed_hosts: [\"a b\"] }\n",
+     "1:26: admin.allowed_hosts[0]: expected a host name without port such as "
+     "\"proxy.internal\", found \"a b\""},
+    {"AdminTokenFileEmptyPath", "admin: { token_file: \"\" }\n",
+     "1:22: admin.token_file: expected the path of a file holding the token, found \"\""},
+    {"AdminTokenFileMissing", "admin: { token_file: /nonexistent/admin-token }\n",
+     "1:22: admin.token_file: expected a readable file holding the token, found "
+     "\"/nonexistent/admin-token\": No such file or directory"},
+    {"AdminReadOnlyAddressBad", "admin: { read_only_address: 42007 }\n",
+     "1:29: admin.read_only_address: expected an address such as \":8020\", \"127.0.0.1:8020\" "
+     "or \"[::1]:8020\", found \"42007\""},
+    {"AdminReadOnlyAddressOverlapsAdmin",
+     "admin: { address: \"127.0.0.1:9901\", read_only_address: \":9901\" }\n",
+     "1:56: admin.read_only_address: expected an address that does not overlap admin.address "
+     "\"127.0.0.1:9901\", found \":9901\""},
     // Clusters.
     {"ClustersNotAList", "clusters: {}\n", "1:11: clusters: expected a list, found a map"},
     {"ClusterNotAMap", "clusters: [a]\n",
