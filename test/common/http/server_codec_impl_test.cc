@@ -275,6 +275,9 @@ std::vector<RejectCase> rejectCases() {
       {"TlsHandshake", std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11), 400,
        "malformed"},
       {"Garbage", "hello world\r\n\r\n", 400, "malformed"},
+      {"FragmentInTarget", "GET /a#frag HTTP/1.1\r\nHost: a\r\n\r\n", 400, "fragment_in_target"},
+      {"FragmentAfterQuery", "GET /a?x=1#f HTTP/1.1\r\nHost: a\r\n\r\n", 400, "fragment_in_target"},
+      {"EmptyFragment", "GET /# HTTP/1.1\r\nHost: a\r\n\r\n", 400, "fragment_in_target"},
   };
   return cases;
 }
