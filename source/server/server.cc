@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "admin/prometheus_exposition.h"
+#include "common/access_log/access_log_sink_impl.h"
 #include "server/config/config_loader.h"
 #include "server/config/config_printer.h"
 #include "server/config_diff.h"
@@ -39,6 +40,7 @@ void blockServerSignals() {
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGQUIT);
   sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   // Writes to a closed peer return EPIPE to the connection instead of killing the process.
   signal(SIGPIPE, SIG_IGN);
@@ -116,6 +118,7 @@ int Server::waitForShutdown() {
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGQUIT);
   sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGUSR1);
   // The signals are blocked in every thread; a signalfd hands them to the main loop.
   const int signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
   if (signal_fd < 0) {
@@ -150,6 +153,17 @@ void Server::onSignal(int signal_number) {
       logger_.information("SIGHUP: " + result.log_line);
     } else {
       logger_.error("SIGHUP: " + result.log_line);
+    }
+    return;
+  }
+  if (signal_number == SIGUSR1) {
+    // Log rotation: the old file was renamed; new lines go to a new file at the path.
+    for (const auto& result : access_log::AccessLogSinkImpl::reopenFiles()) {
+      if (result.ok) {
+        logger_.information("SIGUSR1: " + result.message);
+      } else {
+        logger_.error("SIGUSR1: " + result.message);
+      }
     }
     return;
   }
