@@ -222,6 +222,17 @@ class TrustedTest(HttpsCase):
         resp = self.request("/sni")
         self.assertEqual(resp.status, 200, resp.body[:300])
         self.assertEqual(up.sni, ["other.test"])
+        # The name the certificate was checked for is the upstream Host too.
+        self.assertEqual(header_values(resp.json(), "host"), [f"other.test:{up.port}"])
+
+    def test_configured_sni_leaves_a_preserved_host_alone(self):
+        up = self.start_https_upstream(PKI.other)
+        self.start(up, endpoint_host="127.0.0.1",
+                   tls_block=f'{{ ca_file: "{PKI.ca}", sni: other.test }}',
+                   route="cluster: secure, preserve_host: true")
+        resp = self.request("/kept", host="client.example")
+        self.assertEqual(resp.status, 200, resp.body[:300])
+        self.assertEqual(header_values(resp.json(), "host"), ["client.example"])
 
     def test_ip_endpoint_verified_against_ip_san_without_sni(self):
         up = self.start_https_upstream(PKI.localhost)

@@ -99,13 +99,15 @@ void removeHopByHopHeaders(http::HeaderMap& headers) {
 // Valid until the next call on this thread: built in a per-thread string that keeps its
 // capacity, so a long host name costs no allocation per request (it is copied into the
 // headers' arena at once).
-std::string_view authorityOf(const upstream::Endpoint& endpoint) {
+// `server_name` (a cluster's tls.sni), when set, stands for the endpoint's host.
+std::string_view authorityOf(const upstream::Endpoint& endpoint, std::string_view server_name) {
   thread_local std::string authority;
   authority.clear();
-  if (endpoint.host.find(':') != std::string::npos) {
-    authority.append("[").append(endpoint.host).append("]");  // an IPv6 literal
+  const std::string_view host = server_name.empty() ? endpoint.host : server_name;
+  if (host.find(':') != std::string_view::npos) {
+    authority.append("[").append(host).append("]");  // an IPv6 literal
   } else {
-    authority.append(endpoint.host);
+    authority.append(host);
   }
   const uint16_t default_port = endpoint.tls ? 443 : 80;
   if (endpoint.port != 0 && endpoint.port != default_port) {
@@ -179,7 +181,8 @@ http::FilterHeadersStatus RouterFilter::decodeHeaders(http::RequestHeaderMap& he
   if (upgrade_requested_) {
     registerTunnel();
   }
-  rewriteRequestHeaders(headers, *endpoint, route->preserveHost());
+  rewriteRequestHeaders(headers, *endpoint, route->preserveHost(),
+                        tls != nullptr ? (*tls)->serverName() : std::string_view());
   request_headers_ = &headers;
   request_complete_ = end_stream;
   callbacks_->addDownstreamWatermarkCallbacks(*this);
@@ -194,7 +197,8 @@ http::FilterHeadersStatus RouterFilter::decodeHeaders(http::RequestHeaderMap& he
 }
 
 void RouterFilter::rewriteRequestHeaders(http::RequestHeaderMap& headers,
-                                         const upstream::Endpoint& endpoint, bool preserve_host) {
+                                         const upstream::Endpoint& endpoint, bool preserve_host,
+                                         std::string_view server_name) {
   // Read before anything is removed: what the client asked for.
   const std::optional<std::string_view> client_host = headers.get("host");
   const std::optional<std::string_view> upgrade = headers.get("upgrade");
@@ -209,7 +213,7 @@ void RouterFilter::rewriteRequestHeaders(http::RequestHeaderMap& headers,
     headers.set("x-forwarded-host", *client_host);
   }
   if (!preserve_host || !client_host) {
-    headers.set("host", authorityOf(endpoint));
+    headers.set("host", authorityOf(endpoint, server_name));
   }
   headers.set("x-forwarded-proto", "http");
 

@@ -250,6 +250,25 @@ TEST_F(RouterTest, HttpsEndpointIsReachedThroughTheClustersTlsContext) {
   EXPECT_EQ(0u, pools_->get(ipv4("127.0.0.1", 443)).idleCount());
 }
 
+// A cluster's tls.sni names the server for every endpoint: the certificate is checked for
+// it, so the request names it too, unless the route keeps the client's Host.
+TEST_F(RouterTest, ClusterSniIsTheUpstreamHost) {
+  auto tls = std::make_shared<NiceMock<network::MockTransportSocketFactory>>();
+  tls->server_name_ = "api.internal";
+  upstream::Endpoint by_ip = endpoint("10.0.0.7", 8443);
+  by_ip.tls = true;
+  useTlsCluster("secure", {by_ip}, tls);
+  Stream& first = get();
+  EXPECT_EQ("api.internal:8443", *first.headers.get("host"));
+  first.filter->onDestroy();
+
+  route_ = std::make_shared<proxy::router::RouteImpl>("route", "path_prefix_router", cluster_,
+                                                      /*preserve_host=*/true);
+  Stream& kept = request("GET", "/", {{"host", "client.example"}});
+  EXPECT_EQ("client.example", *kept.headers.get("host"));
+  kept.filter->onDestroy();
+}
+
 TEST_F(RouterTest, TlsHandshakeFailureIs502AndNotRetried) {
   auto tls = std::make_shared<NiceMock<network::MockTransportSocketFactory>>();
   upstream::Endpoint secure = endpoint("api.example", 443);
