@@ -299,16 +299,22 @@ std::string Server::configDump(bool yaml) const {
     listeners[listener->config.name] = listener_manager_.boundAddress(listener->config.name);
   }
   YAML::Node config = YAML::Load(printCanonicalConfig(snapshot_->config));
+  // The load's warnings (an unverified TLS cluster...): visible to whoever inspects it.
+  YAML::Node warnings(YAML::NodeType::Sequence);
+  for (const auto& warning : snapshot_->config.warnings) {
+    warnings.push_back(warning);
+  }
   if (!yaml) {
     return "{\"generation\":" + std::to_string(snapshot_->generation) +
-           ",\"bound_addresses\":" + yamlToJson(listeners) + ",\"config\":" + yamlToJson(config) +
-           "}\n";
+           ",\"bound_addresses\":" + yamlToJson(listeners) +
+           ",\"warnings\":" + yamlToJson(warnings) + ",\"config\":" + yamlToJson(config) + "}\n";
   }
   YAML::Emitter out;
   out.SetIndent(2);
   out << YAML::BeginMap;
   out << YAML::Key << "generation" << YAML::Value << snapshot_->generation;
   out << YAML::Key << "bound_addresses" << YAML::Value << listeners;
+  out << YAML::Key << "warnings" << YAML::Value << warnings;
   out << YAML::Key << "config" << YAML::Value << config;
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/log/timeout_log.h"
+#include "common/log/upstream_failure_log.h"
 
 #include "api/network/connection.h"
 #include "common/http/upgrade.h"
@@ -426,7 +427,7 @@ bool RouterFilter::canRetry(const http::PooledConnection& failed,
          !retried_ && replayable_ && !response_started_ && !destroyed_;
 }
 
-void RouterFilter::onUpstreamFailure(http::UpstreamFailure failure, std::string_view) {
+void RouterFilter::onUpstreamFailure(http::UpstreamFailure failure, std::string_view reason) {
   const bool retry = canRetry(*upstream_, failure);
   releaseUpstream();  // already closed: destroyed after this event
   if (retry) {
@@ -451,6 +452,7 @@ void RouterFilter::onUpstreamFailure(http::UpstreamFailure failure, std::string_
   }
   switch (failure) {
     case http::UpstreamFailure::kConnectRefused:
+      logUpstreamFailure(http::RequestFailure::kUpstreamConnectRefused, reason);
       fail(http::RequestFailure::kUpstreamConnectRefused, 502, "upstream connection refused\n");
       return;
     case http::UpstreamFailure::kConnectTimeout:
@@ -458,9 +460,11 @@ void RouterFilter::onUpstreamFailure(http::UpstreamFailure failure, std::string_
       fail(http::RequestFailure::kUpstreamConnectTimeout, 504, "upstream connect timeout\n");
       return;
     case http::UpstreamFailure::kConnectError:
+      logUpstreamFailure(http::RequestFailure::kUpstreamConnectError, reason);
       fail(http::RequestFailure::kUpstreamConnectError, 502, "upstream connect error\n");
       return;
     case http::UpstreamFailure::kTlsError:
+      logUpstreamFailure(http::RequestFailure::kUpstreamTlsError, reason);
       fail(http::RequestFailure::kUpstreamTlsError, 502, "upstream TLS handshake failed\n");
       return;
     case http::UpstreamFailure::kReset:
@@ -477,6 +481,14 @@ void RouterFilter::logTimeout(std::string_view name, std::chrono::milliseconds d
   if (config_->logger != nullptr && connection != nullptr) {
     log::logTimeout(*config_->logger, name, duration, config_->listener_name,
                     connection->remoteAddress());
+  }
+}
+
+void RouterFilter::logUpstreamFailure(http::RequestFailure failure, std::string_view reason) {
+  if (config_->logger != nullptr) {
+    log::logUpstreamFailure(*config_->logger, http::requestFailureName(failure),
+                            config_->listener_name, cluster_->name(),
+                            callbacks_->streamInfo().upstream_address, reason);
   }
 }
 

@@ -4,6 +4,7 @@
 
 #include "api/event/dispatcher.h"
 #include "common/log/timeout_log.h"
+#include "common/log/upstream_failure_log.h"
 #include "filters/network/tcp_proxy/upstream_callbacks.h"
 
 namespace proxy::filters::tcp_proxy {
@@ -158,6 +159,7 @@ void TcpProxyFilter::onUpstreamEvent(network::ConnectionEvent event) {
       return;
     case network::ConnectionEvent::kConnectFailed:
       downstream.info().failure = causeOfConnectFailure(upstream_->failureErrno());
+      logConnectFailure(downstream.info().failure);
       host_->onConnectFailure();
       releaseUpstream(false);
       connectNext();
@@ -251,6 +253,14 @@ void TcpProxyFilter::logTimeout(std::string_view name, std::chrono::milliseconds
   if (config_->logger != nullptr) {
     log::logTimeout(*config_->logger, name, duration, config_->listener_name,
                     read_callbacks_->connection().remoteAddress());
+  }
+}
+
+void TcpProxyFilter::logConnectFailure(network::FailureCause cause) {
+  if (config_->logger != nullptr) {
+    log::logUpstreamFailure(*config_->logger, network::failureCauseName(cause),
+                            config_->listener_name, config_->cluster->name(),
+                            upstream_->remoteAddress(), upstream_->failureReason());
   }
 }
 

@@ -225,6 +225,13 @@ void PooledConnection::onEvent(network::ConnectionEvent event) {
   if (callbacks_ == nullptr) {
     return;  // released and closed on purpose, or already failed
   }
+  // Only a clean end (a FIN, or TLS close_notify) can end a response read until the close:
+  // a reset, or TLS without close_notify (a crash, or a truncation attack), cut it.
+  if (event == network::ConnectionEvent::kRemoteClose && !response_complete_ &&
+      !codec_->upgraded() && connection_->closeReason() != "remote_close") {
+    fail(UpstreamFailure::kReset, connection_->closeReason());
+    return;
+  }
   // A response delimited by the close completes here; anything else was cut off.
   std::optional<CodecError> error = codec_->onConnectionClose();
   if (callbacks_ == nullptr) {

@@ -429,6 +429,15 @@ void parseClusters(const YAML::Node& root, Config& config) {
              "expected an https:// endpoint for these TLS settings to apply to, found only plain "
              "endpoints");
       }
+      if (!cluster.tls->verify) {
+        // Valid, but an outage of security nobody would notice: said at every load.
+        const YAML::Node verify = node["tls"]["verify"];
+        config.warnings.push_back(warning(
+            config.file, verify.Mark(), fieldPath(fieldPath(where, "tls"), "verify"),
+            "false: cluster " + quoted(cluster.name) +
+                " does not verify its upstreams' certificates or names; anyone on the path can "
+                "read and change its traffic (for testing only)"));
+      }
     }
     config.clusters.push_back(std::move(cluster));
   }

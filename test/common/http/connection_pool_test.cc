@@ -513,6 +513,23 @@ TEST_F(ConnectionPoolTest, ResponseDelimitedByCloseCompletes) {
   EXPECT_EQ(0u, pool().idleCount());
 }
 
+// Read until close, but the close was a reset or a TLS EOF without close_notify: the
+// response may have been cut anywhere, so it is not complete.
+TEST_F(ConnectionPoolTest, ResponseDelimitedByAnUncleanCloseIsAReset) {
+  for (const char* reason : {"unexpected_eof", "connection_reset"}) {
+    NiceMock<MockPooledConnectionCallbacks> callbacks;
+    PooledConnectionPtr connection = startExchange(callbacks);
+    receive(*connection, "HTTP/1.1 200 OK\r\n\r\ncut he");
+    remoteClose(*connection, reason);
+    EXPECT_FALSE(callbacks.complete_) << reason;
+    ASSERT_EQ(1u, callbacks.failures_.size()) << reason;
+    EXPECT_EQ(UpstreamFailure::kReset, callbacks.failures_[0]);
+    EXPECT_EQ(reason, callbacks.reason_);
+    pool().release(std::move(connection));
+  }
+  EXPECT_EQ(0u, pool().idleCount());
+}
+
 TEST_F(ConnectionPoolTest, WriteWatermarksReachTheUser) {
   PooledConnectionPtr connection = startExchange(callbacks_);
   EXPECT_CALL(callbacks_, onUpstreamAboveWriteBufferHighWatermark());

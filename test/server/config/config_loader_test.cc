@@ -308,6 +308,11 @@ TEST_F(ConfigLoaderTest, ClusterTlsSettings) {
   EXPECT_EQ(config.clusters[2].tls->ca_file, "");
   EXPECT_EQ(config.clusters[2].tls->sni, "");
   EXPECT_TRUE(config.clusters[2].tls->verify);
+  // verify: false loads, but never silently: one warning naming the field and the cluster.
+  ASSERT_EQ(config.warnings.size(), 1u);
+  EXPECT_THAT(config.warnings[0],
+              testing::StartsWith("test.yml:7:15: clusters[0].tls.verify: false: cluster \"api\" "
+                                  "does not verify its upstreams' certificates"));
 }
 
 TEST_F(ConfigLoaderTest, RelativeCaFileIsBesideTheConfigFile) {

@@ -352,6 +352,23 @@ TEST_F(RouterTest, ConnectFailureAndRequestEndReachTheHost) {
   EXPECT_EQ(0u, host.active_requests_);
 }
 
+// A connect or handshake failure says why in the log, not only its cause word.
+TEST_F(RouterTest, ConnectFailuresLogTheirReason) {
+  Stream& refused = get();
+  failConnect(0, ECONNREFUSED);
+  ASSERT_EQ(1u, logger_.lines_.size());
+  EXPECT_THAT(logger_.lines_[0],
+              testing::MatchesRegex("warn upstream_connect_refused: listener web "
+                                    "cluster \\S+ endpoint \\S+: Connection "
+                                    "refused"));
+  refused.filter->onDestroy();
+  Stream& unreachable = get();
+  failConnect(1, EHOSTUNREACH);
+  ASSERT_EQ(2u, logger_.lines_.size());
+  EXPECT_THAT(logger_.lines_[1], testing::HasSubstr(": No route to host"));
+  unreachable.filter->onDestroy();
+}
+
 TEST_F(RouterTest, ConnectTimeoutCountsAsAFailure) {
   upstream::MockHost& host = useMockHost();
   Stream& stream = get();

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "common/buffer/buffer_impl.h"
 #include "common/upstream/cluster_impl.h"
@@ -95,6 +96,7 @@ class TcpProxyTest : public testing::Test {
   }
   void failUpstream(int error) {
     upstream().failure_errno_ = error;
+    upstream().failure_reason_ = std::strerror(error);
     upstream().state_ = network::ConnectionState::kClosed;
     upstream().raiseEvent(network::ConnectionEvent::kConnectFailed);
   }
@@ -333,6 +335,16 @@ TEST_F(TcpProxyTest, ConnectOutcomesAndActiveConnectionsReachTheHosts) {
   upstream().state_ = network::ConnectionState::kClosed;
   upstream().raiseEvent(network::ConnectionEvent::kRemoteClose);
   EXPECT_EQ(0u, mocks.hosts[1]->active_requests_);
+}
+
+TEST_F(TcpProxyTest, RefusedConnectLogsTheSystemsReason) {
+  start({8080});
+  failUpstream(ECONNREFUSED);
+  ASSERT_EQ(1u, logger_.lines_.size());
+  EXPECT_EQ(
+      "warn upstream_connect_refused: listener tcp cluster backend endpoint 127.0.0.1:8080: "
+      "Connection refused",
+      logger_.lines_[0]);
 }
 
 TEST_F(TcpProxyTest, ConnectTimeoutIsReportedToTheHost) {
