@@ -446,6 +446,7 @@ void RouterFilter::onUpstreamFailure(http::UpstreamFailure failure, std::string_
       // the host is unusable over TLS.
       host_->onConnectFailure();
       break;
+    case http::UpstreamFailure::kLocalResourceExhausted:
     case http::UpstreamFailure::kReset:
     case http::UpstreamFailure::kProtocolError:
       break;
@@ -466,6 +467,11 @@ void RouterFilter::onUpstreamFailure(http::UpstreamFailure failure, std::string_
     case http::UpstreamFailure::kTlsError:
       logUpstreamFailure(http::RequestFailure::kUpstreamTlsError, reason);
       fail(http::RequestFailure::kUpstreamTlsError, 502, "upstream TLS handshake failed\n");
+      return;
+    case http::UpstreamFailure::kLocalResourceExhausted:
+      // The proxy, not the upstream, is out of descriptors: 503 as for any overload.
+      logUpstreamFailure(http::RequestFailure::kLocalResourceExhausted, reason);
+      fail(http::RequestFailure::kLocalResourceExhausted, 503, "proxy out of resources\n");
       return;
     case http::UpstreamFailure::kReset:
       fail(http::RequestFailure::kUpstreamReset, 502, "upstream reset before response\n");

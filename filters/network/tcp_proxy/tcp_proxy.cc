@@ -157,13 +157,23 @@ void TcpProxyFilter::onUpstreamEvent(network::ConnectionEvent event) {
         downstream.readDisable(false);
       }
       return;
-    case network::ConnectionEvent::kConnectFailed:
-      downstream.info().failure = causeOfConnectFailure(upstream_->failureErrno());
+    case network::ConnectionEvent::kConnectFailed: {
+      const int error = upstream_->failureErrno();
+      if (network::isLocalResourceError(error)) {
+        // The proxy is out of descriptors: no endpoint is to blame (none is penalized) and
+        // none would do better, so the client is closed at once.
+        logConnectFailure(network::FailureCause::kLocalResourceExhausted);
+        releaseUpstream(false);
+        failDownstream(network::FailureCause::kLocalResourceExhausted);
+        return;
+      }
+      downstream.info().failure = causeOfConnectFailure(error);
       logConnectFailure(downstream.info().failure);
       host_->onConnectFailure();
       releaseUpstream(false);
       connectNext();
       return;
+    }
     case network::ConnectionEvent::kRemoteClose:
     case network::ConnectionEvent::kLocalClose:
       // Both directions are finished, or the upstream failed: the downstream gets what is

@@ -200,7 +200,9 @@ void PooledConnection::onEvent(network::ConnectionEvent event) {
       const UpstreamFailure failure = connection_->transportFailure() ? UpstreamFailure::kTlsError
                                       : error == ECONNREFUSED ? UpstreamFailure::kConnectRefused
                                       : error == ETIMEDOUT    ? UpstreamFailure::kConnectTimeout
-                                                              : UpstreamFailure::kConnectError;
+                                      : network::isLocalResourceError(error)
+                                          ? UpstreamFailure::kLocalResourceExhausted
+                                          : UpstreamFailure::kConnectError;
       fail(failure, connection_->failureReason().empty() ? std::string_view("connect_failed")
                                                          : connection_->failureReason());
       return;

@@ -367,7 +367,11 @@ TEST_F(ConnectionPoolTest, ConnectFailuresAreClassified) {
   };
   for (const Case& c : {Case{ECONNREFUSED, UpstreamFailure::kConnectRefused},
                         Case{ETIMEDOUT, UpstreamFailure::kConnectTimeout},
-                        Case{EHOSTUNREACH, UpstreamFailure::kConnectError}}) {
+                        Case{EHOSTUNREACH, UpstreamFailure::kConnectError},
+                        Case{EMFILE, UpstreamFailure::kLocalResourceExhausted},
+                        Case{ENFILE, UpstreamFailure::kLocalResourceExhausted},
+                        Case{ENOBUFS, UpstreamFailure::kLocalResourceExhausted},
+                        Case{ENOMEM, UpstreamFailure::kLocalResourceExhausted}}) {
     NiceMock<MockPooledConnectionCallbacks> callbacks;
     PooledConnectionPtr connection = pool().acquire();
     connection->attach(callbacks, 1024 * 1024);

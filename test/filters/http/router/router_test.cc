@@ -352,6 +352,30 @@ TEST_F(RouterTest, ConnectFailureAndRequestEndReachTheHost) {
   EXPECT_EQ(0u, host.active_requests_);
 }
 
+// The proxy out of descriptors is not the upstream's fault: no passive-health penalty (else
+// a healthy endpoint is ejected and every client gets 503 for ejection_time), its own
+// cause, 503, and a log line saying why.
+TEST_F(RouterTest, LocalResourceExhaustionIs503WithoutAHealthPenalty) {
+  for (int error : {EMFILE, ENFILE, ENOBUFS, ENOMEM}) {
+    logger_.lines_.clear();
+    upstream::MockHost& host = useMockHost();
+    Stream& stream = get();
+    failConnect(upstreams_.size() - 1, error);
+    EXPECT_EQ(503, stream.callbacks.local_reply_code_) << error;
+    EXPECT_EQ(http::RequestFailure::kLocalResourceExhausted, stream.callbacks.stream_info_.failure);
+    EXPECT_EQ(std::string("local_resource_exhausted"),
+              http::requestFailureName(stream.callbacks.stream_info_.failure));
+    EXPECT_EQ(0u, host.connect_failures_) << error;
+    EXPECT_EQ(0u, host.active_requests_);
+    ASSERT_EQ(1u, logger_.lines_.size());
+    EXPECT_THAT(logger_.lines_[0],
+                testing::StartsWith("error local_resource_exhausted: listener web cluster mocked "
+                                    "endpoint 127.0.0.1:8080: " +
+                                    std::string(std::strerror(error))));
+    stream.filter->onDestroy();
+  }
+}
+
 // A connect or handshake failure says why in the log, not only its cause word.
 TEST_F(RouterTest, ConnectFailuresLogTheirReason) {
   Stream& refused = get();
