@@ -383,7 +383,7 @@ TEST_F(RouterTest, ConnectFailuresLogTheirReason) {
   ASSERT_EQ(1u, logger_.lines_.size());
   EXPECT_THAT(logger_.lines_[0],
               testing::MatchesRegex("warn upstream_connect_refused: listener web "
-                                    "cluster \\S+ endpoint \\S+: Connection "
+                                    "cluster [^ ]+ endpoint [^ ]+: Connection "
                                     "refused"));
   refused.filter->onDestroy();
   Stream& unreachable = get();
