@@ -25,8 +25,8 @@ TEST(DescriptorLimitTest, NeedsTwoPerConnectionPlusAReserve) {
 
 TEST(DescriptorLimitTest, WarnsOnlyWhenTheListenersDoNotFit) {
   const Config config = withListeners({1000, 500});
-  EXPECT_EQ(DescriptorLimit::warning(config, 3256, 4096), std::nullopt);
-  EXPECT_EQ(DescriptorLimit::warning(config, RLIM_INFINITY, RLIM_INFINITY), std::nullopt);
+  EXPECT_FALSE(DescriptorLimit::warning(config, 3256, 4096).has_value());
+  EXPECT_FALSE(DescriptorLimit::warning(config, RLIM_INFINITY, RLIM_INFINITY).has_value());
   std::optional<std::string> warning = DescriptorLimit::warning(config, 1024, 4096);
   ASSERT_TRUE(warning.has_value());
   EXPECT_EQ(*warning,
