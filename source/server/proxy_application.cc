@@ -172,13 +172,6 @@ int ProxyApplication::main(const std::vector<std::string>&) {
     for (const auto& warning : config.warnings) {
       std::cerr << "warning: " << warning << "\n";
     }
-    // What the proxy would run with: its soft limit raised to the hard one.
-    rlimit limit{};
-    if (::getrlimit(RLIMIT_NOFILE, &limit) == 0) {
-      if (auto warning = DescriptorLimit::warning(config, limit.rlim_max, limit.rlim_max)) {
-        std::cerr << "warning: " << *warning << "\n";
-      }
-    }
     // Filter configs are checked by building the snapshot, without binding anything.
     try {
       stats::StoreImpl scratch(1);
@@ -186,6 +179,14 @@ int ProxyApplication::main(const std::vector<std::string>&) {
     } catch (const std::exception& error) {
       std::cerr << error.what() << "\n";
       return 1;
+    }
+    // What the proxy would run with (its soft limit raised to the hard one); after the
+    // checks, so an error stays the only line.
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+      if (auto warning = DescriptorLimit::warning(config, limit.rlim_max, limit.rlim_max)) {
+        std::cerr << "warning: " << *warning << "\n";
+      }
     }
     std::cout << path << ": ok\n";
     return 0;
