@@ -26,10 +26,14 @@ enum class RequestFailure {
   kRequestRejected,
   // No byte either way for stream_idle_timeout while the request was in flight.
   kStreamIdleTimeout,
+  // The proxy itself could not open an upstream socket (EMFILE, ENFILE, ENOBUFS, ENOMEM):
+  // nothing to do with the upstream, which keeps its health.
+  kLocalResourceExhausted,
 };
 
 // How many RequestFailure values there are (kNone included), for arrays indexed by it.
-constexpr size_t kRequestFailureCount = static_cast<size_t>(RequestFailure::kStreamIdleTimeout) + 1;
+constexpr size_t kRequestFailureCount =
+    static_cast<size_t>(RequestFailure::kLocalResourceExhausted) + 1;
 
 inline const char* requestFailureName(RequestFailure failure) {
   switch (failure) {
@@ -59,6 +63,8 @@ inline const char* requestFailureName(RequestFailure failure) {
       return "request_rejected";
     case RequestFailure::kStreamIdleTimeout:
       return "stream_idle_timeout";
+    case RequestFailure::kLocalResourceExhausted:
+      return "local_resource_exhausted";
   }
   return "unknown";
 }

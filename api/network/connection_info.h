@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -21,7 +22,17 @@ enum class FailureCause {
   kIdleTimeout,
   kClientReset,
   kDrained,
+  // The proxy could not open the upstream socket (see isLocalResourceError): not the
+  // upstream's fault, so no passive-health penalty.
+  kLocalResourceExhausted,
 };
+
+// Whether a connect's errno says the proxy itself is out of descriptors or kernel memory
+// (socket(2) failing with EMFILE, ENFILE, ENOBUFS, ENOMEM) rather than anything about the
+// upstream: every endpoint would fail the same way, and none should be ejected for it.
+inline bool isLocalResourceError(int error) {
+  return error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM;
+}
 
 inline const char* failureCauseName(FailureCause cause) {
   switch (cause) {
@@ -45,6 +56,8 @@ inline const char* failureCauseName(FailureCause cause) {
       return "client_reset";
     case FailureCause::kDrained:
       return "drained";
+    case FailureCause::kLocalResourceExhausted:
+      return "local_resource_exhausted";
   }
   return "unknown";
 }

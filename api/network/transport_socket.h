@@ -93,6 +93,11 @@ class TransportSocketFactory {
   // Equal for factories built from equal settings: connection pools key on it, so a reload
   // that did not change a cluster's TLS settings keeps its pooled connections.
   virtual const std::string& settingsKey() const = 0;
+
+  // The server name these settings send and verify for every endpoint (a cluster's
+  // `tls.sni`); empty when each endpoint's own host is used. The router makes it the
+  // upstream Host too, so the request names the server the certificate was checked for.
+  virtual std::string_view serverName() const { return {}; }
 };
 
 using TransportSocketFactoryConstSharedPtr = std::shared_ptr<const TransportSocketFactory>;

@@ -14,6 +14,8 @@ ActiveConnection::ActiveConnection(network::ConnectionPtr connection,
 }
 
 ActiveConnection::~ActiveConnection() {
+  // Taken by ActiveListener::onAccept.
+  listener_->open_connections->fetch_sub(1, std::memory_order_relaxed);
   --count_.open;
   count_.release();
 }

@@ -9,10 +9,9 @@
 namespace proxy::server {
 
 ActiveListener::ActiveListener(Worker& worker, int listen_fd,
-                               ListenerSnapshotConstSharedPtr listener, uint32_t max_connections)
+                               ListenerSnapshotConstSharedPtr listener)
     : worker_(worker),
       listener_(std::move(listener)),
-      max_connections_(max_connections),
       listener_impl_(worker.dispatcher(), listen_fd,
                      [this](int fd, const network::Address& remote) { onAccept(fd, remote); }),
       count_(*new ListenerConnectionCount(worker)) {
@@ -26,13 +25,17 @@ ActiveListener::ActiveListener(Worker& worker, int listen_fd,
 
 ActiveListener::~ActiveListener() { count_.release(); }
 
-void ActiveListener::update(ListenerSnapshotConstSharedPtr listener, uint32_t max_connections) {
+void ActiveListener::update(ListenerSnapshotConstSharedPtr listener) {
   listener_ = std::move(listener);
-  max_connections_ = max_connections;
 }
 
 void ActiveListener::onAccept(int fd, const network::Address& remote) {
-  if (count_.open >= max_connections_) {
+  // One count over every worker, so the limit is exact: a per-worker share would refuse
+  // while the listener is under its limit (the connections landed unevenly). Taken here,
+  // given back by ActiveConnection when the connection is destroyed.
+  std::atomic<uint32_t>& open = *listener_->open_connections;
+  if (open.fetch_add(1, std::memory_order_relaxed) >= listener_->config.max_connections) {
+    open.fetch_sub(1, std::memory_order_relaxed);
     // Over the limit: closed at once, and counted.
     ::close(fd);
     listener_->connections_rejected->inc();

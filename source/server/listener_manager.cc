@@ -39,12 +39,10 @@ void ListenerManager::bind(const Snapshot& snapshot) {
 
 void ListenerManager::start(const Snapshot& snapshot,
                             std::vector<std::unique_ptr<Worker>>& workers) {
-  const auto worker_count = static_cast<uint32_t>(workers.size());
   for (const auto& listener : snapshot.listeners) {
-    // Each worker enforces its share of the limit: no counter shared between workers.
-    uint32_t share = (listener->config.max_connections + worker_count - 1) / worker_count;
+    // Every worker accepts; max_connections is counted over all of them (ActiveListener).
     for (auto& worker : workers) {
-      worker->addListener(sockets_.at(listener->config.name).fd, listener, share);
+      worker->addListener(sockets_.at(listener->config.name).fd, listener);
     }
   }
 }
@@ -78,9 +76,8 @@ void ListenerManager::apply(const Snapshot& running, SnapshotConstSharedPtr next
   for (const auto& [name, socket] : sockets) {
     fds[name] = socket.fd;
   }
-  const auto worker_count = static_cast<uint32_t>(workers.size());
   onEveryWorker(workers, [&](Worker& worker, std::function<void()> done) {
-    worker.applySnapshot(next, fds, worker_count, drain_timeout, std::move(done));
+    worker.applySnapshot(next, fds, drain_timeout, std::move(done));
   });
   // No worker watches the removed listeners' sockets any more.
   closeSockets(sockets_);

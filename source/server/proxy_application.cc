@@ -8,12 +8,14 @@
 #include <Poco/Util/HelpFormatter.h>
 #include <Poco/Util/Option.h>
 #include <Poco/Util/OptionSet.h>
+#include <sys/resource.h>
 
 #include <cstdlib>
 #include <iostream>
 
 #include "server/config/config_loader.h"
 #include "server/config/config_printer.h"
+#include "server/descriptor_limit.h"
 #include "server/plugin_loader.h"
 #include "server/server.h"
 
@@ -122,6 +124,21 @@ void ProxyApplication::setUpLogging(const std::string& level) {
   Poco::Logger::get("proxy").setLevel(poco_level);
 }
 
+void ProxyApplication::logDescriptorLimit(const DescriptorLimit& limit, const Config& config,
+                                          Poco::Logger& logger) {
+  if (!limit.error.empty()) {
+    logger.warning("cannot raise the descriptor limit (RLIMIT_NOFILE) from " +
+                   std::to_string(limit.soft) + " to " + std::to_string(limit.hard) + ": " +
+                   limit.error);
+  } else if (limit.soft != limit.before) {
+    logger.information("descriptor limit (RLIMIT_NOFILE) raised from " +
+                       std::to_string(limit.before) + " to " + std::to_string(limit.soft));
+  }
+  if (auto warning = DescriptorLimit::warning(config, limit.soft, limit.hard)) {
+    logger.warning(*warning);
+  }
+}
+
 int ProxyApplication::main(const std::vector<std::string>&) {
   if (exit_early_) {
     return exit_code_;
@@ -163,6 +180,14 @@ int ProxyApplication::main(const std::vector<std::string>&) {
       std::cerr << error.what() << "\n";
       return 1;
     }
+    // What the proxy would run with (its soft limit raised to the hard one); after the
+    // checks, so an error stays the only line.
+    rlimit limit{};
+    if (::getrlimit(RLIMIT_NOFILE, &limit) == 0) {
+      if (auto warning = DescriptorLimit::warning(config, limit.rlim_max, limit.rlim_max)) {
+        std::cerr << "warning: " << *warning << "\n";
+      }
+    }
     std::cout << path << ": ok\n";
     return 0;
   }
@@ -172,6 +197,9 @@ int ProxyApplication::main(const std::vector<std::string>&) {
   for (const auto& warning : config.warnings) {
     logger.warning(warning);
   }
+  // Before any socket is opened; said once the server started (a start-up error stays the
+  // only line on stderr).
+  const DescriptorLimit limit = DescriptorLimit::raise();
   int code = 0;
   {
     Server server(config, logger);
@@ -187,6 +215,7 @@ int ProxyApplication::main(const std::vector<std::string>&) {
     });
     try {
       server.start();
+      logDescriptorLimit(limit, config, logger);
       code = server.waitForShutdown();
     } catch (const std::exception& error) {
       // Also on stderr directly: the asynchronous channel may not flush before exit.

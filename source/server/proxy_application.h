@@ -7,6 +7,13 @@
 #include <optional>
 #include <string>
 
+#include "server/config/config_model.h"
+#include "server/descriptor_limit.h"
+
+namespace Poco {
+class Logger;
+}
+
 namespace proxy::server {
 
 // The `proxy` command: options, logging, config loading, then the Server.
@@ -19,6 +26,9 @@ class ProxyApplication final : public Poco::Util::ServerApplication {
  private:
   void printHelp();
   void setUpLogging(const std::string& level);
+  // What raising RLIMIT_NOFILE did, and a warning when the listeners may not fit in it.
+  static void logDescriptorLimit(const DescriptorLimit& limit, const Config& config,
+                                 Poco::Logger& logger);
 
   std::string config_path_;
   // The log's writer thread, closed (flushed) before exit.

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "admin/prometheus_exposition.h"
+#include "common/access_log/access_log_sink_impl.h"
 #include "server/config/config_loader.h"
 #include "server/config/config_printer.h"
 #include "server/config_diff.h"
@@ -39,6 +40,7 @@ void blockServerSignals() {
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGQUIT);
   sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGUSR1);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   // Writes to a closed peer return EPIPE to the connection instead of killing the process.
   signal(SIGPIPE, SIG_IGN);
@@ -150,6 +152,7 @@ int Server::waitForShutdown() {
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGQUIT);
   sigaddset(&set, SIGHUP);
+  sigaddset(&set, SIGUSR1);
   // The signals are blocked in every thread; a signalfd hands them to the main loop.
   const int signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
   if (signal_fd < 0) {
@@ -186,6 +189,17 @@ void Server::onSignal(int signal_number) {
         logger_.error("SIGHUP: " + result.log_line);
       }
     });
+    return;
+  }
+  if (signal_number == SIGUSR1) {
+    // Log rotation: the old file was renamed; new lines go to a new file at the path.
+    for (const auto& result : access_log::AccessLogSinkImpl::reopenFiles()) {
+      if (result.ok) {
+        logger_.information("SIGUSR1: " + result.message);
+      } else {
+        logger_.error("SIGUSR1: " + result.message);
+      }
+    }
     return;
   }
   shutting_down_ = true;  // no reload starts any more
@@ -424,18 +438,24 @@ std::string Server::configDump(bool yaml) const {
     }
   }
   YAML::Node config = YAML::Load(printCanonicalConfig(snapshot_->config));
+  // The load's warnings (an unverified TLS cluster...): visible to whoever inspects it.
+  YAML::Node warnings(YAML::NodeType::Sequence);
+  for (const auto& warning : snapshot_->config.warnings) {
+    warnings.push_back(warning);
+  }
   if (!yaml) {
     return "{\"generation\":" + std::to_string(snapshot_->generation) +
            ",\"bound_addresses\":" + yamlToJson(listeners) +
            ",\"upstream_addresses\":" + yamlToJson(upstreams) +
-           ",\"config\":" + yamlToJson(config) + "}\n";
+           ",\"warnings\":" + yamlToJson(warnings) + ",\"config\":" + yamlToJson(config) + "}\n";
   }
   YAML::Emitter out;
   out.SetIndent(2);
   out << YAML::BeginMap;
   out << YAML::Key << "generation" << YAML::Value << snapshot_->generation;
   out << YAML::Key << "bound_addresses" << YAML::Value << listeners;
-  out << YAML::Key << "upstream_addresses" << YAML::Value << upstreams;
+  ",\"upstream_addresses\":" + yamlToJson(upstreams) + ",\"warnings\":" + yamlToJson(warnings) +
+      ",\"config\":" + yamlToJson(config) + "}\n";
   out << YAML::Key << "config" << YAML::Value << config;
   out << YAML::EndMap;
   return std::string(out.c_str()) + "\n";

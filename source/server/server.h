@@ -134,8 +134,8 @@ class Server {
   bool main_loop_open_ = true;
 };
 
-// Blocks SIGINT, SIGTERM, SIGQUIT and SIGHUP in the calling thread (and the threads it
-// starts later) so that only the main thread's sigwait() sees them; ignores SIGPIPE.
+// Blocks SIGINT, SIGTERM, SIGQUIT, SIGHUP and SIGUSR1 in the calling thread (and the threads
+// it starts later) so that only the main thread's sigwait() sees them; ignores SIGPIPE.
 void blockServerSignals();
 
 }  // namespace proxy::server

@@ -276,6 +276,8 @@ SnapshotConstSharedPtr buildSnapshot(const Config& config, stats::Scope& scope,
     if (old_listener != nullptr && !sameSocket(old_listener->config, listener)) {
       old_listener = nullptr;
     }
+    built->open_connections = old_listener != nullptr ? old_listener->open_connections
+                                                      : std::make_shared<std::atomic<uint32_t>>(0);
     FactoryContextImpl context(*clusters, scope, *built, old_listener,
                                previous == nullptr ? nullptr : previous->clusters.get(), resolver,
                                access_log, target_tls);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -24,6 +25,10 @@ struct ListenerSnapshot {
   std::vector<stats::FilterCounters> filter_counters;
   // Connections closed at accept because the listener was at max_connections.
   stats::Counter* connections_rejected = nullptr;
+  // Connections open on this listen socket, over every worker: max_connections is enforced
+  // against it exactly. Kept from the previous snapshot while the socket is kept, so the
+  // connections of older snapshots still count.
+  std::shared_ptr<std::atomic<uint32_t>> open_connections;
   // What the chain's filters publish for connections of older snapshots (registry::
   // ConfigHandle), by key: the handle, kept from the previous snapshot when the listener keeps
   // its name and address, and this snapshot's value, stored in it when the snapshot is applied.

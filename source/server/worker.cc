@@ -49,30 +49,26 @@ void Worker::stop() {
   }
 }
 
-void Worker::addListener(int listen_fd, ListenerSnapshotConstSharedPtr listener,
-                         uint32_t max_connections) {
-  dispatcher_.post([this, listen_fd, listener = std::move(listener), max_connections] {
-    listeners_.push_back(
-        std::make_unique<ActiveListener>(*this, listen_fd, listener, max_connections));
+void Worker::addListener(int listen_fd, ListenerSnapshotConstSharedPtr listener) {
+  dispatcher_.post([this, listen_fd, listener = std::move(listener)] {
+    listeners_.push_back(std::make_unique<ActiveListener>(*this, listen_fd, listener));
   });
 }
 
 void Worker::applySnapshot(SnapshotConstSharedPtr next, std::map<std::string, int> listen_fds,
-                           uint32_t worker_count, std::chrono::milliseconds drain_timeout,
-                           std::function<void()> done) {
-  dispatcher_.post([this, next = std::move(next), listen_fds = std::move(listen_fds), worker_count,
-                    drain_timeout, done = std::move(done)] {
+                           std::chrono::milliseconds drain_timeout, std::function<void()> done) {
+  dispatcher_.post([this, next = std::move(next), listen_fds = std::move(listen_fds), drain_timeout,
+                    done = std::move(done)] {
     std::vector<std::unique_ptr<ActiveListener>> listeners;
     for (const auto& listener : next->listeners) {
-      uint32_t share = (listener->config.max_connections + worker_count - 1) / worker_count;
       auto kept = std::find_if(listeners_.begin(), listeners_.end(), [&](const auto& active) {
         return active != nullptr && sameSocket(active->listener().config, listener->config);
       });
       if (kept != listeners_.end()) {
-        (*kept)->update(listener, share);
+        (*kept)->update(listener);
         listeners.push_back(std::move(*kept));
       } else if (auto fd = listen_fds.find(listener->config.name); fd != listen_fds.end()) {
-        listeners.push_back(std::make_unique<ActiveListener>(*this, fd->second, listener, share));
+        listeners.push_back(std::make_unique<ActiveListener>(*this, fd->second, listener));
       }
     }
     // What is left in listeners_ was removed: destroying it stops accepting there.

@@ -33,16 +33,14 @@ class Worker {
   void stop();
 
   // Main thread: starts accepting on `listen_fd` (shared with the other workers).
-  void addListener(int listen_fd, ListenerSnapshotConstSharedPtr listener,
-                   uint32_t max_connections);
+  void addListener(int listen_fd, ListenerSnapshotConstSharedPtr listener);
   // Main thread, at reload: switches to `next`. Listeners that keep their socket take its
   // chain for new connections, those `next` no longer has stop accepting, new ones start on
   // `listen_fds` (by listener name); open connections are kept or drained as planConnection()
   // says, drained ones closed after `drain_timeout` at the latest. Then runs `done` on the
   // worker.
   void applySnapshot(SnapshotConstSharedPtr next, std::map<std::string, int> listen_fds,
-                     uint32_t worker_count, std::chrono::milliseconds drain_timeout,
-                     std::function<void()> done);
+                     std::chrono::milliseconds drain_timeout, std::function<void()> done);
   // Main thread: stops accepting everywhere, then runs `done` on the worker.
   void stopListeners(std::function<void()> done);
   // Main thread: tells every open connection the proxy is draining (HTTP connections close

@@ -150,6 +150,34 @@ class TextToFile(AccessLogCase):
         self.assertEqual("-", tcp[12])
 
 
+class ReopenOnSigusr1(AccessLogCase):
+    """Log rotation: rename the file, SIGUSR1, and new lines go to a new file at the
+    configured path while the renamed file keeps the old ones."""
+    access_log = "{ path: LOGFILE, format: text }"
+
+    def test_sigusr1_reopens_the_file(self):
+        import signal
+        self.assertEqual(404, self.exchange(b"GET /before HTTP/1.1\r\nHost: a\r\n\r\n").status)
+        self.wait_lines(1)
+        rotated = self.log_path + ".1"
+        os.rename(self.log_path, rotated)
+        # Still open: a line written now goes to the renamed file.
+        self.assertEqual(404, self.exchange(b"GET /between HTTP/1.1\r\nHost: a\r\n\r\n").status)
+        self.assertTrue(sleep_until(lambda: "/between" in open(rotated).read(), 5),
+                        "line after the rename not in the renamed file")
+        os.kill(self.proxy.pid, signal.SIGUSR1)
+        self.proxy.wait_log(r"SIGUSR1: access log \S+access\.log reopened")
+        self.assertTrue(self.proxy.running())
+        self.assertEqual(404, self.exchange(b"GET /after HTTP/1.1\r\nHost: a\r\n\r\n").status)
+        lines = self.wait_lines(1)
+        self.assertEqual(1, len(lines), lines)
+        self.assertIn("GET /after", lines[0])
+        with open(rotated) as f:
+            old = f.read()
+        self.assertIn("GET /before", old)
+        self.assertNotIn("/after", old)
+
+
 class JsonToFile(AccessLogCase):
     access_log = "{ path: LOGFILE, format: json }"
 

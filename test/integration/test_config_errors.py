@@ -308,6 +308,25 @@ class CommandLineTest(unittest.TestCase):
         # -c wins over CONFIG_FILE.
         self.validate_ok(good, env=proxy_env(CONFIG_FILE=missing), args=["-c", good, "--validate"])
 
+    def test_not_a_regular_file_or_too_large_is_one_line(self):
+        fifo = os.path.join(self.dir.name, "fifo.yml")
+        os.mkfifo(fifo)
+        big = self.write("big.yml", "")
+        os.truncate(big, 16 * 1024 * 1024 + 1)
+        cases = [("/dev/zero", "/dev/zero: not a regular file (a device)"),
+                 (fifo, f"{fifo}: not a regular file (a FIFO)"),
+                 (self.dir.name, f"{self.dir.name}: not a regular file (a directory)"),
+                 (big, f"{big}: file too large: 16777217 bytes, at most 16777216")]
+        for path, message in cases:
+            for mode in (["--validate"], []):
+                with self.subTest(path=path, mode=mode):
+                    # Bounded: /dev/zero read to its end, or a FIFO open, would never return.
+                    result = run_proxy_once(["-c", path, *mode], timeout=10)
+                    self.assertEqual(result.returncode, 1, result.stdout + result.stderr)
+                    lines = result.stderr.splitlines()
+                    self.assertEqual(len(lines), 1, result.stderr)
+                    self.assertTrue(lines[0].startswith(message), result.stderr)
+
     def test_canonical_config_validates(self):
         path = self.write("ok.yml", CANONICAL.format(A=1, U=2, P=3))
         self.validate_ok(path)

@@ -36,6 +36,7 @@ CASES = [
      "header_too_large"),
     ("too_many_headers", b"GET / HTTP/1.1\r\n" + H +
      b"".join(b"X-H%d: v\r\n" % i for i in range(101)) + b"\r\n", 431, "too_many_headers"),
+    ("fragment", b"GET /a?x=1#frag HTTP/1.1\r\n" + H + b"\r\n", 400, "fragment_in_target"),
 ]
 
 

@@ -8,6 +8,7 @@ import http.client
 import json
 import os
 import shutil
+import socket
 import ssl
 import subprocess
 import tempfile
@@ -222,6 +223,17 @@ class TrustedTest(HttpsCase):
         resp = self.request("/sni")
         self.assertEqual(resp.status, 200, resp.body[:300])
         self.assertEqual(up.sni, ["other.test"])
+        # The name the certificate was checked for is the upstream Host too.
+        self.assertEqual(header_values(resp.json(), "host"), [f"other.test:{up.port}"])
+
+    def test_configured_sni_leaves_a_preserved_host_alone(self):
+        up = self.start_https_upstream(PKI.other)
+        self.start(up, endpoint_host="127.0.0.1",
+                   tls_block=f'{{ ca_file: "{PKI.ca}", sni: other.test }}',
+                   route="cluster: secure, preserve_host: true")
+        resp = self.request("/kept", host="client.example")
+        self.assertEqual(resp.status, 200, resp.body[:300])
+        self.assertEqual(header_values(resp.json(), "host"), ["client.example"])
 
     def test_ip_endpoint_verified_against_ip_san_without_sni(self):
         up = self.start_https_upstream(PKI.localhost)
@@ -291,6 +303,26 @@ class UntrustedTest(HttpsCase):
         self.start(up, tls_block="{ verify: false }")
         self.assertEqual(self.request("/x").status, 200)
 
+    def test_verify_false_is_never_silent(self):
+        up = self.start_https_upstream(OTHER_PKI.localhost)
+        proxy = self.start(up, tls_block="{ verify: false }")
+        proxy.wait_log(r"clusters\[0\]\.tls\.verify: false: cluster \"secure\" does not verify")
+        conn = http.client.HTTPConnection("127.0.0.1", self.admin, timeout=10)
+        try:
+            conn.request("GET", "/config_dump")
+            dump = json.loads(conn.getresponse().read().decode())
+        finally:
+            conn.close()
+        self.assertEqual(len(dump["warnings"]), 1, dump["warnings"])
+        self.assertIn("tls.verify: false", dump["warnings"][0])
+
+    def test_failure_reason_is_logged(self):
+        up = self.start_https_upstream(OTHER_PKI.localhost)
+        proxy = self.start(up, tls_block=f'{{ ca_file: "{PKI.ca}" }}')
+        self.assertEqual(self.request("/x").status, 502)
+        proxy.wait_log(r"upstream_tls_error: listener web cluster secure endpoint "
+                       rf"127\.0\.0\.1:{up.port}: certificate verify failed: ")
+
     def test_plain_http_upstream_behind_https_url_502(self):
         def plain_http_server(conn, server):
             # As nginx does with bytes that are not HTTP: 400, then close.
@@ -306,6 +338,66 @@ class UntrustedTest(HttpsCase):
         self.assertIn(b"TLS", resp.body)
         self.assertEqual(len(plain.results), 1)
         self.assertEqual(plain.results[0][:1], b"\x16")  # a TLS handshake record, no request
+
+
+class TruncationTest(HttpsCase):
+    """A response without a length is read until the close; only close_notify ends it. A
+    bare FIN (no close_notify) may be anyone on the path cutting it: the client must not get
+    it as a complete response."""
+
+    def start_close_delimited_upstream(self, clean):
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*PKI.localhost)
+
+        def handler(conn, server):
+            tls = context.wrap_socket(conn, server_side=True)
+            head = b""
+            while b"\r\n\r\n" not in head:
+                data = tls.recv(65536)
+                if not data:
+                    return
+                head += data
+            tls.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\n" + b"x" * 5000)
+            if clean:
+                tls.unwrap()  # close_notify, then the FIN at close
+            else:
+                tls.shutdown(socket.SHUT_WR)  # a bare FIN: no close_notify
+                with contextlib.suppress(OSError):
+                    tls.recv(1)
+
+        return self.start_server(handler)
+
+    def fetch(self):
+        s, _ = self.conn(timeout=10)
+        s.sendall(b"GET /stream HTTP/1.1\r\nHost: h.test\r\n\r\n")
+        data = b""
+        with contextlib.suppress(OSError):
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+                if data.endswith(b"\r\n0\r\n\r\n"):
+                    break
+        return data
+
+    def test_close_notify_completes_the_response(self):
+        up = self.start_close_delimited_upstream(clean=True)
+        self.start(up, tls_block=f'{{ ca_file: "{PKI.ca}" }}')
+        data = self.fetch()
+        self.assertTrue(data.startswith(b"HTTP/1.1 200 OK\r\n"), data[:200])
+        self.assertTrue(data.endswith(b"\r\n0\r\n\r\n"), data[-200:])
+
+    def test_bare_fin_is_a_truncation(self):
+        up = self.start_close_delimited_upstream(clean=False)
+        self.start(up, tls_block=f'{{ ca_file: "{PKI.ca}" }}')
+        data = self.fetch()
+        self.assertTrue(data.startswith(b"HTTP/1.1 200 OK\r\n"), data[:200])
+        self.assertFalse(data.endswith(b"\r\n0\r\n\r\n"),
+                         "a truncated response was ended as complete")
+        self.wait_metric(self.admin, lambda m: m.value("proxy_http_request_failures_total",
+                                                       listener="web", cause="upstream_reset") == 1,
+                         what='proxy_http_request_failures_total{cause="upstream_reset"} == 1')
 
 
 class LargeBodiesTest(HttpsCase):

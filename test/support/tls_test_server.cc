@@ -46,6 +46,13 @@ void TlsTestServer::closeNotify() {
   }
 }
 
+void TlsTestServer::finWithoutCloseNotify() {
+  bare_fin_pending_ = true;
+  if (connection_event_ != nullptr) {
+    updateInterest();
+  }
+}
+
 void TlsTestServer::onListenReady() {
   if (fd_ >= 0) {
     return;
@@ -137,10 +144,14 @@ void TlsTestServer::flush() {
     SSL_shutdown(ssl_);
     ERR_clear_error();
   }
+  if (bare_fin_pending_ && handshake_done_) {
+    bare_fin_pending_ = false;
+    ::shutdown(fd_, SHUT_WR);
+  }
 }
 
 void TlsTestServer::updateInterest() {
-  if (handshake_done_ && (!output_.empty() || close_notify_pending_)) {
+  if (handshake_done_ && (!output_.empty() || close_notify_pending_ || bare_fin_pending_)) {
     flush();
   }
   uint32_t events = eof_ ? 0 : event::FileReadyType::kRead;

@@ -28,6 +28,8 @@ class TlsTestServer {
   void send(const std::string& data);
   // Sends close_notify after what is queued.
   void closeNotify();
+  // Sends a bare FIN (no close_notify) after what is queued: a truncated TLS stream.
+  void finWithoutCloseNotify();
 
   bool echo_ = true;
   std::string plain_reply_ = "HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n";
@@ -59,6 +61,7 @@ class TlsTestServer {
   SSL* ssl_ = nullptr;
   std::string output_;
   bool close_notify_pending_ = false;
+  bool bare_fin_pending_ = false;
 };
 
 }  // namespace proxy::tls

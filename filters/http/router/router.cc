@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "common/log/timeout_log.h"
+#include "common/log/upstream_failure_log.h"
 
 #include "api/network/connection.h"
 #include "common/http/upgrade.h"
@@ -99,13 +100,15 @@ void removeHopByHopHeaders(http::HeaderMap& headers) {
 // Valid until the next call on this thread: built in a per-thread string that keeps its
 // capacity, so a long host name costs no allocation per request (it is copied into the
 // headers' arena at once).
-std::string_view authorityOf(const upstream::Endpoint& endpoint) {
+// `server_name` (a cluster's tls.sni), when set, stands for the endpoint's host.
+std::string_view authorityOf(const upstream::Endpoint& endpoint, std::string_view server_name) {
   thread_local std::string authority;
   authority.clear();
-  if (endpoint.host.find(':') != std::string::npos) {
-    authority.append("[").append(endpoint.host).append("]");  // an IPv6 literal
+  const std::string_view host = server_name.empty() ? endpoint.host : server_name;
+  if (host.find(':') != std::string_view::npos) {
+    authority.append("[").append(host).append("]");  // an IPv6 literal
   } else {
-    authority.append(endpoint.host);
+    authority.append(host);
   }
   const uint16_t default_port = endpoint.tls ? 443 : 80;
   if (endpoint.port != 0 && endpoint.port != default_port) {
@@ -179,7 +182,8 @@ http::FilterHeadersStatus RouterFilter::decodeHeaders(http::RequestHeaderMap& he
   if (upgrade_requested_) {
     registerTunnel();
   }
-  rewriteRequestHeaders(headers, *endpoint, route->preserveHost());
+  rewriteRequestHeaders(headers, *endpoint, route->preserveHost(),
+                        tls != nullptr ? (*tls)->serverName() : std::string_view());
   request_headers_ = &headers;
   request_complete_ = end_stream;
   callbacks_->addDownstreamWatermarkCallbacks(*this);
@@ -192,7 +196,8 @@ http::FilterHeadersStatus RouterFilter::decodeHeaders(http::RequestHeaderMap& he
 }
 
 void RouterFilter::rewriteRequestHeaders(http::RequestHeaderMap& headers,
-                                         const upstream::Endpoint& endpoint, bool preserve_host) {
+                                         const upstream::Endpoint& endpoint, bool preserve_host,
+                                         std::string_view server_name) {
   // Read before anything is removed: what the client asked for.
   const std::optional<std::string_view> client_host = headers.get("host");
   const std::optional<std::string_view> upgrade = headers.get("upgrade");
@@ -207,7 +212,7 @@ void RouterFilter::rewriteRequestHeaders(http::RequestHeaderMap& headers,
     headers.set("x-forwarded-host", *client_host);
   }
   if (!preserve_host || !client_host) {
-    headers.set("host", authorityOf(endpoint));
+    headers.set("host", authorityOf(endpoint, server_name));
   }
   headers.set("x-forwarded-proto", "http");
 
@@ -452,7 +457,7 @@ bool RouterFilter::canTryNextAddress(bool reused, http::UpstreamFailure failure)
          walk_.advance(std::chrono::steady_clock::now());
 }
 
-void RouterFilter::onUpstreamFailure(http::UpstreamFailure failure, std::string_view) {
+void RouterFilter::onUpstreamFailure(http::UpstreamFailure failure, std::string_view reason) {
   const bool retry = canRetry(*upstream_, failure);
   const bool reused = upstream_->reused();
   releaseUpstream();  // already closed: destroyed after this event
@@ -481,12 +486,14 @@ void RouterFilter::onUpstreamFailure(http::UpstreamFailure failure, std::string_
       // unusable over TLS.
       host_->onConnectFailure();
       break;
+    case http::UpstreamFailure::kLocalResourceExhausted:
     case http::UpstreamFailure::kReset:
     case http::UpstreamFailure::kProtocolError:
       break;
   }
   switch (failure) {
     case http::UpstreamFailure::kConnectRefused:
+      logUpstreamFailure(http::RequestFailure::kUpstreamConnectRefused, reason);
       fail(http::RequestFailure::kUpstreamConnectRefused, 502, "upstream connection refused\n");
       return;
     case http::UpstreamFailure::kConnectTimeout:
@@ -494,10 +501,17 @@ void RouterFilter::onUpstreamFailure(http::UpstreamFailure failure, std::string_
       fail(http::RequestFailure::kUpstreamConnectTimeout, 504, "upstream connect timeout\n");
       return;
     case http::UpstreamFailure::kConnectError:
+      logUpstreamFailure(http::RequestFailure::kUpstreamConnectError, reason);
       fail(http::RequestFailure::kUpstreamConnectError, 502, "upstream connect error\n");
       return;
     case http::UpstreamFailure::kTlsError:
+      logUpstreamFailure(http::RequestFailure::kUpstreamTlsError, reason);
       fail(http::RequestFailure::kUpstreamTlsError, 502, "upstream TLS handshake failed\n");
+      return;
+    case http::UpstreamFailure::kLocalResourceExhausted:
+      // The proxy, not the upstream, is out of descriptors: 503 as for any overload.
+      logUpstreamFailure(http::RequestFailure::kLocalResourceExhausted, reason);
+      fail(http::RequestFailure::kLocalResourceExhausted, 503, "proxy out of resources\n");
       return;
     case http::UpstreamFailure::kReset:
       fail(http::RequestFailure::kUpstreamReset, 502, "upstream reset before response\n");
@@ -513,6 +527,14 @@ void RouterFilter::logTimeout(std::string_view name, std::chrono::milliseconds d
   if (config_->logger != nullptr && connection != nullptr) {
     log::logTimeout(*config_->logger, name, duration, config_->listener_name,
                     connection->remoteAddress());
+  }
+}
+
+void RouterFilter::logUpstreamFailure(http::RequestFailure failure, std::string_view reason) {
+  if (config_->logger != nullptr) {
+    log::logUpstreamFailure(*config_->logger, http::requestFailureName(failure),
+                            config_->listener_name, cluster_->name(),
+                            callbacks_->streamInfo().upstream_address, reason);
   }
 }
 

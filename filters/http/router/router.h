@@ -103,8 +103,11 @@ class RouterFilter final : public http::StreamDecoderFilter,
 
   // The host's count of active requests (least_request) no longer includes this one.
   void finishHostRequest();
+  // One log line for a failed connect or handshake, with `reason` (strerror, OpenSSL's).
+  void logUpstreamFailure(http::RequestFailure failure, std::string_view reason);
+  // `server_name`: the cluster's tls.sni, the upstream Host unless the client's is kept.
   void rewriteRequestHeaders(http::RequestHeaderMap& headers, const upstream::Endpoint& endpoint,
-                             bool preserve_host);
+                             bool preserve_host, std::string_view server_name);
   // A 101 to a tunnelable request: the stream becomes a byte tunnel (see startTunnel()).
   void startTunnel(http::ResponseHeaderMapPtr headers);
   // The upstream's side of the tunnel ended; `data` (empty) is passed on as the end.

@@ -39,11 +39,14 @@ class HttpFilterFactoryContext final : public registry::FactoryContext {
 
 // Every reason word the codec and the connection manager use (codec.h), so each has a
 // counter from the start.
+// clang-format off
 constexpr const char* kRejectionReasons[] = {
     "malformed",           "uri_too_long",       "header_too_large",        "too_many_headers",
     "missing_host",        "multiple_host",      "obsolete_line_folding",   "http2_preface",
     "unsupported_version", "bad_content_length", "bad_transfer_encoding",   "bad_chunk",
-    "unexpected_data",     "truncated",          "request_headers_timeout", "other"};
+    "unexpected_data",     "truncated",          "request_headers_timeout", "fragment_in_target",
+    "other"};
+// clang-format on
 
 }  // namespace
 

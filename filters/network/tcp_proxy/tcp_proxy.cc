@@ -4,6 +4,7 @@
 
 #include "api/event/dispatcher.h"
 #include "common/log/timeout_log.h"
+#include "common/log/upstream_failure_log.h"
 #include "filters/network/tcp_proxy/upstream_callbacks.h"
 
 namespace proxy::filters::tcp_proxy {
@@ -176,10 +177,21 @@ void TcpProxyFilter::onUpstreamEvent(network::ConnectionEvent event) {
         downstream.readDisable(false);
       }
       return;
-    case network::ConnectionEvent::kConnectFailed:
-      downstream.info().failure = causeOfConnectFailure(upstream_->failureErrno());
+    case network::ConnectionEvent::kConnectFailed: {
+      const int error = upstream_->failureErrno();
+      if (network::isLocalResourceError(error)) {
+        // The proxy is out of descriptors: no endpoint is to blame (none is penalized) and
+        // none would do better, so the client is closed at once.
+        logConnectFailure(network::FailureCause::kLocalResourceExhausted);
+        releaseUpstream(false);
+        failDownstream(network::FailureCause::kLocalResourceExhausted);
+        return;
+      }
+      downstream.info().failure = causeOfConnectFailure(error);
+      logConnectFailure(downstream.info().failure);
       onAddressFailed();
       return;
+    }
     case network::ConnectionEvent::kRemoteClose:
     case network::ConnectionEvent::kLocalClose:
       // Both directions are finished, or the upstream failed: the downstream gets what is
@@ -269,6 +281,14 @@ void TcpProxyFilter::logTimeout(std::string_view name, std::chrono::milliseconds
   if (config_->logger != nullptr) {
     log::logTimeout(*config_->logger, name, duration, config_->listener_name,
                     read_callbacks_->connection().remoteAddress());
+  }
+}
+
+void TcpProxyFilter::logConnectFailure(network::FailureCause cause) {
+  if (config_->logger != nullptr) {
+    log::logUpstreamFailure(*config_->logger, network::failureCauseName(cause),
+                            config_->listener_name, config_->cluster->name(),
+                            upstream_->remoteAddress(), upstream_->failureReason());
   }
 }
 

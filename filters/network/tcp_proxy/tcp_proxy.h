@@ -92,6 +92,8 @@ class TcpProxyFilter final : public network::ReadFilter,
   void onUpstreamAboveHighWatermark();
   void onUpstreamBelowLowWatermark();
   void failDownstream(network::FailureCause cause);
+  // The upstream connect failed with `cause`: one log line with the system's reason.
+  void logConnectFailure(network::FailureCause cause);
   void logTimeout(std::string_view name, std::chrono::milliseconds duration);
   // Lets go of the host (its active request ends) and the upstream connection.
   void releaseUpstream(bool flush);

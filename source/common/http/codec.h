@@ -24,7 +24,8 @@ struct CodecLimits {
 // word from a fixed vocabulary ("malformed", "uri_too_long", "header_too_large",
 // "too_many_headers", "missing_host", "multiple_host", "obsolete_line_folding",
 // "http2_preface", "unsupported_version", "bad_content_length", "bad_transfer_encoding",
-// "bad_chunk", "unexpected_data", "unexpected_upgrade", "truncated"), used as a metric label
+// "bad_chunk", "unexpected_data", "unexpected_upgrade", "truncated", "fragment_in_target"),
+// used as a metric label
 // and in logs.
 struct CodecError {
   int status = 400;

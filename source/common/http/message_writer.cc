@@ -17,6 +17,10 @@ constexpr std::string_view kSeparator = ": ";
 
 bool isFraming(std::string_view name) { return headerNameEquals(name, "transfer-encoding"); }
 
+bool isLeftOut(std::string_view name, bool drop_content_length) {
+  return isFraming(name) || (drop_content_length && headerNameEquals(name, "content-length"));
+}
+
 // Fields a trailer section must not carry (RFC 9110 §6.5.1): they frame, route or qualify
 // the message and only mean something in its head; a recipient could misread them as
 // such. A short list of the ones that matter to an HTTP/1.1 hop.
@@ -62,14 +66,14 @@ char* put(char* at, std::string_view bytes) {
 
 void MessageWriter::writeHead(std::initializer_list<std::string_view> start_line,
                               const HeaderMap& headers, std::span<const ExtraHeader> extras,
-                              buffer::Instance& out) {
+                              buffer::Instance& out, bool drop_content_length) {
   size_t size = kCrlf.size() * 2;
   for (std::string_view part : start_line) {
     size += part.size() + 1;
   }
   size -= start_line.size() > 0 ? 1 : 0;
   for (const HeaderMap::Entry& entry : headers.entries()) {
-    if (!isFraming(entry.name)) {
+    if (!isLeftOut(entry.name, drop_content_length)) {
       size += entry.name.size() + kSeparator.size() + entry.value.size() + kCrlf.size();
     }
   }
@@ -101,7 +105,7 @@ void MessageWriter::writeHead(std::initializer_list<std::string_view> start_line
   }
   at = put(at, kCrlf);
   for (const HeaderMap::Entry& entry : headers.entries()) {
-    if (!isFraming(entry.name)) {
+    if (!isLeftOut(entry.name, drop_content_length)) {
       at = put(put(put(put(at, entry.name), kSeparator), entry.value), kCrlf);
     }
   }
@@ -123,7 +127,7 @@ void MessageWriter::writeResponseHead(int status, const HeaderMap& headers,
   auto result = std::to_chars(code, code + sizeof(code), status);
   writeHead({"HTTP/1.1", std::string_view(code, static_cast<size_t>(result.ptr - code)),
              reasonPhrase(status)},
-            headers, extras, out);
+            headers, extras, out, status < 200 || status == 204);
 }
 
 void MessageWriter::writeChunk(buffer::Instance& data, buffer::Instance& out) {

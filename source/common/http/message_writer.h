@@ -23,11 +23,13 @@ class MessageWriter {
   // Appends `start_line` (its parts joined by single spaces, then CRLF), every header of
   // `headers` but Transfer-Encoding (framing is the codec's to declare), `extras`, and the
   // empty line, with one copy: the size is summed first and the bytes are written straight
-  // into reserved space when `out` is an OwnedBuffer.
+  // into reserved space when `out` is an OwnedBuffer. `drop_content_length` leaves out
+  // Content-Length too (a head that must not carry one).
   static void writeHead(std::initializer_list<std::string_view> start_line,
                         const HeaderMap& headers, std::span<const ExtraHeader> extras,
-                        buffer::Instance& out);
-  // writeHead() with the status line "HTTP/1.1 <status> <reason phrase>".
+                        buffer::Instance& out, bool drop_content_length = false);
+  // writeHead() with the status line "HTTP/1.1 <status> <reason phrase>". A 1xx or 204
+  // head never carries Content-Length (RFC 9110 §8.6), whatever the upstream sent.
   static void writeResponseHead(int status, const HeaderMap& headers,
                                 std::span<const ExtraHeader> extras, buffer::Instance& out);
   // Moves `data` to `out` as one chunk ("<hex size>\r\n<data>\r\n"); nothing if empty.

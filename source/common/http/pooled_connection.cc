@@ -200,7 +200,9 @@ void PooledConnection::onEvent(network::ConnectionEvent event) {
       const UpstreamFailure failure = connection_->transportFailure() ? UpstreamFailure::kTlsError
                                       : error == ECONNREFUSED ? UpstreamFailure::kConnectRefused
                                       : error == ETIMEDOUT    ? UpstreamFailure::kConnectTimeout
-                                                              : UpstreamFailure::kConnectError;
+                                      : network::isLocalResourceError(error)
+                                          ? UpstreamFailure::kLocalResourceExhausted
+                                          : UpstreamFailure::kConnectError;
       fail(failure, connection_->failureReason().empty() ? std::string_view("connect_failed")
                                                          : connection_->failureReason());
       return;
@@ -224,6 +226,13 @@ void PooledConnection::onEvent(network::ConnectionEvent event) {
   }
   if (callbacks_ == nullptr) {
     return;  // released and closed on purpose, or already failed
+  }
+  // Only a clean end (a FIN, or TLS close_notify) can end a response read until the close:
+  // a reset, or TLS without close_notify (a crash, or a truncation attack), cut it.
+  if (event == network::ConnectionEvent::kRemoteClose && !response_complete_ &&
+      !codec_->upgraded() && connection_->closeReason() != "remote_close") {
+    fail(UpstreamFailure::kReset, connection_->closeReason());
+    return;
   }
   // A response delimited by the close completes here; anything else was cut off.
   std::optional<CodecError> error = codec_->onConnectionClose();

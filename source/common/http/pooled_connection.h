@@ -28,9 +28,12 @@ enum class UpstreamFailure {
   kConnectRefused,  // connect() got ECONNREFUSED
   kConnectTimeout,  // the connect timer fired, or the kernel gave up (ETIMEDOUT)
   kConnectError,    // any other connect failure
-  kTlsError,        // connected, but the TLS handshake failed; nothing was sent
-  kReset,           // closed or reset by the upstream before the response was complete
-  kProtocolError,   // the codec refused the response
+  // The proxy could not open a socket (EMFILE, ENFILE, ENOBUFS, ENOMEM): not the upstream's
+  // fault, so no passive-health penalty.
+  kLocalResourceExhausted,
+  kTlsError,       // connected, but the TLS handshake failed; nothing was sent
+  kReset,          // closed or reset by the upstream before the response was complete
+  kProtocolError,  // the codec refused the response
 };
 
 // What the stream using a pooled connection hears: the response through the codec

@@ -122,6 +122,11 @@ MessageParser::HeadersVerdict ServerCodecImpl::onHeadersComplete() {
   head_request_ = headers.method() == "HEAD";
   keep_alive_ = http10 ? parser_.connectionKeepAlive() : !parser_.connectionClose();
 
+  // A fragment is the client's own business (RFC 9110 §7.1); one sent in a target is
+  // refused rather than forwarded, where an upstream might route or cache by it.
+  if (parser_.url().find('#') != std::string_view::npos) {
+    return reject(400, "fragment_in_target");
+  }
   const size_t hosts = headers.count("host");
   if (hosts > 1) {
     return reject(400, "multiple_host");

@@ -290,6 +290,14 @@ void ConnectionImpl::onReadReady() {
         break;
       }
       info_.bytes_received += total;
+      if (read_buffer_.length() > 0) {
+        // Bytes read before the error are the peer's: delivered first, as before a FIN (a
+        // TLS peer that closes without close_notify after a whole response is common).
+        filter_manager_.onRead();
+        if (state_ != ConnectionState::kOpen) {
+          return;
+        }
+      }
       socket_failed_ = true;
       closeSocket(ConnectionEvent::kRemoteClose, result.error);
       return;

@@ -55,9 +55,11 @@ ClientTlsContext::ClientTlsContext(ClientTlsOptions options)
   SSL_CTX_set_mode(ctx_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
                              SSL_MODE_RELEASE_BUFFERS);
   SSL_CTX_set_read_ahead(ctx_, 1);
-  // Many servers close HTTP connections without close_notify; the HTTP framing decides
-  // whether a response was complete.
-  SSL_CTX_set_options(ctx_, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION);
+  // No SSL_OP_IGNORE_UNEXPECTED_EOF: a FIN without close_notify must stay distinguishable
+  // (the transport reports it as "unexpected_eof"), or a response read until the close could
+  // be cut by anyone on the path and pass as complete. A response framed by its length
+  // still completes: the bytes before the EOF are delivered.
+  SSL_CTX_set_options(ctx_, SSL_OP_NO_RENEGOTIATION);
   SSL_CTX_set_alpn_protos(ctx_, kAlpn, sizeof(kAlpn));
 
   if (options_.verify) {

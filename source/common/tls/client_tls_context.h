@@ -46,6 +46,7 @@ class ClientTlsContext final : public network::TransportSocketFactory {
   // network::TransportSocketFactory
   network::TransportSocketPtr createTransportSocket(std::string_view host) const override;
   const std::string& settingsKey() const override { return settings_key_; }
+  std::string_view serverName() const override { return options_.sni; }
 
   const ClientTlsOptions& options() const { return options_; }
 

@@ -110,19 +110,23 @@ IoResult TlsTransportSocket::read(void* data, size_t size) {
     case SSL_ERROR_WANT_WRITE:
       return IoResult{IoResult::Status::kAgain, 0, {}};
     case SSL_ERROR_ZERO_RETURN:
-      // close_notify, or (SSL_OP_IGNORE_UNEXPECTED_EOF) a bare FIN, as HTTP servers often
-      // close: message framing, not TLS, says whether a response was cut short.
+      // close_notify: the peer ended the stream on purpose.
       return IoResult{IoResult::Status::kEndOfStream, 0, {}};
     case SSL_ERROR_SYSCALL:
       ERR_clear_error();
       if (saved_errno == 0) {
-        return IoResult{IoResult::Status::kEndOfStream, 0, {}};
+        // A bare FIN (OpenSSL 1.1's way of saying so): possibly a truncation.
+        return IoResult{IoResult::Status::kError, 0, "unexpected_eof"};
       }
       return IoResult{IoResult::Status::kError, 0,
                       saved_errno == ECONNRESET ? "connection_reset" : "read_error"};
-    default:
+    default: {
+      // OpenSSL 3 reports a FIN without close_notify as this error. The connection ends
+      // either way; the word lets a close-delimited response be told apart from a cut one.
+      const bool eof = ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
       ERR_clear_error();
-      return IoResult{IoResult::Status::kError, 0, "tls_error"};
+      return IoResult{IoResult::Status::kError, 0, eof ? "unexpected_eof" : "tls_error"};
+    }
   }
 }
 

@@ -49,6 +49,22 @@ constexpr char kHttpConnectionManager[] = "http_connection_manager";
 
 std::string quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
 
+std::string fileKind(mode_t mode) {
+  if (S_ISDIR(mode)) {
+    return "a directory";
+  }
+  if (S_ISFIFO(mode)) {
+    return "a FIFO";
+  }
+  if (S_ISCHR(mode) || S_ISBLK(mode)) {
+    return "a device";
+  }
+  if (S_ISSOCK(mode)) {
+    return "a socket";
+  }
+  return "not a file";
+}
+
 std::string lower(std::string_view text) {
   std::string out(text);
   std::transform(out.begin(), out.end(), out.begin(),
@@ -412,6 +428,15 @@ void parseClusters(const YAML::Node& root, Config& config) {
         fail(node["tls"], fieldPath(where, "tls"),
              "expected an https:// endpoint for these TLS settings to apply to, found only plain "
              "endpoints");
+      }
+      if (!cluster.tls->verify) {
+        // Valid, but an outage of security nobody would notice: said at every load.
+        const YAML::Node verify = node["tls"]["verify"];
+        config.warnings.push_back(warning(
+            config.file, verify.Mark(), fieldPath(fieldPath(where, "tls"), "verify"),
+            "false: cluster " + quoted(cluster.name) +
+                " does not verify its upstreams' certificates or names; anyone on the path can "
+                "read and change its traffic (for testing only)"));
       }
     }
     config.clusters.push_back(std::move(cluster));
@@ -1228,13 +1253,38 @@ Config parseConfig(const std::string& yaml_text, const std::string& file_name,
 
 Config loadConfigFile(const std::string& path, const EnvLookup& env,
                       const NetworkFilterRegistry& filters, const PluginStager& stage_plugins) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused below anyway.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     throw ConfigFileError(oneLine(path + ": cannot read: " + std::strerror(errno)));
+  }
+  // A device, FIFO or socket could be read forever (/dev/zero) or block the reload; a huge
+  // file is a mistake, not a config. Either would stall the main thread.
+  struct stat info {};
+  if (::fstat(fd, &info) != 0) {
+    int error = errno;
+    ::close(fd);
+    throw ConfigFileError(oneLine(path + ": cannot read: " + std::strerror(error)));
+  }
+  if (!S_ISREG(info.st_mode)) {
+    ::close(fd);
+    throw ConfigFileError(oneLine(path + ": not a regular file (" + fileKind(info.st_mode) +
+                                  "); give the path of a config file"));
+  }
+  if (static_cast<uint64_t>(info.st_size) > kMaxConfigFileBytes) {
+    ::close(fd);
+    throw ConfigFileError(oneLine(path + ": file too large: " + std::to_string(info.st_size) +
+                                  " bytes, at most " + std::to_string(kMaxConfigFileBytes)));
   }
   std::string text;
   char buffer[65536];
   while (true) {
+    if (text.size() > kMaxConfigFileBytes) {
+      // It grew while being read.
+      ::close(fd);
+      throw ConfigFileError(oneLine(path + ": file too large: over " +
+                                    std::to_string(kMaxConfigFileBytes) + " bytes"));
+    }
     ssize_t n = ::read(fd, buffer, sizeof(buffer));
     if (n < 0 && errno == EINTR) {
       continue;

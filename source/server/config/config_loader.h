@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <stdexcept>
@@ -58,7 +59,12 @@ Config parseConfig(const std::string& yaml_text, const std::string& file_name, c
 Config parseConfig(const std::string& yaml_text, const std::string& file_name,
                    const EnvLookup& env);
 
-// Reads `path` and parses it; an unreadable file is `PATH: cannot read: REASON`.
+// A config file larger than this is refused before it is parsed.
+inline constexpr uint64_t kMaxConfigFileBytes = 16 * 1024 * 1024;
+
+// Reads `path` and parses it; an unreadable file is `PATH: cannot read: REASON`, and one
+// that is not a regular file (directory, FIFO, device) or is over kMaxConfigFileBytes is
+// refused, in one line naming it.
 Config loadConfigFile(const std::string& path, const EnvLookup& env,
                       const NetworkFilterRegistry& filters, const PluginStager& stage_plugins = {});
 Config loadConfigFile(const std::string& path, const EnvLookup& env);

@@ -53,6 +53,44 @@ TEST_F(AccessLogSinkImplTest, OpenSharesOneSinkPerPathAndFormat) {
   EXPECT_EQ(0, access(path_.c_str(), F_OK));  // opened at once
 }
 
+bool waitForText(const std::string& path, const std::string& text) {
+  for (int i = 0; i < 500; ++i) {
+    if (readFile(path).find(text) != std::string::npos) {
+      return true;
+    }
+    usleep(10 * 1000);
+  }
+  return false;
+}
+
+// logrotate renames the file, then SIGUSR1: new lines go to a new file at the path, and
+// the renamed one keeps what was written before.
+TEST_F(AccessLogSinkImplTest, ReopenFilesStartsANewFileAtThePath) {
+  // A path of its own: sinks live as long as the process, and other tests' use path_.
+  const std::string path = path_ + ".reopen";
+  AccessLogSinkSharedPtr sink = AccessLogSinkImpl::open(path, AccessLogFormat::kText);
+  network::Address client = network::resolveAddresses("127.0.0.1", 4000).at(0);
+  http::StreamInfo info;
+  sink->log("web", client, RequestLine{"GET", "/before", "HTTP/1.1"}, info, info.start_time);
+  ASSERT_TRUE(waitForText(path, "/before"));
+  const std::string rotated = path + ".1";
+  ASSERT_EQ(0, std::rename(path.c_str(), rotated.c_str()));
+
+  bool found = false;
+  for (const auto& result : AccessLogSinkImpl::reopenFiles()) {
+    if (result.message == "access log " + path + " reopened") {
+      found = result.ok;
+    }
+  }
+  EXPECT_TRUE(found);
+  sink->log("web", client, RequestLine{"GET", "/after", "HTTP/1.1"}, info, info.start_time);
+  EXPECT_TRUE(waitForText(path, "/after"));
+  EXPECT_EQ(std::string::npos, readFile(path).find("/before"));
+  EXPECT_EQ(std::string::npos, readFile(rotated).find("/after"));
+  std::remove(rotated.c_str());
+  std::remove(path.c_str());
+}
+
 TEST_F(AccessLogSinkImplTest, UnopenableFileIsReportedAtOpen) {
   try {
     AccessLogSinkImpl::open("/nonexistent-dir/x/access.log", AccessLogFormat::kText);

@@ -367,7 +367,11 @@ TEST_F(ConnectionPoolTest, ConnectFailuresAreClassified) {
   };
   for (const Case& c : {Case{ECONNREFUSED, UpstreamFailure::kConnectRefused},
                         Case{ETIMEDOUT, UpstreamFailure::kConnectTimeout},
-                        Case{EHOSTUNREACH, UpstreamFailure::kConnectError}}) {
+                        Case{EHOSTUNREACH, UpstreamFailure::kConnectError},
+                        Case{EMFILE, UpstreamFailure::kLocalResourceExhausted},
+                        Case{ENFILE, UpstreamFailure::kLocalResourceExhausted},
+                        Case{ENOBUFS, UpstreamFailure::kLocalResourceExhausted},
+                        Case{ENOMEM, UpstreamFailure::kLocalResourceExhausted}}) {
     NiceMock<MockPooledConnectionCallbacks> callbacks;
     PooledConnectionPtr connection = pool().acquire();
     connection->attach(callbacks, 1024 * 1024);
@@ -510,6 +514,23 @@ TEST_F(ConnectionPoolTest, ResponseDelimitedByCloseCompletes) {
   EXPECT_EQ("until the end", callbacks_.body_);
   EXPECT_FALSE(connection->reusable());
   pool().release(std::move(connection));
+  EXPECT_EQ(0u, pool().idleCount());
+}
+
+// Read until close, but the close was a reset or a TLS EOF without close_notify: the
+// response may have been cut anywhere, so it is not complete.
+TEST_F(ConnectionPoolTest, ResponseDelimitedByAnUncleanCloseIsAReset) {
+  for (const char* reason : {"unexpected_eof", "connection_reset"}) {
+    NiceMock<MockPooledConnectionCallbacks> callbacks;
+    PooledConnectionPtr connection = startExchange(callbacks);
+    receive(*connection, "HTTP/1.1 200 OK\r\n\r\ncut he");
+    remoteClose(*connection, reason);
+    EXPECT_FALSE(callbacks.complete_) << reason;
+    ASSERT_EQ(1u, callbacks.failures_.size()) << reason;
+    EXPECT_EQ(UpstreamFailure::kReset, callbacks.failures_[0]);
+    EXPECT_EQ(reason, callbacks.reason_);
+    pool().release(std::move(connection));
+  }
   EXPECT_EQ(0u, pool().idleCount());
 }
 

@@ -275,6 +275,9 @@ std::vector<RejectCase> rejectCases() {
       {"TlsHandshake", std::string("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11), 400,
        "malformed"},
       {"Garbage", "hello world\r\n\r\n", 400, "malformed"},
+      {"FragmentInTarget", "GET /a#frag HTTP/1.1\r\nHost: a\r\n\r\n", 400, "fragment_in_target"},
+      {"FragmentAfterQuery", "GET /a?x=1#f HTTP/1.1\r\nHost: a\r\n\r\n", 400, "fragment_in_target"},
+      {"EmptyFragment", "GET /# HTTP/1.1\r\nHost: a\r\n\r\n", 400, "fragment_in_target"},
   };
   return cases;
 }
@@ -906,6 +909,25 @@ TEST_F(ServerCodecTest, NoBodyStatusesWriteNoBodyAndNoFraming) {
       EXPECT_EQ(encodeData("nope", true), "") << c.status;
     }
   }
+}
+
+// RFC 9110 §8.6: a 1xx or 204 response carries no Content-Length (nor Transfer-Encoding);
+// an upstream's is dropped rather than passed on.
+TEST_F(ServerCodecTest, NoContentAndInterimResponsesLoseContentLength) {
+  EXPECT_FALSE(feedAll("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
+  EXPECT_EQ(
+      encode(
+          *response(204, {{"Content-Length", "5"}, {"Transfer-Encoding", "chunked"}, {"x-a", "1"}}),
+          true),
+      "HTTP/1.1 204 No Content\r\nx-a: 1\r\n\r\n");
+  EXPECT_EQ(encodeData("nope", true), "");
+
+  reset();
+  EXPECT_FALSE(
+      feedAll("POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n"));
+  buffer::OwnedBuffer out;
+  codec_->encode1xx(*response(100, {{"content-length", "0"}, {"x-b", "2"}}), out);
+  EXPECT_EQ(out.toString(), "HTTP/1.1 100 Continue\r\nx-b: 2\r\n\r\n");
 }
 
 TEST_F(ServerCodecTest, NotModifiedKeepsItsContentLength) {

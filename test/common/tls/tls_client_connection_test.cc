@@ -243,5 +243,19 @@ TEST_F(TlsClientConnectionTest, ServerCloseNotifyIsARemoteCloseAfterTheData) {
   EXPECT_EQ("remote_close", connection_->closeReason());
 }
 
+// A FIN without close_notify: what came before it is delivered, and the close says it was
+// not clean, so a response read until the close is known to be cut.
+TEST_F(TlsClientConnectionTest, ServerFinWithoutCloseNotifyDeliversTheDataThenSaysUnexpectedEof) {
+  startServer(pki_.issue("localhost", {"localhost"}));
+  server_->echo_ = false;
+  connect(trusting(pki_));
+  ASSERT_TRUE(runUntil([&] { return saw(ConnectionEvent::kConnected); }));
+  server_->send("last words");
+  server_->finWithoutCloseNotify();
+  ASSERT_TRUE(runUntil([&] { return saw(ConnectionEvent::kRemoteClose); }));
+  EXPECT_EQ("last words", recorder_->received_);
+  EXPECT_EQ("unexpected_eof", connection_->closeReason());
+}
+
 }  // namespace
 }  // namespace proxy::tls

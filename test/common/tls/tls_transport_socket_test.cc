@@ -276,14 +276,17 @@ TEST_F(TlsTransportSocketTest, CloseNotifyFromTheServerEndsTheStream) {
   EXPECT_EQ(IoResult::Status::kEndOfStream, last.status);
 }
 
-TEST_F(TlsTransportSocketTest, BareEofFromTheServerEndsTheStream) {
+// A FIN without close_notify: the bytes before it are delivered, then an error that says
+// so, never the clean end of stream (a truncation must not pass for the end of a response).
+TEST_F(TlsTransportSocketTest, BareEofFromTheServerIsAnUnexpectedEof) {
   start(pki_.issue("localhost", {"localhost"}), trusting(pki_), "localhost");
   ASSERT_EQ(HandshakeStatus::kDone, handshake());
   serverWrite("body");
   ::shutdown(fds_[1], SHUT_WR);
   IoResult last;
   EXPECT_EQ("body", clientRead(100, &last));
-  EXPECT_EQ(IoResult::Status::kEndOfStream, last.status);
+  EXPECT_EQ(IoResult::Status::kError, last.status);
+  EXPECT_EQ("unexpected_eof", last.error);
 }
 
 TEST_F(TlsTransportSocketTest, GracefulCloseSendsCloseNotify) {

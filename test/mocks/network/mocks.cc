@@ -123,6 +123,7 @@ MockTransportSocketFactory::MockTransportSocketFactory() {
     return std::make_unique<testing::NiceMock<MockTransportSocket>>();
   });
   ON_CALL(*this, settingsKey()).WillByDefault(ReturnRef(settings_key_));
+  ON_CALL(*this, serverName()).WillByDefault([this] { return std::string_view(server_name_); });
 }
 
 MockTransportSocketFactory::~MockTransportSocketFactory() = default;

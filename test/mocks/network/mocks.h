@@ -159,8 +159,10 @@ class MockTransportSocketFactory : public TransportSocketFactory {
   MOCK_METHOD(TransportSocketPtr, createTransportSocket, (std::string_view host),
               (const, override));
   MOCK_METHOD(const std::string&, settingsKey, (), (const, override));
+  MOCK_METHOD(std::string_view, serverName, (), (const, override));
 
   std::string settings_key_ = "mock";
+  std::string server_name_;
   mutable std::vector<std::string> hosts_;
 };
 

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -307,6 +308,11 @@ TEST_F(ConfigLoaderTest, ClusterTlsSettings) {
   EXPECT_EQ(config.clusters[2].tls->ca_file, "");
   EXPECT_EQ(config.clusters[2].tls->sni, "");
   EXPECT_TRUE(config.clusters[2].tls->verify);
+  // verify: false loads, but never silently: one warning naming the field and the cluster.
+  ASSERT_EQ(config.warnings.size(), 1u);
+  EXPECT_THAT(config.warnings[0],
+              testing::StartsWith("test.yml:7:15: clusters[0].tls.verify: false: cluster \"api\" "
+                                  "does not verify its upstreams' certificates"));
 }
 
 TEST_F(ConfigLoaderTest, RelativeCaFileIsBesideTheConfigFile) {
@@ -640,8 +646,47 @@ TEST_F(ConfigLoaderTest, UnreadableFile) {
     loadConfigFile(kTestdata, env(), filters_);
     ADD_FAILURE() << "a directory loaded";
   } catch (const ConfigFileError& error) {
-    EXPECT_EQ(std::string(error.what()), kTestdata + ": cannot read: Is a directory");
+    EXPECT_EQ(std::string(error.what()),
+              kTestdata + ": not a regular file (a directory); give the path of a config file");
   }
+}
+
+std::string loadError(const std::string& path, const NetworkFilterRegistry& filters) {
+  try {
+    loadConfigFile(path, {}, filters);
+  } catch (const ConfigFileError& error) {
+    return error.what();
+  }
+  return "(loaded)";
+}
+
+// A device or FIFO could be read forever or block the main thread: refused at once, in
+// one line naming the file.
+TEST_F(ConfigLoaderTest, NotARegularFileIsRefused) {
+  EXPECT_EQ(loadError("/dev/zero", filters_),
+            "/dev/zero: not a regular file (a device); give the path of a config file");
+  char dir[] = "/tmp/config_loader_fifo_XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string fifo = std::string(dir) + "/config.yml";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  // No writer: the open must not wait for one.
+  EXPECT_EQ(loadError(fifo, filters_),
+            fifo + ": not a regular file (a FIFO); give the path of a config file");
+  ::unlink(fifo.c_str());
+  ::rmdir(dir);
+}
+
+TEST_F(ConfigLoaderTest, OversizedFileIsRefusedBeforeItIsRead) {
+  char path[] = "/tmp/config_loader_big_XXXXXX";
+  int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  // Sparse: no 16 MiB written.
+  ASSERT_EQ(::ftruncate(fd, static_cast<off_t>(kMaxConfigFileBytes + 1)), 0);
+  ::close(fd);
+  EXPECT_EQ(loadError(path, filters_),
+            std::string(path) + ": file too large: " + std::to_string(kMaxConfigFileBytes + 1) +
+                " bytes, at most " + std::to_string(kMaxConfigFileBytes));
+  ::unlink(path);
 }
 
 // Whatever the bytes, loading ends in a config or a one-line ConfigFileError, never in another

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cerrno>
+#include <cstring>
 
 #include "common/buffer/buffer_impl.h"
 #include "common/upstream/cluster_impl.h"
@@ -95,6 +96,7 @@ class TcpProxyTest : public testing::Test {
   }
   void failUpstream(int error) {
     upstream().failure_errno_ = error;
+    upstream().failure_reason_ = std::strerror(error);
     upstream().state_ = network::ConnectionState::kClosed;
     upstream().raiseEvent(network::ConnectionEvent::kConnectFailed);
   }
@@ -333,6 +335,36 @@ TEST_F(TcpProxyTest, ConnectOutcomesAndActiveConnectionsReachTheHosts) {
   upstream().state_ = network::ConnectionState::kClosed;
   upstream().raiseEvent(network::ConnectionEvent::kRemoteClose);
   EXPECT_EQ(0u, mocks.hosts[1]->active_requests_);
+}
+
+// socket(2) failing with EMFILE (and the like) is the proxy's own shortage: no endpoint is
+// penalized, no other endpoint is tried (each would fail alike), the client is closed with
+// its own cause, and the log says why.
+TEST_F(TcpProxyTest, LocalResourceExhaustionIsNotTheEndpointsFault) {
+  MockHosts mocks({8080, 8081});
+  startWith(mocks.cluster);
+  failUpstream(EMFILE);
+  EXPECT_EQ(network::FailureCause::kLocalResourceExhausted, downstream().info_.failure);
+  EXPECT_EQ(network::ConnectionState::kClosed, downstream().state_);
+  EXPECT_EQ(1u, upstreams_.size()) << "another endpoint was tried";
+  EXPECT_EQ(0u, mocks.hosts[0]->connect_failures_ + mocks.hosts[1]->connect_failures_);
+  EXPECT_EQ(0u, mocks.hosts[0]->active_requests_ + mocks.hosts[1]->active_requests_);
+  ASSERT_EQ(1u, logger_.lines_.size());
+  EXPECT_EQ(
+      "error local_resource_exhausted: listener tcp cluster mocked endpoint "
+      "127.0.0.1:8080: Too many open files (the proxy could not open a socket; the "
+      "endpoint is not penalized; raise the descriptor limit or lower max_connections)",
+      logger_.lines_[0]);
+}
+
+TEST_F(TcpProxyTest, RefusedConnectLogsTheSystemsReason) {
+  start({8080});
+  failUpstream(ECONNREFUSED);
+  ASSERT_EQ(1u, logger_.lines_.size());
+  EXPECT_EQ(
+      "warn upstream_connect_refused: listener tcp cluster backend endpoint 127.0.0.1:8080: "
+      "Connection refused",
+      logger_.lines_[0]);
 }
 
 TEST_F(TcpProxyTest, ConnectTimeoutIsReportedToTheHost) {
