@@ -64,9 +64,9 @@ def parse_args(argv):
                    help="pause between a client's operations (default 5ms)")
     p.add_argument("--op-timeout", type=parse_duration, default=30.0, metavar="DURATION",
                    help="bound on every client socket operation (default 30s)")
-    p.add_argument("--noread-bound", type=parse_duration, default=30.0, metavar="DURATION",
+    p.add_argument("--noread-bound", type=parse_duration, default=20.0, metavar="DURATION",
                    help="how long a non-reading client waits for the proxy to close it "
-                        "before closing itself (default 30s)")
+                        "before closing itself (default 20s)")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: random)")
     p.add_argument("--keep", action="store_true",
                    help="keep the work directory (configs, proxy log); kept anyway on failure")
