@@ -111,6 +111,14 @@ class Stats:
             if len(self.error_log) < self.keep_errors:
                 self.error_log.append((round(self.clock(), 2), kind, error_kind, message))
 
+    def errors_by_kind(self):
+        """{error kind: count} over every client."""
+        with self.lock:
+            out = {}
+            for (_, error_kind), n in self.errors.items():
+                out[error_kind] = out.get(error_kind, 0) + n
+            return out
+
     def totals(self):
         with self.lock:
             return sum(self.ok.values()), sum(self.errors.values())
@@ -178,14 +186,15 @@ def expect_status(status, want, what):
 
 
 def expect_eof(sock, timeout):
-    """The peer closes next (after a Connection: close answer): EOF within timeout."""
+    """The peer closes next (after a Connection: close answer, a WebSocket close frame): EOF
+    (or a reset) within timeout."""
     sock.settimeout(timeout)
     try:
         data = sock.recv(4096)
     except ConnectionResetError:
         return
     if data:
-        raise ProtocolError(f"{len(data)} unexpected bytes after a Connection: close answer")
+        raise ProtocolError(f"{len(data)} unexpected bytes where the connection should close")
 
 
 def sleep_or_stop(ctx, seconds):

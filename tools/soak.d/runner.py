@@ -478,6 +478,7 @@ def main(argv, source_dir):
             ok, errors = stats.totals()
             samples.append({"t": round(now, 2), "phase": "load", "rss_kib": rss, "fds": fds,
                             "pipes": pipes, "ok": ok, "errors": errors,
+                            "errors_by_kind": stats.errors_by_kind(),
                             "reloads_ok": reloader.ok if reloader else 0,
                             "reloads_failed": reloader.failed if reloader else 0})
             if now - last_report[0] >= args.report_every - 0.5 or now >= args.duration:
