@@ -590,15 +590,20 @@ def main(argv, source_dir):
         print(f"RSS MiB: start {fmt_mib(start_rss)}, at {ref_t:g}s {fmt_mib(ref_rss)}, end "
               f"{fmt_mib(end_rss_med)} (last sample {fmt_mib(end_rss)}), peak {fmt_mib(peak_rss)}"
               f" (medians of the {RSS_WINDOW:g}s before each point)")
-        print(f"descriptors: baseline {baseline_fds} ({baseline_pipes} pipes), peak {peak_fds}, "
-              f"after the load {settled_fds} ({settled_pipes} pipes: cached splice pipes) "
-              f"(upstream closed {closed_idle} idle keep-alive connections)")
-        if not fds_ok:
+        if settled_fds is None:
+            print(f"descriptors: baseline {baseline_fds}, peak {peak_fds}, after the load: "
+                  "not measured (the proxy was gone)")
+        else:
+            print(f"descriptors: baseline {baseline_fds} ({baseline_pipes} pipes), peak "
+                  f"{peak_fds}, after the load {settled_fds} ({settled_pipes} pipes: cached "
+                  f"splice pipes) (upstream closed {closed_idle} idle keep-alive connections)")
+        if not fds_ok and settled_fds is not None:
             print("descriptors at the baseline: "
                   + ", ".join(f"{k} {v}" for k, v in baseline_fd_kinds.items()))
             print("descriptors after the load:  "
                   + ", ".join(f"{k} {v}" for k, v in after_fd_kinds.items()))
-        print(f"proxy exit on SIGTERM: {exit_code} in {exit_seconds:.1f}s")
+        if not proxy_died:
+            print(f"proxy exit on SIGTERM: {exit_code} in {exit_seconds:.1f}s")
         if snap["errors"]:
             print("errors by client and kind: "
                   + ", ".join(f"{k} {v}" for k, v in snap["errors"].items()))
@@ -608,7 +613,9 @@ def main(argv, source_dir):
         for name, good, text in checks:
             print(f"{'PASS' if good else 'FAIL'} {name}: {text}")
         if proxy_died:
-            print(f"FAIL proxy: exited during the run ({proxy.proc.returncode})\n"
+            code = proxy.proc.returncode
+            how = f"killed by signal {-code}" if code < 0 else f"exited with {code}"
+            print(f"FAIL proxy: {how} during the run; the end of its log:\n"
                   f"{proxy.log_tail()}")
         print(f"soak: {'PASS' if passed else 'FAIL'}")
         result = {"pass": passed,
