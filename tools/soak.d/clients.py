@@ -328,7 +328,8 @@ def bigbody(ctx, rng, tag):
                 expect_status(status, 200, f"POST {target} ({mode})")
                 want = b"len=%d sha256=%s" % (n, pattern_sha256(n).encode())
                 if body != want:
-                    raise HashError(f"POST {target} ({mode}, {n} bytes): upstream saw {body[:90]!r}")
+                    raise HashError(f"POST {target} ({mode}, {n} bytes): "
+                                    f"upstream saw {body[:90]!r}")
             ctx.stats.add_ok("bigbody")
             ctx.stats.event("bigbody", "bytes_" + ("down" if mode == "get" else "up"), n)
             # Paced: bulk bytes are cheap to ask for and would take the machine's CPU.
