@@ -262,7 +262,7 @@ Server::ReloadResult Server::tryReload() {
     std::lock_guard<std::mutex> lock(snapshot_mutex_);
     snapshot_ = next;
   }
-  config_ = next_config;
+  config_ = std::move(next_config);
   generation_gauge_->add(1);
   reloads_ok_->inc();
   for (const auto& name : diff.listeners.added) {
