@@ -26,10 +26,13 @@ enum class RequestFailure {
   kRequestRejected,
   // No byte either way for stream_idle_timeout while the request was in flight.
   kStreamIdleTimeout,
+  // The request body arrived slower than request_body_min_rate over a whole window.
+  kRequestBodyMinRate,
 };
 
 // How many RequestFailure values there are (kNone included), for arrays indexed by it.
-constexpr size_t kRequestFailureCount = static_cast<size_t>(RequestFailure::kStreamIdleTimeout) + 1;
+constexpr size_t kRequestFailureCount =
+    static_cast<size_t>(RequestFailure::kRequestBodyMinRate) + 1;
 
 inline const char* requestFailureName(RequestFailure failure) {
   switch (failure) {
@@ -59,6 +62,8 @@ inline const char* requestFailureName(RequestFailure failure) {
       return "request_rejected";
     case RequestFailure::kStreamIdleTimeout:
       return "stream_idle_timeout";
+    case RequestFailure::kRequestBodyMinRate:
+      return "request_body_min_rate";
   }
   return "unknown";
 }

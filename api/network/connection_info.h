@@ -21,6 +21,8 @@ enum class FailureCause {
   kIdleTimeout,
   kClientReset,
   kDrained,
+  // Closed after a flush that the peer did not take within the delayed close timeout.
+  kDelayedCloseTimeout,
 };
 
 inline const char* failureCauseName(FailureCause cause) {
@@ -45,6 +47,8 @@ inline const char* failureCauseName(FailureCause cause) {
       return "client_reset";
     case FailureCause::kDrained:
       return "drained";
+    case FailureCause::kDelayedCloseTimeout:
+      return "delayed_close_timeout";
   }
   return "unknown";
 }
