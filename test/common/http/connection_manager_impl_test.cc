@@ -614,8 +614,9 @@ TEST_F(ConnectionManagerImplTest, InterimResponsesPrecedeTheFinalOne) {
 TEST_F(ConnectionManagerImplTest, RequestsAnsweredAtOnceAreParsedOnePerLoopIteration) {
   // Answered from inside the codec: the next one waits for the resume timer, so one read
   // full of pipelined requests is not answered in one go.
-  receive("GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n"
-          "GET /3 HTTP/1.1\r\nHost: x\r\n\r\n");
+  receive(
+      "GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /3 HTTP/1.1\r\nHost: x\r\n\r\n");
   EXPECT_EQ(std::vector<std::string>{"/1"}, terminal_->paths_);
   ASSERT_TRUE(resumeTimer().enabled_);
   resumeTimer().invokeCallback();
