@@ -5,7 +5,6 @@ watermark, then the client's send blocks) and its RSS (VmRSS) must grow by less 
 
 PROXY_IT_VERBOSE=1 prints what each client could send and the RSS before and after."""
 
-import socket
 import time
 import unittest
 

@@ -10,8 +10,8 @@ import tempfile
 import time
 import unittest
 
-from http_upstream import Reader, read_head, start_http_upstream
-from proxy_harness import (MiB, ProxyTestCase, TcpServer, canonical_config, free_port,
+from http_upstream import start_http_upstream
+from proxy_harness import (MiB, ProxyTestCase, canonical_config, free_port,
                            recv_until_eof, sleep_until)
 
 
@@ -112,7 +112,7 @@ class StreamIdleWithAStalledWrite(SlowReaderCase):
         self.assertNotIn("delayed_close_timeout", self.proxy.stderr_text())
 
     def test_a_slow_reader_that_keeps_reading_is_not_timed_out(self):
-        self.start_http("stream_idle_timeout: 1s")
+        self.start_http("stream_idle_timeout: 2s")
         s = self.client(self.web, timeout=15, rcvbuf=32 * 1024)
         s.sendall(b"GET /__big/4194304 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
         got = 0
@@ -122,7 +122,7 @@ class StreamIdleWithAStalledWrite(SlowReaderCase):
             if not data:
                 break
             got += len(data)
-            time.sleep(0.05)  # about 5 MiB/s at most: slow, never idle for 1s
+            time.sleep(0.05)  # about 5 MiB/s at most: slow, never idle for 2s
         self.assertGreater(got, 4194304)
         self.assertNotIn("stream_idle_timeout", self.proxy.stderr_text())
 
@@ -168,6 +168,11 @@ class DelayedCloseTimeout(SlowReaderCase):
         data, _ = recv_until_eof(probe, timeout=2.5)
         self.assertEqual(b"", data)
         self.expect_log_line("delayed_close_timeout", "3s", listener="tcp")
+        # All four (their timers started a few ms apart) before any client reads: a client
+        # that reads would let its flush finish.
+        self.assertTrue(sleep_until(
+            lambda: self.proxy.stderr_text().count("timeout delayed_close_timeout") == 4, 10.0),
+            self.proxy.stderr_text())
         for s in clients:
             self.assert_closed_soon(s)
         # A fifth client now gets a slot and its bytes.
