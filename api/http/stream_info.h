@@ -29,11 +29,13 @@ enum class RequestFailure {
   // The proxy itself could not open an upstream socket (EMFILE, ENFILE, ENOBUFS, ENOMEM):
   // nothing to do with the upstream, which keeps its health.
   kLocalResourceExhausted,
+  // The request body arrived slower than request_body_min_rate over a whole window.
+  kRequestBodyMinRate,
 };
 
 // How many RequestFailure values there are (kNone included), for arrays indexed by it.
 constexpr size_t kRequestFailureCount =
-    static_cast<size_t>(RequestFailure::kLocalResourceExhausted) + 1;
+    static_cast<size_t>(RequestFailure::kRequestBodyMinRate) + 1;
 
 inline const char* requestFailureName(RequestFailure failure) {
   switch (failure) {
@@ -65,6 +67,8 @@ inline const char* requestFailureName(RequestFailure failure) {
       return "stream_idle_timeout";
     case RequestFailure::kLocalResourceExhausted:
       return "local_resource_exhausted";
+    case RequestFailure::kRequestBodyMinRate:
+      return "request_body_min_rate";
   }
   return "unknown";
 }

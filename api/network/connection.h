@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -30,6 +31,9 @@ enum class ConnectionCloseType {
 };
 
 enum class ConnectionState { kOpen, kClosing, kClosed };
+
+// A peer that never reads must not keep a closing connection (and its buffers) forever.
+inline constexpr std::chrono::milliseconds kDefaultDelayedCloseTimeout{5000};
 
 // Told about a connection's life. Callbacks are never unregistered: register only objects
 // that live at least as long as the connection (its filters, or its owner).
@@ -82,6 +86,11 @@ class Connection : public event::DeferredDeletable, public FilterManager {
   virtual void startDrain() = 0;
 
   virtual void close(ConnectionCloseType type, std::string_view reason) = 0;
+  // How long close(kFlushWrite) waits for the peer to take the queued bytes: after it the
+  // connection is closed without them, with close reason "delayed_close_timeout" and, unless
+  // a failure is already recorded, info().failure kDelayedCloseTimeout. Zero waits as long as
+  // flushing takes. kDefaultDelayedCloseTimeout until set.
+  virtual void setDelayedCloseTimeout(std::chrono::milliseconds timeout) = 0;
   virtual ConnectionState state() const = 0;
   // Why the connection closed ("remote_close", "idle_timeout", ...); empty while open.
   virtual const std::string& closeReason() const = 0;

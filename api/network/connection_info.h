@@ -25,6 +25,8 @@ enum class FailureCause {
   // The proxy could not open the upstream socket (see isLocalResourceError): not the
   // upstream's fault, so no passive-health penalty.
   kLocalResourceExhausted,
+  // Closed after a flush that the peer did not take within the delayed close timeout.
+  kDelayedCloseTimeout,
 };
 
 // Whether a connect's errno says the proxy itself is out of descriptors or kernel memory
@@ -58,6 +60,8 @@ inline const char* failureCauseName(FailureCause cause) {
       return "drained";
     case FailureCause::kLocalResourceExhausted:
       return "local_resource_exhausted";
+    case FailureCause::kDelayedCloseTimeout:
+      return "delayed_close_timeout";
   }
   return "unknown";
 }

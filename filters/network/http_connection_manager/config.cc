@@ -48,14 +48,39 @@ constexpr const char* kRejectionReasons[] = {
     "other"};
 // clang-format on
 
+// request_body_min_rate: { bytes_per_second: N, window: D }. A window shorter than a second
+// would judge a client by a single packet's timing; longer than an hour would protect nothing.
+void parseBodyMinRate(const YAML::Node& node, http::ConnectionManagerConfig& config) {
+  const std::string where = "request_body_min_rate";
+  if (!node.IsMap()) {
+    config::fail(node, where,
+                 "expected a map such as { bytes_per_second: 1024, window: 10s }, found " +
+                     config::describe(node));
+  }
+  config::checkKeys(node, where, {"bytes_per_second", "window"});
+  if (!node["bytes_per_second"].IsDefined()) {
+    config::fail(node, config::fieldPath(where, "bytes_per_second"),
+                 "expected a number of bytes per second (0 turns the check off), found nothing");
+  }
+  config.request_body_min_bytes_per_second =
+      *config::optionalUint(node, where, "bytes_per_second", 0, 1024 * 1024 * 1024);
+  if (auto window = config::optionalDuration(node, where, "window")) {
+    if (*window < std::chrono::seconds(1) || *window > std::chrono::hours(1)) {
+      config::fail(node["window"], config::fieldPath(where, "window"),
+                   "expected a duration from 1s to 1h, found " + config::describe(node["window"]));
+    }
+    config.request_body_min_rate_window = *window;
+  }
+}
+
 }  // namespace
 
 registry::NetworkFilterFactoryCb HttpConnectionManagerFactory::createFilterFactory(
     const YAML::Node& node, registry::FactoryContext& context) {
-  config::checkKeys(
-      node, "",
-      {"http_filters", "max_head_bytes", "max_headers", "max_uri_bytes", "request_headers_timeout",
-       "idle_timeout", "stream_idle_timeout", "buffer_limit"});
+  config::checkKeys(node, "",
+                    {"http_filters", "max_head_bytes", "max_headers", "max_uri_bytes",
+                     "request_headers_timeout", "idle_timeout", "stream_idle_timeout",
+                     "buffer_limit", "delayed_close_timeout", "request_body_min_rate"});
   auto config = std::make_shared<http::ConnectionManagerConfig>();
   if (auto v = config::optionalUint(node, "", "max_head_bytes", 1024, 1024 * 1024)) {
     config->limits.max_head_bytes = static_cast<uint32_t>(*v);
@@ -77,6 +102,12 @@ registry::NetworkFilterFactoryCb HttpConnectionManagerFactory::createFilterFacto
   }
   if (auto v = config::optionalUint(node, "", "buffer_limit", 16 * 1024, 64 * 1024 * 1024)) {
     config->buffer_limit = static_cast<uint32_t>(*v);
+  }
+  if (auto v = config::optionalDuration(node, "", "delayed_close_timeout")) {
+    config->delayed_close_timeout = *v;
+  }
+  if (node.IsMap() && node["request_body_min_rate"].IsDefined()) {
+    parseBodyMinRate(node["request_body_min_rate"], *config);
   }
   config->listener_name = context.listenerName();
   config->logger = &context.logger();

@@ -19,8 +19,7 @@ struct StatsConfig {
   stats::Counter* spliced_bytes = nullptr;
   stats::Counter* upstream_connect_failures = nullptr;
   // One per FailureCause, indexed by its value; kNone's slot is unused.
-  std::array<stats::Counter*,
-             static_cast<size_t>(network::FailureCause::kLocalResourceExhausted) + 1>
+  std::array<stats::Counter*, static_cast<size_t>(network::FailureCause::kDelayedCloseTimeout) + 1>
       failures{};
   // The Go program's unlabelled names, only on listeners whose chain ends in tcp_proxy.
   stats::Counter* legacy_total = nullptr;

@@ -8,7 +8,8 @@ namespace proxy::filters::tcp_proxy {
 
 registry::NetworkFilterFactoryCb TcpProxyFactory::createFilterFactory(
     const YAML::Node& node, registry::FactoryContext& context) {
-  config::checkKeys(node, "", {"cluster", "idle_timeout", "buffer_limit", "splice"});
+  config::checkKeys(node, "",
+                    {"cluster", "idle_timeout", "buffer_limit", "splice", "delayed_close_timeout"});
   if (!node.IsDefined() || node.IsNull()) {
     config::fail(node, "cluster", "expected the name of a cluster, found nothing");
   }
@@ -28,6 +29,9 @@ registry::NetworkFilterFactoryCb TcpProxyFactory::createFilterFactory(
   }
   if (auto limit = config::optionalUint(node, "", "buffer_limit", 16 * 1024, 64 * 1024 * 1024)) {
     config->buffer_limit = static_cast<uint32_t>(*limit);
+  }
+  if (auto delay = config::optionalDuration(node, "", "delayed_close_timeout")) {
+    config->delayed_close_timeout = *delay;
   }
   if (auto splice = config::optionalBool(node, "", "splice")) {
     config->splice = *splice;

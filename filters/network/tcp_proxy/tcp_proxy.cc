@@ -40,6 +40,7 @@ void TcpProxyFilter::initializeReadFilterCallbacks(network::ReadFilterCallbacks&
   downstream.addConnectionCallbacks(*this);
   downstream.enableHalfClose(true);
   downstream.setBufferLimits(config_->buffer_limit);
+  downstream.setDelayedCloseTimeout(config_->delayed_close_timeout);
 }
 
 network::FilterStatus TcpProxyFilter::onNewConnection() {
@@ -80,6 +81,7 @@ void TcpProxyFilter::connectAddress(upstream::AddressWalk::Clock::time_point now
   upstream_->addReadFilter(upstream_callbacks_);
   upstream_->enableHalfClose(true);
   upstream_->setBufferLimits(config_->buffer_limit);
+  upstream_->setDelayedCloseTimeout(config_->delayed_close_timeout);
   downstream.info().upstream_address = address;
   if (connect_timer_ == nullptr) {
     connect_timer_ = downstream.dispatcher().createTimer([this] { onConnectTimeout(); });
@@ -212,6 +214,9 @@ void TcpProxyFilter::onEvent(network::ConnectionEvent event) {
     return;
   }
   network::Connection& downstream = read_callbacks_->connection();
+  if (downstream.closeReason() == "delayed_close_timeout") {
+    logTimeout("delayed_close_timeout", config_->delayed_close_timeout);
+  }
   if (event == network::ConnectionEvent::kRemoteClose &&
       downstream.closeReason() == "connection_reset" &&
       downstream.info().failure == network::FailureCause::kNone) {

@@ -21,6 +21,9 @@ struct TcpProxyConfig {
   upstream::ClusterConstSharedPtr cluster;
   // Closes both sides after this long without a byte either way; zero disables it.
   std::chrono::milliseconds idle_timeout{std::chrono::hours(1)};
+  // How long either side, closing after a flush, waits for its peer to take the queued
+  // bytes before it is closed hard; zero waits forever.
+  std::chrono::milliseconds delayed_close_timeout{network::kDefaultDelayedCloseTimeout};
   // Bytes queued toward either side before the other side stops being read.
   uint32_t buffer_limit = 1024 * 1024;
   // Moves bytes with splice(2), kernel to kernel, when both sides are plain TCP (see

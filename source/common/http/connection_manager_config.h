@@ -9,6 +9,7 @@
 
 #include "api/access_log/access_log.h"
 #include "api/log/logger.h"
+#include "api/network/connection.h"
 #include "api/registry/filter_factory.h"
 #include "api/stats/stats.h"
 #include "common/http/codec.h"
@@ -29,6 +30,14 @@ struct ConnectionManagerConfig {
   // A request in flight with no byte either way for this long is ended (504 before the
   // response, else the connection is closed); zero disables it.
   std::chrono::milliseconds stream_idle_timeout{300000};
+  // How long a connection closing after a flush (Connection: close, a timeout, a drain) waits
+  // for the client to take the queued bytes before it is closed hard; zero waits forever.
+  std::chrono::milliseconds delayed_close_timeout{network::kDefaultDelayedCloseTimeout};
+  // request_body_min_rate: a request body arriving slower than this many bytes per second,
+  // measured over each request_body_min_rate_window, ends the stream (408, or a reset once
+  // the response started). Zero (the default) turns the check off.
+  uint64_t request_body_min_bytes_per_second = 0;
+  std::chrono::milliseconds request_body_min_rate_window{10000};
   // For timeout log lines and the access log.
   std::string listener_name;
   log::Logger* logger = nullptr;

@@ -119,8 +119,38 @@ class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallb
   // the connection is cut.
   void onIdleTimeout() {
     info_.failure = RequestFailure::kStreamIdleTimeout;
+    if (response_started_) {
+      // Nothing moved, most likely because the client stopped reading: what is still queued
+      // would never leave, so the connection closes without flushing it.
+      destroyFilters();
+      parent_.connection().close(network::ConnectionCloseType::kNoFlush, "stream_idle_timeout");
+      return;
+    }
     sendLocalReply(504, "stream idle timeout\n");
   }
+
+  // The request body came slower than request_body_min_rate over a window: 408 if the
+  // response has not started, else the connection is cut.
+  void onBodyMinRate() {
+    info_.failure = RequestFailure::kRequestBodyMinRate;
+    if (response_started_) {
+      destroyFilters();
+      parent_.connection().close(network::ConnectionCloseType::kNoFlush, "request_body_min_rate");
+      return;
+    }
+    sendLocalReply(408, "request body too slow\n");
+  }
+
+  // Whether the body's pace is the client's alone now: no tunnel, no body finished, not
+  // waiting for the upstream's "100 Continue" before the first byte.
+  bool bodyRateApplies() const {
+    if (upgraded_ || request_complete_ || decoding_done_) {
+      return false;
+    }
+    return info_.request_body_bytes > 0 || continue_sent_ ||
+           !request_headers_->get("expect").has_value();
+  }
+  uint64_t requestBodyBytes() const { return info_.request_body_bytes; }
 
   void onAboveWriteBufferHighWatermark() {
     for (auto* callbacks : watermark_callbacks_) {
@@ -185,9 +215,10 @@ class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallb
       stream_.runEncodeTrailers(0);
     }
     void encode1xxHeaders(ResponseHeaderMapPtr headers) override {
+      stream_.continue_sent_ = true;
       buffer::OwnedBuffer out;
       stream_.parent_.codec_->encode1xx(*headers, out);
-      stream_.parent_.onStreamActivity();
+      stream_.parent_.onResponseQueued();
       stream_.parent_.connection().write(out, false);
     }
     void readDisableDownstream(bool disable) override { stream_.readDisableDownstream(disable); }
@@ -363,7 +394,7 @@ class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallb
       }
     }
     info_.response_body_bytes += data.length();
-    parent_.onStreamActivity();
+    parent_.onResponseQueued();
     buffer::OwnedBuffer out;
     parent_.codec_->encodeData(data, end_stream, out);
     // In a tunnel the end of the upstream's bytes is a FIN toward the client.
@@ -414,7 +445,7 @@ class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallb
     // one to "Expect: 100-continue") closes too: whether the client goes on sending the body
     // or not, it must know the connection ends, so nothing it sends is taken for a request.
     close_after_ = !parent_.codec_->keepAlive() || parent_.draining_ || !request_complete_;
-    parent_.onStreamActivity();
+    parent_.onResponseQueued();
     buffer::OwnedBuffer out;
     parent_.codec_->encodeHeaders(*response_headers_, end_stream, close_after_, out);
     parent_.connection().write(out, false);
@@ -462,6 +493,7 @@ class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallb
 
   void readDisableDownstream(bool disable) {
     if (disable) {
+      parent_.body_window_paused_ = true;  // the upstream, not the client, sets the pace
       ++read_disables_;
     } else if (read_disables_ > 0) {
       --read_disables_;
@@ -548,6 +580,7 @@ class ConnectionManagerImpl::ActiveStream final : public FilterChainFactoryCallb
   bool completing_ = false;
   bool destroyed_ = false;
   bool upgraded_ = false;
+  bool continue_sent_ = false;  // a 1xx went to the client: the body may come now
 };
 
 ConnectionManagerImpl::ConnectionManagerImpl(ConnectionManagerConfigConstSharedPtr config,
@@ -578,11 +611,18 @@ void ConnectionManagerImpl::initializeReadFilterCallbacks(network::ReadFilterCal
   read_callbacks_ = &callbacks;
   connection().addConnectionCallbacks(*this);
   connection().setBufferLimits(config_->buffer_limit);
+  connection().setDelayedCloseTimeout(config_->delayed_close_timeout);
 }
 
 event::Timer& ConnectionManagerImpl::resumeTimer() {
   if (resume_timer_ == nullptr) {
-    resume_timer_ = connection().dispatcher().createTimer([this] { dispatch(); });
+    resume_timer_ = connection().dispatcher().createTimer([this] {
+      if (resume_codec_ && codec_ != nullptr) {
+        resume_codec_ = false;
+        codec_->resume();
+      }
+      dispatch();
+    });
   }
   return *resume_timer_;
 }
@@ -625,6 +665,12 @@ void ConnectionManagerImpl::dispatch() {
     if (pending_.length() == 0) {
       return;
     }
+    if (stream_ == nullptr && connection().aboveHighWatermark()) {
+      // The answers already queued wait for the client: parse the next request (and read
+      // on) once they drained below the low watermark.
+      updateReadPause();
+      return;
+    }
     // Bytes with no request in flight begin a new request: its headers are now on the clock.
     if (!awaiting_headers_ && stream_ == nullptr) {
       awaiting_headers_ = true;
@@ -639,13 +685,65 @@ void ConnectionManagerImpl::dispatch() {
     }
     armTimer();
   }
-  // A request is being answered and what is left belongs to later (pipelined) requests:
-  // hold it, but stop reading once too much waits.
-  if (stream_ != nullptr && stream_->requestComplete() && !read_disabled_for_pipeline_ &&
-      pending_.length() > kMaxPendingWhileBusy) {
-    read_disabled_for_pipeline_ = true;
-    connection().readDisable(true);
+  updateReadPause();
+}
+
+bool ConnectionManagerImpl::writeBlocked() {
+  // A tunnel or a request body still arriving is paced by the upstream's watermarks, not
+  // by this one: only between requests does a full write buffer stop the parser.
+  return connection().aboveHighWatermark() && (stream_ == nullptr || stream_->requestComplete());
+}
+
+void ConnectionManagerImpl::updateReadPause() {
+  if (closed_) {
+    return;
   }
+  // What is read but not parsed is bounded by kMaxPendingWhileBusy (plus one read), and
+  // nothing is parsed while the client does not take what it was answered: a client that
+  // pipelines requests and never reads holds at most buffer_limit of answers.
+  bool pause = pending_.length() > kMaxPendingWhileBusy || writeBlocked();
+  if (pause != read_paused_) {
+    read_paused_ = pause;
+    body_window_paused_ = body_window_paused_ || pause;
+    connection().readDisable(pause);
+  }
+}
+
+void ConnectionManagerImpl::startBodyRateWindow() {
+  if (config_->request_body_min_bytes_per_second == 0) {
+    return;
+  }
+  if (body_rate_timer_ == nullptr) {
+    // Once per connection, and only on listeners that set a minimum.
+    body_rate_timer_ = connection().dispatcher().createTimer([this] { onBodyRateTimer(); });
+  }
+  body_window_bytes_ = stream_ != nullptr ? stream_->requestBodyBytes() : 0;
+  body_window_paused_ = !connection().readEnabled();
+  body_rate_timer_->enableTimer(config_->request_body_min_rate_window);
+}
+
+void ConnectionManagerImpl::onBodyRateTimer() {
+  if (closed_ || stream_ == nullptr) {
+    return;
+  }
+  if (!stream_->bodyRateApplies() || body_window_paused_) {
+    // Reading was paused for the upstream (or the body cannot start yet): this window says
+    // nothing about the client, measure the next.
+    if (!stream_->requestComplete()) {
+      startBodyRateWindow();
+    }
+    return;
+  }
+  const auto& window = config_->request_body_min_rate_window;
+  const uint64_t received = stream_->requestBodyBytes() - body_window_bytes_;
+  const uint64_t needed =
+      config_->request_body_min_bytes_per_second * static_cast<uint64_t>(window.count()) / 1000;
+  if (received >= needed) {
+    startBodyRateWindow();
+    return;
+  }
+  logTimeout("request_body_min_rate", window);
+  stream_->onBodyMinRate();
 }
 
 void ConnectionManagerImpl::onRequestHeaders(RequestHeaderMapPtr headers, bool end_stream) {
@@ -654,6 +752,9 @@ void ConnectionManagerImpl::onRequestHeaders(RequestHeaderMapPtr headers, bool e
   refreshConfig();
   stream_ = std::make_unique<ActiveStream>(*this, std::move(headers));
   armTimer();
+  if (!end_stream) {
+    startBodyRateWindow();
+  }
   stream_->decodeHeaders(end_stream);
 }
 
@@ -718,20 +819,26 @@ void ConnectionManagerImpl::onStreamComplete(bool close_connection) {
     // Idle keep-alive connection: the codec (parser state, ~0.4 KiB) is made again when
     // the next request's bytes arrive, so thousands of idle clients cost less memory.
     codec_.reset();
+  } else if (dispatching_ && pending_.length() > 0) {
+    // Answered from inside the codec (a local reply): resuming now would parse the next
+    // pipelined request in the same loop, and every request of one read (thousands) would
+    // be answered before the write buffer is looked at or a stream is freed. One per loop
+    // iteration instead, from the resume timer.
+    resume_codec_ = true;
   } else {
     codec_->resume();
   }
-  if (read_disabled_for_pipeline_) {
-    read_disabled_for_pipeline_ = false;
-    connection().readDisable(false);
-  }
+  updateReadPause();
   armTimer();
-  if (pending_.length() > 0) {
+  if (pending_.length() > 0 && !writeBlocked()) {
     resumeTimer().enableTimer(std::chrono::milliseconds(0));
   }
 }
 
 void ConnectionManagerImpl::releaseStream() {
+  if (body_rate_timer_ != nullptr) {
+    body_rate_timer_->disableTimer();
+  }
   // The stream is usually on the call stack (a filter's callback got us here): it is
   // destroyed after this event.
   if (stream_ != nullptr) {
@@ -820,6 +927,14 @@ void ConnectionManagerImpl::onStreamActivity() {
   last_activity_ = connection().dispatcher().approximateMonotonicTime();
 }
 
+void ConnectionManagerImpl::onResponseQueued() {
+  // Bytes queued behind a write buffer the client does not drain are no progress: a stalled
+  // write is idle, so a client that stops reading is timed out like one that stops sending.
+  if (!connection().aboveHighWatermark()) {
+    onStreamActivity();
+  }
+}
+
 void ConnectionManagerImpl::logTimeout(std::string_view name, std::chrono::milliseconds duration) {
   if (config_->logger != nullptr) {
     log::logTimeout(*config_->logger, name, duration, config_->listener_name, client_);
@@ -855,11 +970,17 @@ void ConnectionManagerImpl::onEvent(network::ConnectionEvent event) {
     return;
   }
   closed_ = true;
+  if (connection().closeReason() == "delayed_close_timeout") {
+    logTimeout("delayed_close_timeout", config_->delayed_close_timeout);
+  }
   if (timer_ != nullptr) {
     timer_->disableTimer();
     if (resume_timer_ != nullptr) {
       resume_timer_->disableTimer();
     }
+  }
+  if (body_rate_timer_ != nullptr) {
+    body_rate_timer_->disableTimer();
   }
   if (stream_ != nullptr) {
     stream_->reset(RequestFailure::kClientReset);
@@ -871,11 +992,23 @@ void ConnectionManagerImpl::onAboveWriteBufferHighWatermark() {
   if (stream_ != nullptr) {
     stream_->onAboveWriteBufferHighWatermark();
   }
+  updateReadPause();
 }
 
 void ConnectionManagerImpl::onBelowWriteBufferLowWatermark() {
+  if (closed_) {
+    return;
+  }
+  // The client took half of what was queued: that is progress for the stream idle timeout.
   if (stream_ != nullptr) {
+    onStreamActivity();
     stream_->onBelowWriteBufferLowWatermark();
+  }
+  updateReadPause();
+  if (stream_ == nullptr && pending_.length() > 0) {
+    // Requests parked while the answers before them waited for the client: from a fresh
+    // stack, as after any response.
+    resumeTimer().enableTimer(std::chrono::milliseconds(0));
   }
 }
 

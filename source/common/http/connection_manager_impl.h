@@ -52,8 +52,14 @@ class ConnectionManagerImpl final : public network::ReadFilter,
  private:
   class ActiveStream;
 
-  // Parses what is pending, unless a request is still being answered.
+  // Parses what is pending, unless a request is still being answered or the answers
+  // before it wait above the write buffer's high watermark.
   void dispatch();
+  // Whether the write buffer is above its high watermark while no request body or tunnel
+  // is being read: the parser (and reading) wait for the client to take its answers.
+  bool writeBlocked();
+  // Stops or resumes reading the client so that pending_ and the write buffer stay bounded.
+  void updateReadPause();
   // Made on first use and dropped while the connection is idle between requests.
   ServerCodec& codec();
   // Made on first use: most connections never pipeline.
@@ -71,6 +77,12 @@ class ConnectionManagerImpl final : public network::ReadFilter,
   void onStreamIdleTimer();
   // Bytes moved for the request in flight (either way): the stream idle timeout restarts.
   void onStreamActivity();
+  // Response bytes were queued toward the client: activity unless they queue behind a write
+  // buffer above its high watermark.
+  void onResponseQueued();
+  // request_body_min_rate: measures the body from now over one window.
+  void startBodyRateWindow();
+  void onBodyRateTimer();
   // The info-level line every timeout writes when it fires.
   void logTimeout(std::string_view name, std::chrono::milliseconds duration);
   // One access-log line, when the access log is on.
@@ -94,6 +106,11 @@ class ConnectionManagerImpl final : public network::ReadFilter,
   event::TimerPtr resume_timer_;
   // The request-headers or idle timeout, whichever applies now.
   event::TimerPtr timer_;
+  // request_body_min_rate's window; made on the first body on listeners that set it.
+  event::TimerPtr body_rate_timer_;
+  // The body bytes counted when the window began, and whether reading paused during it.
+  uint64_t body_window_bytes_ = 0;
+  bool body_window_paused_ = false;
   enum class TimerMode { kNone, kIdle, kRequestHeaders, kStreamIdle };
   TimerMode timer_mode_ = TimerMode::kNone;
   event::Dispatcher* dispatcher_ = nullptr;
@@ -107,8 +124,11 @@ class ConnectionManagerImpl final : public network::ReadFilter,
   // Part of a request's head has arrived (the codec holds it) and its headers have not.
   bool awaiting_headers_ = false;
   bool closed_ = false;
-  bool read_disabled_for_pipeline_ = false;
+  // Reading is disabled by updateReadPause() (too much pending, or answers not taken).
+  bool read_paused_ = false;
   bool dispatching_ = false;  // inside codec_->dispatch(): the codec must not be dropped
+  // A request was answered inside codec_->dispatch(): the resume timer resumes the codec.
+  bool resume_codec_ = false;
 };
 
 }  // namespace proxy::http

@@ -7,6 +7,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstring>
@@ -196,11 +197,34 @@ void ConnectionImpl::close(ConnectionCloseType type, std::string_view reason) {
   // Send what is queued first; reading stops, so nothing more reaches the filters.
   state_ = ConnectionState::kClosing;
   closing_after_flush_ = true;
+  if (delayed_close_timeout_ms_ > 0) {
+    // A peer that never reads would otherwise hold the connection and its buffers forever.
+    ColdState& state = cold();
+    state.delayed_close_timer = dispatcher_.createTimer([this] { onDelayedCloseTimeout(); });
+    state.delayed_close_timer->enableTimer(std::chrono::milliseconds(delayed_close_timeout_ms_));
+  }
   if (file_event_) {
     // Read readiness stays registered (an epoll_ctl per close saved): onFileEvent ignores
     // it once the connection is closing.
     file_event_->activate(event::FileReadyType::kWrite);
   }
+}
+
+void ConnectionImpl::setDelayedCloseTimeout(std::chrono::milliseconds timeout) {
+  delayed_close_timeout_ms_ =
+      static_cast<uint32_t>(std::clamp<int64_t>(timeout.count(), 0, UINT32_MAX));
+}
+
+void ConnectionImpl::onDelayedCloseTimeout() {
+  if (state_ == ConnectionState::kClosed) {
+    return;
+  }
+  // The reason given to close() is replaced: filters tell this ending by its reason.
+  cold().close_reason = "delayed_close_timeout";
+  if (info_.failure == FailureCause::kNone) {
+    info_.failure = FailureCause::kDelayedCloseTimeout;
+  }
+  closeSocket(ConnectionEvent::kLocalClose, "delayed_close_timeout");
 }
 
 void ConnectionImpl::closeSocket(ConnectionEvent event, std::string_view reason) {
@@ -209,6 +233,9 @@ void ConnectionImpl::closeSocket(ConnectionEvent event, std::string_view reason)
   }
   setCloseReason(reason);
   state_ = ConnectionState::kClosed;
+  if (cold_ != nullptr && cold_->delayed_close_timer != nullptr) {
+    cold_->delayed_close_timer->disableTimer();
+  }
   if (file_event_ != nullptr && fd_ >= 0) {
     file_event_->descriptorClosing();  // close() below unregisters it: no EPOLL_CTL_DEL
   }

@@ -46,6 +46,7 @@ class ConnectionImpl : public virtual Connection, protected FilterManagerImpl::R
   void enableHalfClose(bool enabled) override { half_close_enabled_ = enabled; }
   void startDrain() override;
   void close(ConnectionCloseType type, std::string_view reason) override;
+  void setDelayedCloseTimeout(std::chrono::milliseconds timeout) override;
   ConnectionState state() const override { return state_; }
   const std::string& closeReason() const override;
   void setBufferLimits(uint32_t limit) override { buffer_limit_ = limit; }
@@ -117,6 +118,8 @@ class ConnectionImpl : public virtual Connection, protected FilterManagerImpl::R
   // watermarks; false if that closed the connection.
   bool writeBufferedBytes();
   void updateWatermarksAfterWrite();
+  // close(kFlushWrite) waited delayed_close_timeout_ms_ for the peer to take the bytes.
+  void onDelayedCloseTimeout();
   void updateFileEvent();
 
   // Splicing (startSplice). Whether this side may splice now.
@@ -143,6 +146,8 @@ class ConnectionImpl : public virtual Connection, protected FilterManagerImpl::R
     uint64_t splice_transfers_out = 0;  // fills of the peer's pipe from this socket
     // The peer stopped reading because this side's pipe was full: wake it once drained.
     bool splice_source_waiting = false;
+    // Armed by close(kFlushWrite) while bytes are queued.
+    event::TimerPtr delayed_close_timer;
   };
   ColdState& cold();
   void setCloseReason(std::string_view reason);
@@ -166,7 +171,10 @@ class ConnectionImpl : public virtual Connection, protected FilterManagerImpl::R
   std::unique_ptr<ColdState> cold_;
   ConnectionState state_ = ConnectionState::kOpen;
   uint32_t buffer_limit_ = 0;
-  uint32_t read_disable_count_ = 0;
+  // Milliseconds. With the narrow count and the three one-bit flags below it fits in the
+  // words the fields already took, so idle connections pay nothing for it.
+  uint32_t delayed_close_timeout_ms_ = static_cast<uint32_t>(kDefaultDelayedCloseTimeout.count());
+  uint16_t read_disable_count_ = 0;  // nested readDisable(true) calls: a handful at most
   bool half_close_enabled_ = false;
   bool read_end_stream_ = false;    // the peer's FIN was read
   bool write_end_pending_ = false;  // shut down the write side once the buffer is empty
@@ -175,9 +183,9 @@ class ConnectionImpl : public virtual Connection, protected FilterManagerImpl::R
   bool closing_after_flush_ = false;
   bool redeliver_read_buffer_ = false;  // bytes held while reading was disabled
   bool peer_hangup_seen_ = false;       // an event reported the peer's FIN, HUP or an error
-  bool short_read_drains_ = false;      // the transport's shortReadDrainsSocket()
-  bool draining_ = false;
-  bool splicing_ = false;       // startSplice() took over; cold_ holds the splice state
+  bool short_read_drains_ : 1 = false;  // the transport's shortReadDrainsSocket()
+  bool draining_ : 1 = false;
+  bool splicing_ : 1 = false;   // startSplice() took over; cold_ holds the splice state
   uint8_t callback_count_ = 0;  // at most kMaxCallbacks
 };
 

@@ -84,7 +84,9 @@ class TestFilter : public StreamFilter {
 
 class ConnectionManagerImplTest : public testing::Test {
  protected:
-  ConnectionManagerImplTest() {
+  // `tweak` changes the listener's config before the manager is made.
+  explicit ConnectionManagerImplTest(
+      const std::function<void(ConnectionManagerConfig&)>& tweak = nullptr) {
     auto config = std::make_shared<ConnectionManagerConfig>();
     config->request_headers_timeout = std::chrono::milliseconds(10000);
     config->idle_timeout = std::chrono::milliseconds(60000);
@@ -122,6 +124,9 @@ class ConnectionManagerImplTest : public testing::Test {
       };
       callbacks.addStreamDecoderFilter(terminal_);
     });
+    if (tweak) {
+      tweak(*config);
+    }
     config_ = config;
     manager_ = std::make_shared<ConnectionManagerImpl>(config_);
     connection().addReadFilter(manager_);
@@ -604,6 +609,216 @@ TEST_F(ConnectionManagerImplTest, InterimResponsesPrecedeTheFinalOne) {
   EXPECT_THAT(connection().written_, HasSubstr("HTTP/1.1 201"));
   EXPECT_THAT(connection().written_, testing::Not(HasSubstr("Connection: close")));
   EXPECT_EQ(network::ConnectionState::kOpen, connection().state_);
+}
+
+TEST_F(ConnectionManagerImplTest, RequestsAnsweredAtOnceAreParsedOnePerLoopIteration) {
+  // Answered from inside the codec: the next one waits for the resume timer, so one read
+  // full of pipelined requests is not answered in one go.
+  receive(
+      "GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /3 HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_EQ(std::vector<std::string>{"/1"}, terminal_->paths_);
+  ASSERT_TRUE(resumeTimer().enabled_);
+  resumeTimer().invokeCallback();
+  EXPECT_EQ(std::vector<std::string>{"/2"}, terminal_->paths_);
+  ASSERT_TRUE(resumeTimer().enabled_);
+  resumeTimer().invokeCallback();
+  EXPECT_EQ(std::vector<std::string>{"/3"}, terminal_->paths_);
+  EXPECT_EQ(3u, access_log_->requests_.size());
+}
+
+TEST_F(ConnectionManagerImplTest, PipelinedRequestsWaitWhileAnswersAreAboveTheHighWatermark) {
+  receive("GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n");
+  ASSERT_EQ(std::vector<std::string>{"/1"}, terminal_->paths_);
+  // The client does not read: the answer to /1 is still queued above the high watermark.
+  connection().raiseAboveHighWatermark();
+  EXPECT_EQ(1, connection().read_disable_count_);
+  resumeTimer().invokeCallback();
+  EXPECT_EQ(std::vector<std::string>{"/1"}, terminal_->paths_);  // /2 is not parsed
+  EXPECT_EQ(1, connection().read_disable_count_);
+  connection().raiseBelowLowWatermark();
+  EXPECT_EQ(0, connection().read_disable_count_);
+  ASSERT_TRUE(resumeTimer().enabled_);
+  resumeTimer().invokeCallback();
+  EXPECT_EQ(std::vector<std::string>{"/2"}, terminal_->paths_);
+}
+
+TEST_F(ConnectionManagerImplTest, AnAnswerLeftAboveTheHighWatermarkHoldsTheNextRequest) {
+  auto_respond_ = false;
+  receive("GET /1 HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\nHost: x\r\n\r\n");
+  connection().raiseAboveHighWatermark();
+  EXPECT_EQ(1, connection().read_disable_count_);  // request complete: reading waits too
+  terminal_->respond(200, "one");
+  // No parse is scheduled while the client has not taken its answers.
+  EXPECT_TRUE(dispatcher().timers().size() < 2 || !resumeTimer().enabled_);
+  EXPECT_EQ(1, connection().read_disable_count_);
+  connection().raiseBelowLowWatermark();
+  EXPECT_EQ(0, connection().read_disable_count_);
+  ASSERT_TRUE(resumeTimer().enabled_);
+  resumeTimer().invokeCallback();
+  EXPECT_EQ(std::vector<std::string>{"/2"}, terminal_->paths_);
+}
+
+TEST_F(ConnectionManagerImplTest, ARequestBodyIsStillReadAboveTheHighWatermark) {
+  // The body's pace is the upstream's (through the router's watermarks), not this one's.
+  auto_respond_ = false;
+  receive("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n01234");
+  connection().raiseAboveHighWatermark();
+  EXPECT_EQ(0, connection().read_disable_count_);
+  receive("56789");
+  EXPECT_EQ("0123456789", front_->body_);
+}
+
+TEST_F(ConnectionManagerImplTest, ResponseBytesQueuedAboveTheHighWatermarkAreNotActivity) {
+  auto_respond_ = false;
+  receive("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto headers = std::make_unique<ResponseHeaderMap>();
+  headers->setStatus(200);
+  headers->add("content-length", "100");
+  terminal_->decoder_callbacks_->encodeHeaders(std::move(headers), false);
+  connection().raiseAboveHighWatermark();
+  dispatcher().time_ += std::chrono::seconds(200);
+  buffer::OwnedBuffer data;
+  data.add("0123456789");
+  terminal_->decoder_callbacks_->encodeData(data, false);  // queued, not sent
+  dispatcher().time_ += std::chrono::seconds(100);
+  EXPECT_CALL(connection(), close(network::ConnectionCloseType::kNoFlush, "stream_idle_timeout"));
+  timeoutTimer().invokeCallback();
+  EXPECT_EQ(network::ConnectionState::kClosed, connection().state_);
+  EXPECT_EQ(std::vector<std::string>{"info timeout stream_idle_timeout (5m) fired: listener web "
+                                     "client 127.0.0.1:5555"},
+            logger_.lines_);
+  ASSERT_EQ(1u, access_log_->requests_.size());
+  EXPECT_EQ(RequestFailure::kStreamIdleTimeout, access_log_->requests_[0].info.failure);
+}
+
+TEST_F(ConnectionManagerImplTest, AClientDrainingToTheLowWatermarkIsActivity) {
+  auto_respond_ = false;
+  receive("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  auto headers = std::make_unique<ResponseHeaderMap>();
+  headers->setStatus(200);
+  headers->add("content-length", "100");
+  terminal_->decoder_callbacks_->encodeHeaders(std::move(headers), false);
+  connection().raiseAboveHighWatermark();
+  dispatcher().time_ += std::chrono::seconds(200);
+  connection().raiseBelowLowWatermark();
+  dispatcher().time_ += std::chrono::seconds(100);
+  timeoutTimer().invokeCallback();
+  EXPECT_EQ(network::ConnectionState::kOpen, connection().state_);
+  EXPECT_TRUE(timeoutTimer().enabled_);
+  EXPECT_EQ(std::chrono::seconds(200), timeoutTimer().duration_);
+}
+
+TEST_F(ConnectionManagerImplTest, SetsTheDelayedCloseTimeoutOnTheConnection) {
+  EXPECT_EQ(network::kDefaultDelayedCloseTimeout, connection().delayed_close_timeout_);
+}
+
+TEST_F(ConnectionManagerImplTest, ADelayedCloseTimeoutIsLoggedByName) {
+  connection().close_reason_ = "delayed_close_timeout";
+  connection().raiseEvent(network::ConnectionEvent::kLocalClose);
+  EXPECT_EQ(std::vector<std::string>{"info timeout delayed_close_timeout (5s) fired: listener web "
+                                     "client 127.0.0.1:5555"},
+            logger_.lines_);
+}
+
+// request_body_min_rate: 100 bytes/s over 10 s windows.
+class BodyMinRateTest : public ConnectionManagerImplTest {
+ protected:
+  BodyMinRateTest()
+      : ConnectionManagerImplTest([](ConnectionManagerConfig& config) {
+          config.request_body_min_bytes_per_second = 100;
+          config.request_body_min_rate_window = std::chrono::seconds(10);
+          config.delayed_close_timeout = std::chrono::seconds(2);
+        }) {}
+  // Made on the first request with a body, after the timeout timer.
+  event::MockTimer& rateTimer() { return *dispatcher().timers().at(1); }
+};
+
+TEST_F(BodyMinRateTest, SetsItsDelayedCloseTimeoutOnTheConnection) {
+  EXPECT_EQ(std::chrono::seconds(2), connection().delayed_close_timeout_);
+}
+
+TEST_F(BodyMinRateTest, ABodyBelowTheRateGets408AndIsLoggedByName) {
+  auto_respond_ = false;
+  receive("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n0123456789");
+  ASSERT_TRUE(rateTimer().enabled_);
+  EXPECT_EQ(std::chrono::seconds(10), rateTimer().duration_);
+  receive(std::string(500, 'a'));  // 510 bytes in the window, 1000 needed
+  rateTimer().invokeCallback();
+  EXPECT_THAT(connection().written_, HasSubstr("HTTP/1.1 408"));
+  EXPECT_EQ(network::ConnectionState::kClosed, connection().state_);
+  EXPECT_EQ(std::vector<std::string>{"info timeout request_body_min_rate (10s) fired: listener "
+                                     "web client 127.0.0.1:5555"},
+            logger_.lines_);
+  ASSERT_EQ(1u, access_log_->requests_.size());
+  EXPECT_EQ(RequestFailure::kRequestBodyMinRate, access_log_->requests_[0].info.failure);
+  EXPECT_EQ(408, access_log_->requests_[0].info.response_code);
+}
+
+TEST_F(BodyMinRateTest, ABodyAtTheRateGoesOnWindowAfterWindow) {
+  auto_respond_ = false;
+  receive("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n");
+  for (int window = 0; window < 3; ++window) {
+    receive(std::string(1000, 'a'));
+    rateTimer().invokeCallback();
+    EXPECT_TRUE(rateTimer().enabled_);
+  }
+  EXPECT_EQ(network::ConnectionState::kOpen, connection().state_);
+  EXPECT_TRUE(logger_.lines_.empty());
+}
+
+TEST_F(BodyMinRateTest, AWindowWhileTheUpstreamPausedReadingDoesNotCount) {
+  auto_respond_ = false;
+  receive("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n");
+  terminal_->decoder_callbacks_->readDisableDownstream(true);
+  rateTimer().invokeCallback();
+  EXPECT_EQ(network::ConnectionState::kOpen, connection().state_);
+  terminal_->decoder_callbacks_->readDisableDownstream(false);
+  rateTimer().invokeCallback();  // paused during part of this window too
+  EXPECT_EQ(network::ConnectionState::kOpen, connection().state_);
+  rateTimer().invokeCallback();  // a whole window with nothing: the client's doing
+  EXPECT_THAT(connection().written_, HasSubstr("HTTP/1.1 408"));
+}
+
+TEST_F(BodyMinRateTest, AfterTheResponseStartedTheConnectionIsCut) {
+  auto_respond_ = false;
+  receive("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n");
+  auto headers = std::make_unique<ResponseHeaderMap>();
+  headers->setStatus(200);
+  headers->add("content-length", "100");
+  terminal_->decoder_callbacks_->encodeHeaders(std::move(headers), false);
+  EXPECT_CALL(connection(), close(network::ConnectionCloseType::kNoFlush, "request_body_min_rate"));
+  rateTimer().invokeCallback();
+  EXPECT_EQ(network::ConnectionState::kClosed, connection().state_);
+  EXPECT_THAT(connection().written_, testing::Not(HasSubstr("408")));
+  ASSERT_EQ(1u, access_log_->requests_.size());
+  EXPECT_EQ(RequestFailure::kRequestBodyMinRate, access_log_->requests_[0].info.failure);
+}
+
+TEST_F(BodyMinRateTest, WaitingForContinueIsNotSlowness) {
+  auto_respond_ = false;
+  receive(
+      "POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n"
+      "Expect: 100-continue\r\n\r\n");
+  rateTimer().invokeCallback();
+  EXPECT_EQ(network::ConnectionState::kOpen, connection().state_);
+  auto interim = std::make_unique<ResponseHeaderMap>();
+  interim->setStatus(100);
+  terminal_->decoder_callbacks_->encode1xxHeaders(std::move(interim));
+  rateTimer().invokeCallback();  // told to send, and did not
+  EXPECT_THAT(connection().written_, HasSubstr("HTTP/1.1 408"));
+}
+
+TEST_F(BodyMinRateTest, ARequestWithoutBodyArmsNothing) {
+  receive("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+  EXPECT_THAT(connection().written_, HasSubstr("HTTP/1.1 200"));
+  EXPECT_EQ(1u, dispatcher().timers().size());  // the timeout timer only
+}
+
+TEST_F(ConnectionManagerImplTest, NoRateTimerWhenTheMinimumIsOff) {
+  receive("POST /up HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc");
+  EXPECT_THAT(connection().written_, HasSubstr("got it"));
+  EXPECT_EQ(1u, dispatcher().timers().size());
 }
 
 }  // namespace

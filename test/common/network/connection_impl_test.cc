@@ -176,6 +176,74 @@ TEST_F(ConnectionImplTest, CloseWithFlushSendsQueuedBytesFirst) {
   EXPECT_EQ("test", connection_->closeReason());
 }
 
+// Fills the peer's socket buffers and `bytes` more in the write buffer: a peer that never
+// reads.
+void queueMoreThanThePeerTakes(ConnectionImpl& connection, event::DispatcherImpl& dispatcher,
+                               size_t bytes) {
+  std::string chunk(bytes, 'q');
+  buffer::OwnedBuffer data;
+  data.add(chunk);
+  connection.write(data, false);
+  dispatcher.runOnce(milliseconds(0));
+}
+
+TEST_F(ConnectionImplTest, CloseWithFlushToAPeerThatNeverReadsEndsAfterTheDelayedCloseTimeout) {
+  connection_->setDelayedCloseTimeout(milliseconds(100));
+  queueMoreThanThePeerTakes(*connection_, dispatcher_, 8 * 1024 * 1024);
+  connection_->close(ConnectionCloseType::kFlushWrite, "connection_close");
+  EXPECT_EQ(ConnectionState::kClosing, connection_->state());
+  EXPECT_CALL(callbacks_, onEvent(ConnectionEvent::kLocalClose));
+  auto started = std::chrono::steady_clock::now();
+  EXPECT_TRUE(runUntil([&] { return connection_->state() == ConnectionState::kClosed; }));
+  EXPECT_GE(std::chrono::steady_clock::now() - started, milliseconds(90));
+  EXPECT_EQ("delayed_close_timeout", connection_->closeReason());
+  EXPECT_EQ(FailureCause::kDelayedCloseTimeout, connection_->info().failure);
+}
+
+TEST_F(ConnectionImplTest, DelayedCloseTimeoutKeepsAFailureAlreadyRecorded) {
+  connection_->setDelayedCloseTimeout(milliseconds(50));
+  connection_->info().failure = FailureCause::kUpstreamReset;
+  queueMoreThanThePeerTakes(*connection_, dispatcher_, 8 * 1024 * 1024);
+  connection_->close(ConnectionCloseType::kFlushWrite, "upstream_closed");
+  EXPECT_TRUE(runUntil([&] { return connection_->state() == ConnectionState::kClosed; }));
+  EXPECT_EQ("delayed_close_timeout", connection_->closeReason());
+  EXPECT_EQ(FailureCause::kUpstreamReset, connection_->info().failure);
+}
+
+TEST_F(ConnectionImplTest, ZeroDelayedCloseTimeoutWaitsForTheFlush) {
+  connection_->setDelayedCloseTimeout(milliseconds(0));
+  queueMoreThanThePeerTakes(*connection_, dispatcher_, 1024 * 1024);
+  connection_->close(ConnectionCloseType::kFlushWrite, "connection_close");
+  for (int i = 0; i < 20; ++i) {
+    dispatcher_.runOnce(milliseconds(10));
+  }
+  EXPECT_EQ(ConnectionState::kClosing, connection_->state());
+  // Once the peer reads, the flush ends and the close is an ordinary one.
+  EXPECT_TRUE(runUntil([&] {
+    readPeer();
+    return connection_->state() == ConnectionState::kClosed;
+  }));
+  EXPECT_EQ("connection_close", connection_->closeReason());
+  EXPECT_EQ(FailureCause::kNone, connection_->info().failure);
+}
+
+TEST_F(ConnectionImplTest, AFlushThatCompletesInTimeIsNotCutShort) {
+  connection_->setDelayedCloseTimeout(milliseconds(200));
+  buffer::OwnedBuffer data;
+  data.add("bye");
+  connection_->write(data, false);
+  connection_->close(ConnectionCloseType::kFlushWrite, "test");
+  EXPECT_TRUE(runUntil([&] { return connection_->state() == ConnectionState::kClosed; }));
+  EXPECT_EQ("bye", readPeer());
+  EXPECT_EQ("test", connection_->closeReason());
+  EXPECT_EQ(FailureCause::kNone, connection_->info().failure);
+  // The disarmed timer does not fire later.
+  for (int i = 0; i < 30; ++i) {
+    dispatcher_.runOnce(milliseconds(10));
+  }
+  EXPECT_EQ("test", connection_->closeReason());
+}
+
 TEST_F(ConnectionImplTest, AnIdleConnectionHoldsNoColdStateUntilItCloses) {
   // Bytes came and went, a reply was sent: nothing rarely needed was allocated.
   ASSERT_EQ(2, ::write(fds_[1], "hi", 2));

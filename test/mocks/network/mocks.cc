@@ -62,6 +62,9 @@ MockConnectionBase<Base>::MockConnectionBase() : id_(nextConnectionId()) {
     buffer_limit_ = limit;
   });
   ON_CALL(*this, bufferLimit()).WillByDefault(ReturnPointee(&buffer_limit_));
+  ON_CALL(*this, setDelayedCloseTimeout(_)).WillByDefault([this](std::chrono::milliseconds t) {
+    delayed_close_timeout_ = t;
+  });
   ON_CALL(*this, aboveHighWatermark()).WillByDefault(ReturnPointee(&above_high_watermark_));
   ON_CALL(*this, remoteAddress()).WillByDefault(ReturnRef(remote_address_));
   ON_CALL(*this, localAddress()).WillByDefault(ReturnRef(local_address_));

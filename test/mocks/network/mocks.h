@@ -38,7 +38,8 @@ class MockConnectionCallbacks : public ConnectionCallbacks {
 //  - close() sets state_ to kClosed and close_reason_ to the reason, then raises kLocalClose
 //    (once); state() and closeReason() report them.
 //  - readDisable() counts nesting in read_disable_count_; readEnabled() is true at zero.
-//  - enableHalfClose(), setBufferLimits() are stored (half_close_, buffer_limit_);
+//  - enableHalfClose(), setBufferLimits(), setDelayedCloseTimeout() are stored (half_close_,
+//    buffer_limit_, delayed_close_timeout_);
 //    bufferLimit() and aboveHighWatermark() report buffer_limit_ and above_high_watermark_.
 //  - remoteAddress(), localAddress() and info() return the members of those names.
 //  - addReadFilter()/addWriteFilter()/addFilter() keep the filters in read_filters_ and
@@ -66,6 +67,7 @@ class MockConnectionBase : public Base {
   MOCK_METHOD(void, enableHalfClose, (bool enabled), (override));
   MOCK_METHOD(void, startDrain, (), (override));
   MOCK_METHOD(void, close, (ConnectionCloseType type, std::string_view reason), (override));
+  MOCK_METHOD(void, setDelayedCloseTimeout, (std::chrono::milliseconds timeout), (override));
   MOCK_METHOD(ConnectionState, state, (), (const, override));
   MOCK_METHOD(const std::string&, closeReason, (), (const, override));
   MOCK_METHOD(void, setBufferLimits, (uint32_t limit), (override));
@@ -91,6 +93,7 @@ class MockConnectionBase : public Base {
   int read_disable_count_ = 0;
   bool half_close_ = false;
   uint32_t buffer_limit_ = 0;
+  std::chrono::milliseconds delayed_close_timeout_ = kDefaultDelayedCloseTimeout;
   bool above_high_watermark_ = false;
   Address remote_address_;
   Address local_address_;

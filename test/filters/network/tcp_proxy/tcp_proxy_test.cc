@@ -523,6 +523,27 @@ TEST_F(TcpProxyTest, OneLinePerConnectionWithItsBytes) {
   EXPECT_EQ(network::FailureCause::kNone, record.info.failure);
 }
 
+TEST_F(TcpProxyTest, BothSidesGetTheDelayedCloseTimeout) {
+  start({8080});
+  EXPECT_EQ(network::kDefaultDelayedCloseTimeout, downstream().delayed_close_timeout_);
+  EXPECT_EQ(network::kDefaultDelayedCloseTimeout, upstream().delayed_close_timeout_);
+}
+
+TEST_F(TcpProxyTest, ADelayedCloseTimeoutIsLoggedByNameWithItsCause) {
+  start({8080}, std::chrono::milliseconds(0));
+  connectUpstream();
+  // The client never read what was left when the proxy closed it after a flush, and the
+  // connection's delayed close timer ended it.
+  downstream().close_reason_ = "delayed_close_timeout";
+  downstream().info_.failure = network::FailureCause::kDelayedCloseTimeout;
+  downstream().raiseEvent(network::ConnectionEvent::kLocalClose);
+  EXPECT_EQ(std::vector<std::string>{"info timeout delayed_close_timeout (5s) fired: listener tcp "
+                                     "client 127.0.0.1:5555"},
+            logger_.lines_);
+  ASSERT_EQ(1u, access_log_->connections_.size());
+  EXPECT_EQ(network::FailureCause::kDelayedCloseTimeout, access_log_->connections_[0].info.failure);
+}
+
 TEST_F(TcpProxyTest, ClientResetIsTheCause) {
   start({8080});
   connectUpstream();
