@@ -101,18 +101,24 @@ def tls_handler(conn, server):
             conn.close()
 
 
+def start_https_upstream(testcase, cert, host="127.0.0.1"):
+    """http_upstream behind TLS with `cert` (cert path, key path) on `host`, recording the
+    SNI of each handshake and the failed ones."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*cert)
+    server = start_http_upstream(testcase, tls_handler, host=host)
+    server.ssl_context = context
+    server.sni = []
+    server.tls_connections = 0
+    server.handshake_failures = []
+    server.bytes_after_failure = 0
+    context.sni_callback = lambda sslobj, name, ctx: server.sni.append(name)
+    return server
+
+
 class HttpsCase(ProxyTestCase):
     def start_https_upstream(self, cert):
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(*cert)
-        server = start_http_upstream(self, tls_handler)
-        server.ssl_context = context
-        server.sni = []
-        server.tls_connections = 0
-        server.handshake_failures = []
-        server.bytes_after_failure = 0
-        context.sni_callback = lambda sslobj, name, ctx: server.sni.append(name)
-        return server
+        return start_https_upstream(self, cert)
 
     def config(self, upstream, endpoint_host="localhost", tls_block=None, cluster_extra=(),
                route="cluster: secure"):

@@ -14,15 +14,14 @@ import os
 import shutil
 import signal
 import socket
-import ssl
 import tempfile
 import time
 import unittest
 
-from http_upstream import Reader, http_handler, send_request, start_http_upstream
+from http_upstream import Reader, send_request, start_http_upstream
 from proxy_harness import (ProxyTestCase, canonical_config, free_port, http_get,
                            private_hosts_available, recv_exact, sleep_until)
-from test_https_upstream import Pki, tls_handler
+from test_https_upstream import Pki, start_https_upstream
 
 # getaddrinfo() sorts ::1 before 127.0.0.1 (RFC 6724), whatever the file's order.
 DUAL = ["::1 dual.test", "127.0.0.1 dual.test"]
@@ -54,18 +53,9 @@ def http_listener(port, cluster):
 
 class NameAddressesTest(ProxyTestCase):
     def start_upstream(self, host, tls=False):
-        if not tls:
-            return start_http_upstream(self, host=host)
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(*PKI.dual)
-        server = start_http_upstream(self, tls_handler, host=host)
-        server.ssl_context = context
-        server.sni = []
-        server.tls_connections = 0
-        server.handshake_failures = []
-        server.bytes_after_failure = 0
-        context.sni_callback = lambda sslobj, name, ctx: server.sni.append(name)
-        return server
+        if tls:
+            return start_https_upstream(self, PKI.dual, host=host)
+        return start_http_upstream(self, host=host)
 
     def start_http_proxy(self, endpoint, hosts, tls=False):
         self.admin, self.port = free_port(), free_port()

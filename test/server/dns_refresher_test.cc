@@ -1,6 +1,5 @@
 #include "server/dns_refresher.h"
 
-#include <arpa/inet.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -12,19 +11,14 @@
 
 #include "test/mocks/event/mocks.h"
 #include "test/server/posted_queue.h"
+#include "test/support/addresses.h"
 
 namespace proxy::server {
 namespace {
 
 using testing::NiceMock;
 
-network::Address ipv4(const char* ip, uint16_t port) {
-  sockaddr_in sin{};
-  sin.sin_family = AF_INET;
-  sin.sin_port = htons(port);
-  inet_pton(AF_INET, ip, &sin.sin_addr);
-  return network::Address(reinterpret_cast<sockaddr*>(&sin), sizeof(sin));
-}
+using test::ipv4;
 
 class DnsRefresherTest : public testing::Test {
  protected:

@@ -1,30 +1,17 @@
 #include "common/upstream/address_walk.h"
 
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
 
 #include "test/mocks/upstream/mocks.h"
+#include "test/support/addresses.h"
 
 namespace proxy::upstream {
 namespace {
 
 using std::chrono::milliseconds;
 
-network::Address v4(uint16_t port) {
-  sockaddr_in sin{};
-  sin.sin_family = AF_INET;
-  sin.sin_port = htons(port);
-  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return network::Address(reinterpret_cast<sockaddr*>(&sin), sizeof(sin));
-}
-
-network::Address v6(uint16_t port) {
-  sockaddr_in6 sin6{};
-  sin6.sin6_family = AF_INET6;
-  sin6.sin6_port = htons(port);
-  sin6.sin6_addr = in6addr_loopback;
-  return network::Address(reinterpret_cast<sockaddr*>(&sin6), sizeof(sin6));
-}
+network::Address v4(uint16_t port) { return test::ipv4("127.0.0.1", port); }
+network::Address v6(uint16_t port) { return test::ipv6("::1", port); }
 
 class AddressWalkTest : public testing::Test {
  protected:

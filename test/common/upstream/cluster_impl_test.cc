@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/stats/store_impl.h"
+#include "test/support/addresses.h"
 
 namespace proxy::upstream {
 namespace {
@@ -268,13 +269,7 @@ TEST(ClusterImplTest, DnsRefreshResolvesSwapsAndKeepsAddresses) {
   EXPECT_EQ(named.address().asString(), "10.0.0.3:80");
 }
 
-network::Address ipv6(const char* ip, uint16_t port) {
-  sockaddr_in6 sin6{};
-  sin6.sin6_family = AF_INET6;
-  sin6.sin6_port = htons(port);
-  inet_pton(AF_INET6, ip, &sin6.sin6_addr);
-  return network::Address(reinterpret_cast<sockaddr*>(&sin6), sizeof(sin6));
-}
+using test::ipv6;
 
 TEST(ClusterImplTest, EveryAddressOfANameIsKeptAndTheOneThatConnectedIsPreferred) {
   FakeClock clock;

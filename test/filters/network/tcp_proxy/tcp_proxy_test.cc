@@ -14,6 +14,7 @@
 #include "test/mocks/log/mocks.h"
 #include "test/mocks/network/mocks.h"
 #include "test/mocks/upstream/mocks.h"
+#include "test/support/addresses.h"
 
 using testing::_;
 using testing::NiceMock;
@@ -415,13 +416,7 @@ TEST_F(TcpProxyTest, RefusalsEjectARealClustersHost) {
   EXPECT_EQ(cluster->hosts()[1], cluster->chooseHost().host);
 }
 
-network::Address loopback6(uint16_t port) {
-  sockaddr_in6 sin6{};
-  sin6.sin6_family = AF_INET6;
-  sin6.sin6_port = htons(port);
-  sin6.sin6_addr = in6addr_loopback;
-  return network::Address(reinterpret_cast<sockaddr*>(&sin6), sizeof(sin6));
-}
+network::Address loopback6(uint16_t port) { return test::ipv6("::1", port); }
 
 TEST_F(TcpProxyTest, RefusedAddressWalksToTheNameNextAddressWithoutAHealthPenalty) {
   MockHosts mocks({8080});
