@@ -19,7 +19,7 @@ struct RequestLine {
 };
 
 // Where access-log lines go: one line per HTTP request and one per TCP connection
-// (CONTRACT.md §3). Thread-safe; called on a worker when the request or connection ends. A
+// (docs/behaviour.md §3). Thread-safe; called on a worker when the request or connection ends. A
 // sink formats the line on the calling thread and hands it to a writer thread, so it never
 // blocks on I/O. Shared by the filter configs that log to it.
 class AccessLogSink {

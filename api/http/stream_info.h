@@ -9,7 +9,7 @@
 
 namespace proxy::http {
 
-// Why a request failed, shared by metrics and the access log (CONTRACT.md §3). The codec's
+// Why a request failed, shared by metrics and the access log (docs/behaviour.md §3). The codec's
 // rejections are kRequestRejected with `rejection` saying which rule ("header_too_large").
 enum class RequestFailure {
   kNone,

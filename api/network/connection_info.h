@@ -10,7 +10,7 @@
 namespace proxy::network {
 
 // Why a proxied connection or request failed, one fixed vocabulary shared by logs and
-// metrics (CONTRACT.md §3). kNone means it did not fail.
+// metrics (docs/behaviour.md §3). kNone means it did not fail.
 enum class FailureCause {
   kNone,
   kUpstreamConnectRefused,

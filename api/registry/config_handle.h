@@ -10,7 +10,7 @@ namespace proxy::registry {
 // listener keeps its name and address, and stores each new snapshot's value in it when that
 // snapshot is applied; a refused reload stores nothing. The HTTP connection manager reads it
 // at each new request, so keep-alive connections route by the new config from their next
-// request (CONTRACT.md §7).
+// request (docs/behaviour.md §7).
 class ConfigHandle {
  public:
   virtual ~ConfigHandle() = default;

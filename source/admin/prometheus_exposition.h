@@ -12,7 +12,7 @@
 namespace proxy::admin {
 
 // Turns the store's per-worker slots into Prometheus families at scrape time. prometheus-cpp
-// only formats here: its own metric types lock or CAS on every update (DESIGN.md §5).
+// only formats here: its own metric types lock or CAS on every update (docs/architecture.md).
 class StatsCollector : public prometheus::Collectable {
  public:
   // `store` must outlive the collector.

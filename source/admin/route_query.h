@@ -7,7 +7,7 @@
 
 namespace proxy::admin {
 
-// The answer to GET /route?listener=L&host=H&path=P (CONTRACT.md §6): which router filter
+// The answer to GET /route?listener=L&host=H&path=P (docs/behaviour.md §6): which router filter
 // and rule of listener L's HTTP chain would take a request for host H and target P, the
 // path the upstream would see and the cluster's endpoints, as JSON. The snapshot's router
 // filters answer through their RouteIntrospector, which runs the same decideRoute() over

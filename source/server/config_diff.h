@@ -18,7 +18,7 @@ struct ChangeSet {
   std::string toJson() const;
 };
 
-// What a reload changes (CONTRACT.md §7), compared by content, never by position:
+// What a reload changes (docs/behaviour.md §7), compared by content, never by position:
 // - listeners by name; changed when the address, the limit or any filter config differs;
 // - clusters by name; changed when any field differs;
 // - routes as "LISTENER/FILTER/ROUTE" for every rule of a router filter (a `routes` or

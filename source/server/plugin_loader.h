@@ -22,7 +22,7 @@ class ClassLoader;
 namespace proxy::server {
 
 // Loads the filter plugins a config lists (`plugins:`) and puts their factories into the
-// filter registries, staged per config generation (DESIGN.md §7):
+// filter registries, staged per config generation (docs/architecture.md):
 //   stage()    loads the libraries not loaded yet and registers every listed plugin's filters;
 //   commit()   the config was accepted: the staged filters stay;
 //   rollback() it was refused: the staged filters are taken out again (and kept here, so a

@@ -45,7 +45,7 @@ class Server {
   // Throws ConfigFileError (bad filter config, address in use) before accepting anything.
   void start();
   // Runs the main thread's event loop (signals, and whatever is posted to it) until
-  // SIGTERM/SIGINT/SIGQUIT, then drains (CONTRACT.md §7) and returns the exit code.
+  // SIGTERM/SIGINT/SIGQUIT, then drains (docs/behaviour.md §7) and returns the exit code.
   int waitForShutdown();
 
   // The snapshot new traffic is routed by; any thread (the admin API asks it).

@@ -1,4 +1,4 @@
-// The config loader on fuzzer bytes, in either form (CONTRACT.md §1): it must accept the text
+// The config loader on fuzzer bytes, in either form (docs/behaviour.md §1): it must accept the text
 // or throw ConfigFileError with a one-line message, never crash, hang or throw anything
 // else. An accepted config must print (config_printer) to canonical text that loads again
 // to a config printing the same text, as --print-config and /config_dump promise.

@@ -5,7 +5,7 @@
 //  - answered by the server codec (the status and framing from the control byte: bit 6
 //    picks the status table's offset, bit 7 adds a Content-Length), and the answer parsed
 //    by a client codec: the proxy must never write a response its client cannot read.
-// A refused request must get one of the statuses CONTRACT.md §4 names.
+// A refused request must get one of the statuses docs/behaviour.md §4 names.
 
 #include <cstddef>
 #include <cstdint>

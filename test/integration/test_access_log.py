@@ -1,4 +1,4 @@
-"""The access log end to end (CONTRACT.md §3): one line per HTTP request and per TCP
+"""The access log end to end (docs/behaviour.md §3): one line per HTTP request and per TCP
 connection, in text or JSON, to a file or stdout, with the failure cause from the shared
 vocabulary."""
 

@@ -132,7 +132,7 @@ class MetricsPerListenerTest(ProxyTestCase):
         self.assertEqual(metrics.value("proxy_listener_received_bytes_total", listener="alpha"), 30)
         self.assertEqual(metrics.value("proxy_listener_received_bytes_total", listener="beta"), 100)
         self.assertEqual(metrics.value("proxy_listener_sent_bytes_total", listener="beta"), 100)
-        # A chain without `stats` adds nothing to the traffic families (CONTRACT §5).
+        # A chain without `stats` adds nothing to the traffic families (docs/behaviour.md §5).
         self.assertIn(metrics.value("proxy_listener_connections_total", listener="nostats"),
                       (None, 0.0))
         self.assertIn(metrics.value("proxy_listener_received_bytes_total", listener="nostats"),

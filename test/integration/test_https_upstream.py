@@ -1,4 +1,4 @@
-"""https:// upstreams end to end (CONTRACT.md §3 "TLS to https targets"): the real proxy, a
+"""https:// upstreams end to end (docs/behaviour.md §3 "TLS to https targets"): the real proxy, a
 python ssl upstream on 127.0.0.1 with certificates made here by the openssl CLI, raw socket
 clients speaking plain HTTP to the proxy."""
 

@@ -1,5 +1,5 @@
 """Filter plugins (`plugins:`): shared libraries built against api/ and loaded at start or at
-reload (DESIGN.md §7). The test plugins are built by test/plugins_testdata/:
+reload (docs/architecture.md). The test plugins are built by test/plugins_testdata/:
 
   test_plugin             HTTP filter test_plugin_header (sets a request header, answers 403
                           under config.deny_prefix) and network filter test_plugin_pass

@@ -1,7 +1,7 @@
 """`promtool check metrics` (Prometheus's own parser and linter, /usr/bin/promtool from
 Debian's `prometheus`, installed by tools/setup) reads /metrics after HTTP and TCP traffic,
 errors included: no parse error, and no lint complaint except about the Go program's four
-names, which stay as they are for compatibility (CONTRACT.md §5)."""
+names, which stay as they are for compatibility (docs/behaviour.md §5)."""
 
 import os
 import socket

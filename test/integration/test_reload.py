@@ -1,4 +1,4 @@
-"""Config reload (CONTRACT.md §7): /reload and SIGHUP apply a new config as a transaction while
+"""Config reload (docs/behaviour.md §7): /reload and SIGHUP apply a new config as a transaction while
 traffic flows, and nothing in flight is dropped.
 
 The upstreams answer with their own name, so every answer proves where it was routed. The

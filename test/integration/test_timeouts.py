@@ -1,4 +1,4 @@
-"""The five timeouts of CONTRACT.md §3, each short here: what each does when it fires, the
+"""The five timeouts of docs/behaviour.md §3, each short here: what each does when it fires, the
 info line naming it on stderr, and the access log's failure cause."""
 
 import json

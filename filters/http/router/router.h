@@ -46,7 +46,7 @@ using RouterConfigConstSharedPtr = std::shared_ptr<const RouterConfig>;
 constexpr size_t kMaxRetainedBody = 64 * 1024;
 
 // The terminal HTTP filter: forwards a routed request to an endpoint of its route's cluster
-// over a pooled HTTP/1.1 connection and streams the response back (CONTRACT.md §3, §4).
+// over a pooled HTTP/1.1 connection and streams the response back (docs/behaviour.md §3, §4).
 //
 // The request goes out as it arrives: headers rewritten (Host, hop-by-hop headers,
 // X-Forwarded-*), then body and trailers, with the client read-disabled while the upstream
@@ -69,7 +69,7 @@ constexpr size_t kMaxRetainedBody = 64 * 1024;
 // From the upgrade request until the stream ends (or a final answer other than 101), the
 // stream is in its worker's TunnelRegistry under the client connection, with its cluster: a
 // tunnel never routes again, so a reload that replaces or removes that cluster drains the
-// connection (CONTRACT.md §7), even when the 101 was still on its way.
+// connection (docs/behaviour.md §7), even when the 101 was still on its way.
 class RouterFilter final : public http::StreamDecoderFilter,
                            public http::DownstreamWatermarkCallbacks,
                            private http::PooledConnectionCallbacks {

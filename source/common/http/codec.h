@@ -10,7 +10,7 @@
 
 namespace proxy::http {
 
-// Limits the codec enforces on a message head (CONTRACT.md §4).
+// Limits the codec enforces on a message head (docs/behaviour.md §4).
 struct CodecLimits {
   // Request line (or status line) plus header bytes; over it: 431 (request) / 502 (response).
   uint32_t max_head_bytes = 60 * 1024;

@@ -227,7 +227,7 @@ void ServerCodecImpl::encodeData(buffer::Instance& data, bool end_stream, buffer
 }
 
 void ServerCodecImpl::encodeTrailers(const HeaderMap& trailers, buffer::Instance& out) {
-  // Only chunked framing can carry trailers; otherwise they are dropped (CONTRACT.md §3).
+  // Only chunked framing can carry trailers; otherwise they are dropped (docs/behaviour.md §3).
   if (framing_ == Framing::kChunked) {
     MessageWriter::writeTrailers(trailers, out);
   }

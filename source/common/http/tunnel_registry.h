@@ -9,12 +9,12 @@
 
 namespace proxy::http {
 
-// The byte tunnels (upgraded streams, CONTRACT.md §3) open on one worker: for each, the
+// The byte tunnels (upgraded streams, docs/behaviour.md §3) open on one worker: for each, the
 // downstream connection it runs on and the cluster it goes to. The router adds one with the
 // upgrade request (a reload may come before the 101) and removes it when the stream ends or
 // the answer is no 101. A reload asks it which cluster the tunnel on each kept connection
 // goes to, and drains the connection when the new snapshot replaced or removed that cluster
-// (CONTRACT.md §7): the listener's config handles cannot tell, since a tunnel never routes
+// (docs/behaviour.md §7): the listener's config handles cannot tell, since a tunnel never routes
 // again. Worker thread only; no locks.
 class TunnelRegistry {
  public:

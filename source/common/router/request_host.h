@@ -5,7 +5,7 @@
 
 namespace proxy::router {
 
-// The host name routing compares (CONTRACT.md §2), from a Host header value or an authority:
+// The host name routing compares (docs/behaviour.md §2), from a Host header value or an authority:
 // ASCII lowercased, the port removed ("Api.Example.com:8021" -> "api.example.com",
 // "[::1]:8021" -> "[::1]"), one trailing dot removed ("example.com." -> "example.com").
 // IPv6 literals keep their brackets; a bare IPv6 literal ("::1", as a config might write it)

@@ -7,7 +7,7 @@
 
 namespace proxy::router {
 
-// What a router filter's rules make of one request (CONTRACT.md §2): the routing filters act
+// What a router filter's rules make of one request (docs/behaviour.md §2): the routing filters act
 // on it, and it is what an admin "which route would take this" answer should report, so
 // both see the same result.
 struct RouteDecision {

@@ -6,7 +6,7 @@
 namespace proxy::router {
 
 // The names of one router filter's rules. They label metrics and logs, so they are unique
-// within the filter (CONTRACT.md §1): explicit names are reserved first, then each rule
+// within the filter (docs/behaviour.md §1): explicit names are reserved first, then each rule
 // without one derives a free name from what it matches. Config time only.
 class RouteNames {
  public:

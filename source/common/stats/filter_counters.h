@@ -6,7 +6,7 @@
 
 namespace proxy::stats {
 
-// What a filter manager counts for one filter of a chain (CONTRACT.md §5), so every filter,
+// What a filter manager counts for one filter of a chain (docs/behaviour.md §5), so every filter,
 // built in or plugin, is counted the same way without doing anything itself. Resolved when
 // the chain's config is built; the data path only increments. Null handles count nothing
 // (chains built by tests).

@@ -583,7 +583,7 @@ void parseAdmin(const YAML::Node& root, Config& config) {
   config.admin.read_only_mark = markOf(admin["read_only_address"]);
 }
 
-// The seed form (seed/BEHAVIOUR.md), translated into canonical listeners and clusters.
+// The seed form (docs/behaviour.md §1), translated into canonical listeners and clusters.
 class SeedTranslator {
  public:
   SeedTranslator(const YAML::Node& root, const NetworkFilterRegistry& filters, Config& config)

@@ -50,7 +50,7 @@ std::string formatConfigError(const std::string& file, const registry::ConfigErr
 using PluginStager =
     std::function<void(const std::string& file, const std::vector<PluginConfig>& plugins)>;
 
-// Parses and validates a config in either form (CONTRACT.md §1) against the filters in
+// Parses and validates a config in either form (docs/behaviour.md §1) against the filters in
 // `filters`, applying INTERNAL_API_PORT from `env`. Throws ConfigFileError. `file_name` is
 // only used in messages and Config::file.
 Config parseConfig(const std::string& yaml_text, const std::string& file_name, const EnvLookup& env,

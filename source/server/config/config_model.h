@@ -10,7 +10,7 @@
 
 namespace proxy::server {
 
-// The canonical config, after parsing either form (CONTRACT.md §1) and validating everything
+// The canonical config, after parsing either form (docs/behaviour.md §1) and validating everything
 // that does not need a filter factory. Filter configs stay YAML: their factories validate
 // them when the snapshot is built. Every element remembers where it came from (`field`, the
 // path in the canonical form, and `mark`, the position in the file) for error messages.

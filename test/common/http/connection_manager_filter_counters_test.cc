@@ -1,5 +1,5 @@
 // The connection manager counts each HTTP filter's invocations and local replies itself
-// (CONTRACT.md §5), so filters need not, and plugins are counted the same way.
+// (docs/behaviour.md §5), so filters need not, and plugins are counted the same way.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // The network filter manager counts the connections that reach each filter itself
-// (CONTRACT.md §5), under the counters the chain installer set for it.
+// (docs/behaviour.md §5), under the counters the chain installer set for it.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 

@@ -118,7 +118,7 @@ TEST(PathPrefixMatcherTest, DuplicateRulesFirstWins) {
                 {{"a.com", "/x", 0}, {"b.com", "/x", 2}});
 }
 
-// CONTRACT.md §2: the lookup structures keep exactly the first-match result. Random rules
+// docs/behaviour.md §2: the lookup structures keep exactly the first-match result. Random rules
 // against random requests, compared with the linear scan. Hosts come from a small set and
 // prefixes from a small alphabet; a rule is often an earlier rule's prefix made longer (a
 // later narrower rule, shadowed) or shorter (a later broader rule, which must not shadow the

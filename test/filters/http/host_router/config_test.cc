@@ -69,7 +69,7 @@ TEST_F(HostRouterConfigTest, Registered) {
   EXPECT_FALSE(factory->capabilities().reads_body);
 }
 
-// CONTRACT.md §1's example.
+// docs/behaviour.md §1's example.
 TEST_F(HostRouterConfigTest, CanonicalExample) {
   build(R"(
 virtual_hosts:

@@ -80,7 +80,7 @@ TEST_F(PathPrefixRouterConfigTest, Registered) {
   EXPECT_FALSE(factory->capabilities().reads_body);
 }
 
-// CONTRACT.md §1's example.
+// docs/behaviour.md §1's example.
 TEST_F(PathPrefixRouterConfigTest, CanonicalExample) {
   build(R"(
 routes:
